@@ -1,0 +1,441 @@
+//! The four handover hooks (and delivery receipts) over plain Rust types: what the
+//! component exports, callable natively in tests with in-memory ports.
+
+use crate::flatten;
+use crate::genesys::events::{self, Topic};
+use crate::genesys::{inbound, outbound, Client};
+use crate::model::*;
+use crate::ports::Env;
+use crate::settings::ProviderSettings;
+use crate::signature;
+use crate::state::{self, Handover};
+use crate::time::iso8601;
+use crate::transcript::{self, Filters, MAX_TEXT_CHARS};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Largest webhook body accepted.
+pub const MAX_WEBHOOK_BYTES: usize = 1024 * 1024;
+/// Text sent to the agent when the user comes back.
+pub const USER_JOINED: &str = "User joined the conversation";
+/// Text sent to the agent when the user goes away.
+pub const USER_LEFT: &str = "User left the conversation";
+
+fn outcome(h: &Handover, actions: Vec<Action>) -> Outcome {
+    Outcome {
+        session_id: Some(h.session_id.clone()),
+        user_id: Some(h.user_id.clone()),
+        actions,
+        warnings: Vec::new(),
+    }
+}
+
+/// Routing attributes the Architect flow reads, plus the node's Custom Attributes.
+fn attributes(
+    user: &UserProfile,
+    node: &HandoverSettings,
+    provider: &ProviderSettings,
+) -> Result<BTreeMap<String, String>, Error> {
+    let mut attrs = BTreeMap::new();
+    let routing = [
+        ("queueId", provider.queue_id.as_deref()),
+        ("myLanguage", node.language.as_deref()),
+        ("mySkills", node.skills.as_deref()),
+        ("priority", node.priority.as_deref()),
+        ("userId", Some(user.user_id.as_str())),
+        ("sessionId", Some(user.session_id.as_str())),
+    ];
+    for (k, v) in routing {
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            attrs.insert(k.to_string(), v.to_string());
+        }
+    }
+    if let Some(custom) = node.custom_attributes.as_deref().filter(|c| !c.trim().is_empty()) {
+        for (k, v) in flatten::flatten(custom)? {
+            if attrs.contains_key(&k) {
+                return Err(Error::InvalidInput(format!(
+                    "custom attribute {k:?} collides with a routing attribute of the same name"
+                )));
+            }
+            attrs.insert(k, v);
+        }
+    }
+    flatten::check_limits(&attrs)?;
+    Ok(attrs)
+}
+
+fn message_id(env: &Env) -> String {
+    env.clock.new_id()
+}
+
+/// Send one text message for an open handover (split when over Genesys's length limit).
+fn send_text(client: &Client, h: &Handover, text: &str) -> Result<(), Error> {
+    let now = iso8601(client.env.clock.now_ms());
+    for piece in transcript::split_chars(text, MAX_TEXT_CHARS) {
+        let body = inbound::text_message(inbound::from(&h.user_id, None), &message_id(client.env), &now, &piece, None);
+        client.api("POST", &inbound::path(&h.integration_id, "message"), Some(&body))?;
+    }
+    Ok(())
+}
+
+/// `start`: open the Genesys conversation with the transcript and routing attributes.
+pub fn start(
+    env: &Env,
+    user: &UserProfile,
+    transcript_entries: &[TranscriptEntry],
+    node: &HandoverSettings,
+) -> Result<Outcome, Error> {
+    if user.user_id.trim().is_empty() {
+        return Err(Error::InvalidInput("user-id is empty".into()));
+    }
+    let provider = ProviderSettings::load(env.config)?;
+    if let Some(h) = state::load(env.kv, &user.user_id)? {
+        return Ok(outcome(&h, vec![Action::Status(HandoverStatus::AlreadyInProgress)]));
+    }
+    let attrs = attributes(user, node, &provider)?;
+    let client = Client::new(env, &provider);
+    let integration_id = client.integration_id()?;
+    let filters = Filters { drop_unsupported: provider.filter_unsupported, drop_empty: provider.filter_empty };
+    let mut texts = transcript::messages(transcript_entries, filters);
+    if texts.is_empty() {
+        texts.push("The user asked for a human agent.".to_string());
+    }
+    let profile = provider.send_profile.then_some(user);
+    let now_ms = env.clock.now_ms();
+    let now = iso8601(now_ms);
+    let first = inbound::text_message(
+        inbound::from(&user.user_id, profile),
+        &message_id(env),
+        &now,
+        &texts[0],
+        Some(&attrs),
+    );
+    let resp = client.api(
+        "POST",
+        &format!("{}?prefetchConversationId=true", inbound::path(&integration_id, "message")),
+        Some(&first),
+    )?;
+    let conversation_id = resp
+        .get("conversationId")
+        .and_then(Value::as_str)
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| Error::Transport("Genesys did not return a conversationId".into()))?
+        .to_string();
+    let h = Handover {
+        user_id: user.user_id.clone(),
+        session_id: user.session_id.clone(),
+        integration_id,
+        conversation_id,
+        display_agent_details: node.display_agent_details,
+        user_connects_message: node.enable_user_connects_message,
+        user_disconnects_message: node.enable_user_disconnects_message,
+        disconnect_message: node.disconnect_message.clone().filter(|m| !m.trim().is_empty()),
+        agent: None,
+        started_ms: now_ms,
+        last_activity_ms: now_ms,
+        transfer_ms: None,
+        seen: Vec::new(),
+    };
+    // Remember the conversation before sending the rest, so a failure later leaves no orphan.
+    state::save(env.kv, &h)?;
+    for text in &texts[1..] {
+        send_text(&client, &h, text)?;
+    }
+    Ok(outcome(&h, vec![Action::Status(HandoverStatus::Queued)]))
+}
+
+/// `user-message`: relay a user turn or user event to Genesys.
+pub fn user_message(env: &Env, user_id: &str, event: &UserEvent) -> Result<Outcome, Error> {
+    let provider = ProviderSettings::load(env.config)?;
+    let Some(mut h) = state::load(env.kv, user_id)? else {
+        return match event {
+            UserEvent::Text(_) | UserEvent::Attachment(_) => Err(Error::UnknownConversation(format!(
+                "no open handover for user {user_id:?}"
+            ))),
+            _ => Ok(Outcome {
+                user_id: Some(user_id.to_string()),
+                warnings: vec![Warning::NoOpenHandover],
+                ..Outcome::default()
+            }),
+        };
+    };
+    let client = Client::new(env, &provider);
+    let now = iso8601(env.clock.now_ms());
+    match event {
+        UserEvent::Text(text) => send_text(&client, &h, text)?,
+        UserEvent::Attachment(a) => {
+            if a.url.trim().is_empty() || a.mime_type.trim().is_empty() {
+                return Err(Error::InvalidInput("attachment needs a url and a mime type".into()));
+            }
+            let body = inbound::attachment_message(inbound::from(user_id, None), &message_id(env), &now, a);
+            client.api("POST", &inbound::path(&h.integration_id, "message"), Some(&body))?;
+        }
+        UserEvent::Typing => {
+            let body = inbound::typing_event(inbound::from(user_id, None), &now);
+            client.api("POST", &inbound::path(&h.integration_id, "event"), Some(&body))?;
+        }
+        UserEvent::Reconnected => {
+            if h.user_connects_message {
+                send_text(&client, &h, USER_JOINED)?;
+            }
+        }
+        UserEvent::Disconnected => {
+            if h.user_disconnects_message {
+                send_text(&client, &h, USER_LEFT)?;
+            }
+        }
+    }
+    h.last_activity_ms = env.clock.now_ms();
+    state::save(env.kv, &h)?;
+    Ok(outcome(&h, Vec::new()))
+}
+
+fn header<'w>(w: &'w Webhook, name: &str) -> Option<&'w str> {
+    w.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+}
+
+/// `agent-message`: verify, parse and turn a Genesys outbound webhook into actions.
+pub fn agent_message(env: &Env, webhook: &Webhook) -> Result<Outcome, Error> {
+    let secrets = ProviderSettings::webhook_secrets(env.config)?;
+    let mut warnings = Vec::new();
+    if secrets.is_empty() {
+        warnings.push(Warning::UnsignedWebhookAccepted);
+    } else {
+        signature::verify(header(webhook, signature::HEADER), &webhook.body, &secrets)
+            .map_err(Error::BadSignature)?;
+    }
+    if webhook.body.len() > MAX_WEBHOOK_BYTES {
+        return Err(Error::InvalidInput(format!("webhook body is over {MAX_WEBHOOK_BYTES} bytes")));
+    }
+    let w: outbound::Webhook = serde_json::from_slice(&webhook.body)
+        .map_err(|e| Error::InvalidInput(format!("webhook body is not a Genesys message: {e}")))?;
+    let user_id = w
+        .user_id()
+        .ok_or_else(|| Error::InvalidInput("webhook has no channel.to.id".into()))?
+        .to_string();
+    let Some(mut h) = state::load(env.kv, &user_id)? else {
+        return Err(Error::UnknownConversation(format!("no open handover for user {user_id:?}")));
+    };
+    let message_id = w.message_id().unwrap_or_default().to_string();
+    if !message_id.is_empty() && h.has_seen(&message_id) {
+        warnings.push(Warning::DuplicateIgnored);
+        let mut o = outcome(&h, Vec::new());
+        o.warnings = warnings;
+        return Ok(o);
+    }
+    let provider = ProviderSettings::load(env.config)?;
+    let agent = h.agent.as_ref().filter(|_| h.display_agent_details).map(AgentInfo::from);
+    let mut actions = Vec::new();
+    match w.kind.as_deref() {
+        Some("Receipt") => {}
+        Some("Event") => {
+            if outbound::is_typing(&w) {
+                actions.push(Action::AgentTyping);
+            }
+        }
+        Some("Text" | "Structured") if w.is_bot() => {
+            if provider.handle_bot_messages {
+                let text: Vec<String> = outbound::parts(&w)
+                    .into_iter()
+                    .filter_map(|p| match p {
+                        outbound::Part::Text(t) => Some(t),
+                        outbound::Part::Choices { text, choices } => Some(outbound::fallback(&text, &choices)),
+                        _ => None,
+                    })
+                    .collect();
+                if !text.is_empty() {
+                    actions.push(Action::Status(HandoverStatus::Update(text.join("\n"))));
+                }
+            } else {
+                warnings.push(Warning::BotMessageDropped);
+            }
+        }
+        Some("Text" | "Structured") => {
+            for part in outbound::parts(&w) {
+                actions.push(match part {
+                    outbound::Part::Text(text) => Action::SendText(AgentText {
+                        message_id: message_id.clone(),
+                        text,
+                        agent: agent.clone(),
+                    }),
+                    outbound::Part::Attachment(attachment, caption) => Action::SendAttachment(AgentAttachment {
+                        message_id: message_id.clone(),
+                        attachment,
+                        caption,
+                        agent: agent.clone(),
+                    }),
+                    outbound::Part::Choices { text, choices } => Action::SendChoices(AgentChoices {
+                        message_id: message_id.clone(),
+                        fallback: outbound::fallback(&text, &choices),
+                        text,
+                        choices,
+                        agent: agent.clone(),
+                    }),
+                    outbound::Part::Typing => Action::AgentTyping,
+                });
+            }
+        }
+        _ => warnings.push(Warning::UnsupportedIgnored),
+    }
+    if !message_id.is_empty() {
+        h.mark_seen(&message_id);
+    }
+    h.last_activity_ms = env.clock.now_ms();
+    state::save(env.kv, &h)?;
+    let mut o = outcome(&h, actions);
+    o.warnings = warnings;
+    Ok(o)
+}
+
+fn ended(env: &Env, h: &Handover, reason: EndReason) -> Result<Outcome, Error> {
+    state::remove(env.kv, h)?;
+    Ok(outcome(h, vec![Action::Status(HandoverStatus::Ended(reason))]))
+}
+
+fn ignored(user_id: Option<String>, session_id: Option<String>, w: Warning) -> Outcome {
+    Outcome { session_id, user_id, actions: Vec::new(), warnings: vec![w] }
+}
+
+/// The agent shown to the user: `GET /api/v2/users/{id}`, cached in KV.
+fn agent_details(client: &Client, agent_user_id: &str) -> Result<Option<AgentInfo>, Error> {
+    let key = format!("agent/{agent_user_id}");
+    if let Some(b) = client.env.kv.get(&key).map_err(Error::Storage)? {
+        if let Ok(a) = serde_json::from_slice::<state::Agent>(&b) {
+            return Ok(Some(AgentInfo::from(&a)));
+        }
+    }
+    if agent_user_id.is_empty() || !agent_user_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Ok(None);
+    }
+    let v = client.api("GET", &format!("/api/v2/users/{agent_user_id}"), None)?;
+    let agent = outbound::agent_from_user(&v);
+    if let Some(a) = &agent {
+        let b = serde_json::to_vec(&state::Agent::from(a)).map_err(|e| Error::Storage(e.to_string()))?;
+        client.env.kv.set(&key, &b).map_err(Error::Storage)?;
+    }
+    Ok(agent)
+}
+
+/// Close the Genesys side: optional goodbye text, then the customer participant disconnected.
+fn disconnect_genesys(client: &Client, h: &Handover) -> Result<(), Error> {
+    if let Some(text) = &h.disconnect_message {
+        send_text(client, h, text)?;
+    }
+    let conv = client.api("GET", &format!("/api/v2/conversations/messages/{}", h.conversation_id), None)?;
+    let participants = conv.get("participants").and_then(Value::as_array).cloned().unwrap_or_default();
+    for p in participants {
+        let is_customer = p.get("purpose").and_then(Value::as_str) == Some("customer");
+        let state = p.get("state").and_then(Value::as_str).unwrap_or("");
+        let Some(pid) = p.get("id").and_then(Value::as_str) else { continue };
+        if is_customer && state != "disconnected" && state != "terminated" {
+            client.api(
+                "PATCH",
+                &format!("/api/v2/conversations/messages/{}/participants/{pid}", h.conversation_id),
+                Some(&serde_json::json!({ "state": "disconnected" })),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn end_reason(disconnect_type: Option<&str>) -> EndReason {
+    match disconnect_type.unwrap_or("") {
+        "PEER" => EndReason::AgentEnded,
+        "ERROR" | "TRANSPORT_FAILURE" | "SYSTEM" => EndReason::Error,
+        "INACTIVITY" | "SESSION_EXPIRED" | "TIMEOUT" => EndReason::Inactivity,
+        _ => EndReason::CustomerEnded,
+    }
+}
+
+/// `end`: decide whether a signal ends the handover, and clean up if it does.
+pub fn end(env: &Env, signal: &EndSignal) -> Result<Outcome, Error> {
+    let provider = ProviderSettings::load(env.config)?;
+    let client = Client::new(env, &provider);
+    let now = env.clock.now_ms();
+    match signal {
+        EndSignal::UserLeft(user_id) | EndSignal::BotClosed(user_id) | EndSignal::InactivityCheck(user_id) => {
+            let Some(h) = state::load(env.kv, user_id)? else {
+                return Ok(ignored(Some(user_id.clone()), None, Warning::NoOpenHandover));
+            };
+            let reason = match signal {
+                EndSignal::UserLeft(_) => EndReason::UserLeft,
+                EndSignal::BotClosed(_) => EndReason::BotClosed,
+                _ => {
+                    let idle_ms = now.saturating_sub(h.last_activity_ms);
+                    if idle_ms < provider.inactivity_timeout_secs.saturating_mul(1000) {
+                        return Ok(outcome(&h, Vec::new()));
+                    }
+                    EndReason::Inactivity
+                }
+            };
+            disconnect_genesys(&client, &h)?;
+            ended(env, &h, reason)
+        }
+        EndSignal::GenesysEvent(bytes) => {
+            let ev = events::parse(bytes)?;
+            if !ev.is_open_messaging || ev.topic == Topic::Other {
+                return Ok(ignored(None, None, Warning::EventIgnored));
+            }
+            let user_id = match (&ev.end_user_id, &ev.conversation_id) {
+                (Some(u), _) => Some(u.clone()),
+                (None, Some(c)) => state::user_for_conversation(env.kv, c)?,
+                (None, None) => None,
+            };
+            let Some(mut h) = user_id.as_deref().map(|u| state::load(env.kv, u)).transpose()?.flatten() else {
+                return Ok(ignored(user_id, None, Warning::NoOpenHandover));
+            };
+            match ev.topic {
+                Topic::CustomerEnd => ended(env, &h, end_reason(ev.disconnect_type.as_deref())),
+                Topic::UserEnd => {
+                    if events::is_transfer(ev.disconnect_type.as_deref()) || !ev.interacted {
+                        h.transfer_ms = Some(now);
+                        h.agent = None;
+                        state::save(env.kv, &h)?;
+                        Ok(outcome(&h, vec![Action::Status(HandoverStatus::Transferred)]))
+                    } else {
+                        ended(env, &h, EndReason::AgentEnded)
+                    }
+                }
+                Topic::Acw => match h.transfer_ms {
+                    Some(t) if now.saturating_sub(t) < provider.acw_grace_ms => {
+                        Ok(ignored(Some(h.user_id.clone()), Some(h.session_id.clone()), Warning::EventIgnored))
+                    }
+                    _ => ended(env, &h, EndReason::AgentEnded),
+                },
+                Topic::UserStart => {
+                    let agent = match (&ev.agent_user_id, h.display_agent_details) {
+                        (Some(id), true) => agent_details(&client, id)?,
+                        _ => None,
+                    };
+                    h.agent = agent.as_ref().map(state::Agent::from);
+                    h.transfer_ms = None;
+                    h.last_activity_ms = now;
+                    state::save(env.kv, &h)?;
+                    Ok(outcome(&h, vec![Action::Status(HandoverStatus::AgentJoined(agent))]))
+                }
+                Topic::Other => Ok(ignored(None, None, Warning::EventIgnored)),
+            }
+        }
+    }
+}
+
+/// `report-delivery`: tell Genesys whether an agent message reached the user.
+pub fn report_delivery(
+    env: &Env,
+    user_id: &str,
+    message_id: &str,
+    delivered: bool,
+    reason: Option<&str>,
+) -> Result<Outcome, Error> {
+    let provider = ProviderSettings::load(env.config)?;
+    let Some(h) = state::load(env.kv, user_id)? else {
+        return Err(Error::UnknownConversation(format!("no open handover for user {user_id:?}")));
+    };
+    if message_id.is_empty() {
+        return Err(Error::InvalidInput("message-id is empty".into()));
+    }
+    let client = Client::new(env, &provider);
+    let body = inbound::receipt(user_id, message_id, &iso8601(env.clock.now_ms()), delivered, reason);
+    client.api("POST", &inbound::path(&h.integration_id, "receipt"), Some(&body))?;
+    Ok(outcome(&h, Vec::new()))
+}

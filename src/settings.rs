@@ -1,0 +1,114 @@
+//! Provider settings read through `wasi:config`: one set per tenant, supplied by the host.
+//! Keys are documented in the README; values are never echoed in errors.
+
+use crate::model::Error;
+use crate::ports::Config;
+use crate::region::Region;
+
+/// Config keys.
+pub mod keys {
+    pub const HOST: &str = "host";
+    pub const DEPLOYMENT_NAME: &str = "deployment-name";
+    pub const QUEUE_ID: &str = "queue-id";
+    pub const WEBHOOK_SECRET: &str = "webhook-secret";
+    pub const WEBHOOK_SECRET_PREVIOUS: &str = "webhook-secret-previous";
+    pub const CLIENT_ID: &str = "client-id";
+    pub const CLIENT_SECRET: &str = "client-secret";
+    pub const SEND_PROFILE: &str = "send-profile";
+    pub const HANDLE_BOT_MESSAGES: &str = "handle-bot-messages";
+    pub const FILTER_UNSUPPORTED: &str = "filter-unsupported-messages";
+    pub const FILTER_EMPTY: &str = "filter-empty-messages";
+    pub const INACTIVITY_TIMEOUT_SECS: &str = "inactivity-timeout-secs";
+    pub const ACW_GRACE_MS: &str = "acw-after-transfer-grace-ms";
+}
+
+/// The provider settings of one tenant.
+#[derive(Clone)]
+pub struct ProviderSettings {
+    pub region: Region,
+    pub deployment_name: String,
+    pub queue_id: Option<String>,
+    pub webhook_secrets: Vec<String>,
+    pub client_id: String,
+    pub client_secret: String,
+    pub send_profile: bool,
+    pub handle_bot_messages: bool,
+    pub filter_unsupported: bool,
+    pub filter_empty: bool,
+    pub inactivity_timeout_secs: u64,
+    pub acw_grace_ms: u64,
+}
+
+impl std::fmt::Debug for ProviderSettings {
+    // Secrets stay out of debug output.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderSettings")
+            .field("region", &self.region)
+            .field("deployment_name", &self.deployment_name)
+            .field("queue_id", &self.queue_id)
+            .field("webhook_secrets", &self.webhook_secrets.len())
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn get(config: &dyn Config, key: &str) -> Result<Option<String>, Error> {
+    let v = config
+        .get(key)
+        .map_err(|e| Error::Config(format!("cannot read setting '{key}': {e}")))?;
+    Ok(v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()))
+}
+
+fn required(config: &dyn Config, key: &str) -> Result<String, Error> {
+    get(config, key)?.ok_or_else(|| Error::Config(format!("setting '{key}' is missing")))
+}
+
+fn flag(config: &dyn Config, key: &str, default: bool) -> Result<bool, Error> {
+    match get(config, key)?.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(default),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some("false" | "0" | "no" | "off") => Ok(false),
+        Some(_) => Err(Error::Config(format!("setting '{key}' must be true or false"))),
+    }
+}
+
+fn number(config: &dyn Config, key: &str, default: u64) -> Result<u64, Error> {
+    match get(config, key)? {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .map_err(|_| Error::Config(format!("setting '{key}' must be a whole number"))),
+    }
+}
+
+impl ProviderSettings {
+    /// Only the webhook-side settings: what `agent-message` needs even without API credentials.
+    pub fn webhook_secrets(config: &dyn Config) -> Result<Vec<String>, Error> {
+        let mut v = Vec::new();
+        for key in [keys::WEBHOOK_SECRET, keys::WEBHOOK_SECRET_PREVIOUS] {
+            if let Some(s) = get(config, key)? {
+                v.push(s);
+            }
+        }
+        Ok(v)
+    }
+
+    /// Read and check every setting; the host is checked before any request is made.
+    pub fn load(config: &dyn Config) -> Result<Self, Error> {
+        let region = Region::parse(&required(config, keys::HOST)?)?;
+        Ok(Self {
+            region,
+            deployment_name: required(config, keys::DEPLOYMENT_NAME)?,
+            queue_id: get(config, keys::QUEUE_ID)?,
+            webhook_secrets: Self::webhook_secrets(config)?,
+            client_id: required(config, keys::CLIENT_ID)?,
+            client_secret: required(config, keys::CLIENT_SECRET)?,
+            send_profile: flag(config, keys::SEND_PROFILE, false)?,
+            handle_bot_messages: flag(config, keys::HANDLE_BOT_MESSAGES, false)?,
+            filter_unsupported: flag(config, keys::FILTER_UNSUPPORTED, false)?,
+            filter_empty: flag(config, keys::FILTER_EMPTY, false)?,
+            inactivity_timeout_secs: number(config, keys::INACTIVITY_TIMEOUT_SECS, 1800)?,
+            acw_grace_ms: number(config, keys::ACW_GRACE_MS, 10_000)?,
+        })
+    }
+}

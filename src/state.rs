@@ -1,0 +1,101 @@
+//! What a handover remembers between hook calls, kept in the tenant's KV bucket.
+//! Keys: `handover/<user-id>` (this record), `conversation/<genesys-id>` (→ user id),
+//! `token`, `integration/<deployment-name>`, `agent/<genesys-user-id>` (agent cache).
+
+use crate::model::{AgentInfo, Error};
+use crate::ports::Kv;
+use serde::{Deserialize, Serialize};
+
+/// How many handled webhook message ids a handover remembers for deduplication.
+pub const SEEN_LIMIT: usize = 256;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Agent {
+    pub name: String,
+    pub avatar_url: Option<String>,
+}
+
+impl From<&Agent> for AgentInfo {
+    fn from(a: &Agent) -> Self {
+        AgentInfo { name: a.name.clone(), avatar_url: a.avatar_url.clone() }
+    }
+}
+
+impl From<&AgentInfo> for Agent {
+    fn from(a: &AgentInfo) -> Self {
+        Agent { name: a.name.clone(), avatar_url: a.avatar_url.clone() }
+    }
+}
+
+/// One open handover.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Handover {
+    pub user_id: String,
+    pub session_id: String,
+    pub integration_id: String,
+    pub conversation_id: String,
+    pub display_agent_details: bool,
+    pub user_connects_message: bool,
+    pub user_disconnects_message: bool,
+    pub disconnect_message: Option<String>,
+    pub agent: Option<Agent>,
+    pub started_ms: u64,
+    pub last_activity_ms: u64,
+    /// When a transfer or requeue was last seen; an `acw` within the grace period after
+    /// it does not end the handover.
+    pub transfer_ms: Option<u64>,
+    /// Webhook message ids already handled, newest last.
+    pub seen: Vec<String>,
+}
+
+pub fn handover_key(user_id: &str) -> String {
+    format!("handover/{user_id}")
+}
+
+pub fn conversation_key(conversation_id: &str) -> String {
+    format!("conversation/{conversation_id}")
+}
+
+pub fn load(kv: &dyn Kv, user_id: &str) -> Result<Option<Handover>, Error> {
+    match kv.get(&handover_key(user_id)).map_err(Error::Storage)? {
+        None => Ok(None),
+        Some(b) => serde_json::from_slice(&b)
+            .map(Some)
+            .map_err(|e| Error::Storage(format!("handover record is corrupt: {e}"))),
+    }
+}
+
+pub fn save(kv: &dyn Kv, h: &Handover) -> Result<(), Error> {
+    let b = serde_json::to_vec(h).map_err(|e| Error::Storage(e.to_string()))?;
+    kv.set(&handover_key(&h.user_id), &b).map_err(Error::Storage)?;
+    kv.set(&conversation_key(&h.conversation_id), h.user_id.as_bytes())
+        .map_err(Error::Storage)
+}
+
+/// The user whose handover has this Genesys conversation.
+pub fn user_for_conversation(kv: &dyn Kv, conversation_id: &str) -> Result<Option<String>, Error> {
+    Ok(kv
+        .get(&conversation_key(conversation_id))
+        .map_err(Error::Storage)?
+        .and_then(|b| String::from_utf8(b).ok()))
+}
+
+/// Remove every entry of this handover.
+pub fn remove(kv: &dyn Kv, h: &Handover) -> Result<(), Error> {
+    kv.delete(&handover_key(&h.user_id)).map_err(Error::Storage)?;
+    kv.delete(&conversation_key(&h.conversation_id)).map_err(Error::Storage)
+}
+
+impl Handover {
+    pub fn has_seen(&self, id: &str) -> bool {
+        self.seen.iter().any(|s| s == id)
+    }
+
+    pub fn mark_seen(&mut self, id: &str) {
+        self.seen.push(id.to_string());
+        if self.seen.len() > SEEN_LIMIT {
+            let extra = self.seen.len() - SEEN_LIMIT;
+            self.seen.drain(..extra);
+        }
+    }
+}
