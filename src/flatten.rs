@@ -22,7 +22,9 @@ pub fn flatten(input: &str) -> Result<BTreeMap<String, String>, Error> {
         .map_err(|e| Error::InvalidInput(format!("custom attributes are not valid JSON: {e}")))?;
     let value = match value {
         Value::String(inner) => serde_json::from_str(&inner).map_err(|e| {
-            Error::InvalidInput(format!("custom attributes string does not hold valid JSON: {e}"))
+            Error::InvalidInput(format!(
+                "custom attributes string does not hold valid JSON: {e}"
+            ))
         })?,
         v => v,
     };
@@ -110,7 +112,9 @@ pub fn check_limits(attrs: &BTreeMap<String, String>) -> Result<(), Error> {
             )));
         }
     }
-    let total = serde_json::to_vec(attrs).map(|v| v.len()).unwrap_or(usize::MAX);
+    let total = serde_json::to_vec(attrs)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
     if total > MAX_TOTAL_BYTES {
         let biggest = attrs
             .iter()
@@ -133,14 +137,19 @@ mod tests {
     }
 
     fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
-        p.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        p.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
     fn feature_source_examples() {
         // JSON string form.
         let s = r#""{\"customerType\":\"premium\",\"tags\":[\"urgent\",\"vip\"]}""#;
-        assert_eq!(flat(s), pairs(&[("customerType", "premium"), ("tags", "urgent,vip")]));
+        assert_eq!(
+            flat(s),
+            pairs(&[("customerType", "premium"), ("tags", "urgent,vip")])
+        );
         // JSON object form.
         let o = r#"{"customerType":"premium","tags":["urgent","vip"],
                    "preferences":{"language":"en","notifications":true}}"#;

@@ -50,7 +50,11 @@ fn attributes(
             attrs.insert(k.to_string(), v.to_string());
         }
     }
-    if let Some(custom) = node.custom_attributes.as_deref().filter(|c| !c.trim().is_empty()) {
+    if let Some(custom) = node
+        .custom_attributes
+        .as_deref()
+        .filter(|c| !c.trim().is_empty())
+    {
         for (k, v) in flatten::flatten(custom)? {
             if attrs.contains_key(&k) {
                 return Err(Error::InvalidInput(format!(
@@ -72,8 +76,18 @@ fn message_id(env: &Env) -> String {
 fn send_text(client: &Client, h: &Handover, text: &str) -> Result<(), Error> {
     let now = iso8601(client.env.clock.now_ms());
     for piece in transcript::split_chars(text, MAX_TEXT_CHARS) {
-        let body = inbound::text_message(inbound::from(&h.user_id, None), &message_id(client.env), &now, &piece, None);
-        client.api("POST", &inbound::path(&h.integration_id, "message"), Some(&body))?;
+        let body = inbound::text_message(
+            inbound::from(&h.user_id, None),
+            &message_id(client.env),
+            &now,
+            &piece,
+            None,
+        );
+        client.api(
+            "POST",
+            &inbound::path(&h.integration_id, "message"),
+            Some(&body),
+        )?;
     }
     Ok(())
 }
@@ -90,12 +104,18 @@ pub fn start(
     }
     let provider = ProviderSettings::load(env.config)?;
     if let Some(h) = state::load(env.kv, &user.user_id)? {
-        return Ok(outcome(&h, vec![Action::Status(HandoverStatus::AlreadyInProgress)]));
+        return Ok(outcome(
+            &h,
+            vec![Action::Status(HandoverStatus::AlreadyInProgress)],
+        ));
     }
     let attrs = attributes(user, node, &provider)?;
     let client = Client::new(env, &provider);
     let integration_id = client.integration_id()?;
-    let filters = Filters { drop_unsupported: provider.filter_unsupported, drop_empty: provider.filter_empty };
+    let filters = Filters {
+        drop_unsupported: provider.filter_unsupported,
+        drop_empty: provider.filter_empty,
+    };
     let mut texts = transcript::messages(transcript_entries, filters);
     if texts.is_empty() {
         texts.push("The user asked for a human agent.".to_string());
@@ -112,7 +132,10 @@ pub fn start(
     );
     let resp = client.api(
         "POST",
-        &format!("{}?prefetchConversationId=true", inbound::path(&integration_id, "message")),
+        &format!(
+            "{}?prefetchConversationId=true",
+            inbound::path(&integration_id, "message")
+        ),
         Some(&first),
     )?;
     let conversation_id = resp
@@ -129,7 +152,10 @@ pub fn start(
         display_agent_details: node.display_agent_details,
         user_connects_message: node.enable_user_connects_message,
         user_disconnects_message: node.enable_user_disconnects_message,
-        disconnect_message: node.disconnect_message.clone().filter(|m| !m.trim().is_empty()),
+        disconnect_message: node
+            .disconnect_message
+            .clone()
+            .filter(|m| !m.trim().is_empty()),
         agent: None,
         started_ms: now_ms,
         last_activity_ms: now_ms,
@@ -149,9 +175,9 @@ pub fn user_message(env: &Env, user_id: &str, event: &UserEvent) -> Result<Outco
     let provider = ProviderSettings::load(env.config)?;
     let Some(mut h) = state::load(env.kv, user_id)? else {
         return match event {
-            UserEvent::Text(_) | UserEvent::Attachment(_) => Err(Error::UnknownConversation(format!(
-                "no open handover for user {user_id:?}"
-            ))),
+            UserEvent::Text(_) | UserEvent::Attachment(_) => Err(Error::UnknownConversation(
+                format!("no open handover for user {user_id:?}"),
+            )),
             _ => Ok(Outcome {
                 user_id: Some(user_id.to_string()),
                 warnings: vec![Warning::NoOpenHandover],
@@ -165,14 +191,29 @@ pub fn user_message(env: &Env, user_id: &str, event: &UserEvent) -> Result<Outco
         UserEvent::Text(text) => send_text(&client, &h, text)?,
         UserEvent::Attachment(a) => {
             if a.url.trim().is_empty() || a.mime_type.trim().is_empty() {
-                return Err(Error::InvalidInput("attachment needs a url and a mime type".into()));
+                return Err(Error::InvalidInput(
+                    "attachment needs a url and a mime type".into(),
+                ));
             }
-            let body = inbound::attachment_message(inbound::from(user_id, None), &message_id(env), &now, a);
-            client.api("POST", &inbound::path(&h.integration_id, "message"), Some(&body))?;
+            let body = inbound::attachment_message(
+                inbound::from(user_id, None),
+                &message_id(env),
+                &now,
+                a,
+            );
+            client.api(
+                "POST",
+                &inbound::path(&h.integration_id, "message"),
+                Some(&body),
+            )?;
         }
         UserEvent::Typing => {
             let body = inbound::typing_event(inbound::from(user_id, None), &now);
-            client.api("POST", &inbound::path(&h.integration_id, "event"), Some(&body))?;
+            client.api(
+                "POST",
+                &inbound::path(&h.integration_id, "event"),
+                Some(&body),
+            )?;
         }
         UserEvent::Reconnected => {
             if h.user_connects_message {
@@ -191,7 +232,10 @@ pub fn user_message(env: &Env, user_id: &str, event: &UserEvent) -> Result<Outco
 }
 
 fn header<'w>(w: &'w Webhook, name: &str) -> Option<&'w str> {
-    w.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    w.headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 /// `agent-message`: verify, parse and turn a Genesys outbound webhook into actions.
@@ -205,7 +249,9 @@ pub fn agent_message(env: &Env, webhook: &Webhook) -> Result<Outcome, Error> {
             .map_err(Error::BadSignature)?;
     }
     if webhook.body.len() > MAX_WEBHOOK_BYTES {
-        return Err(Error::InvalidInput(format!("webhook body is over {MAX_WEBHOOK_BYTES} bytes")));
+        return Err(Error::InvalidInput(format!(
+            "webhook body is over {MAX_WEBHOOK_BYTES} bytes"
+        )));
     }
     let w: outbound::Webhook = serde_json::from_slice(&webhook.body)
         .map_err(|e| Error::InvalidInput(format!("webhook body is not a Genesys message: {e}")))?;
@@ -214,7 +260,9 @@ pub fn agent_message(env: &Env, webhook: &Webhook) -> Result<Outcome, Error> {
         .ok_or_else(|| Error::InvalidInput("webhook has no channel.to.id".into()))?
         .to_string();
     let Some(mut h) = state::load(env.kv, &user_id)? else {
-        return Err(Error::UnknownConversation(format!("no open handover for user {user_id:?}")));
+        return Err(Error::UnknownConversation(format!(
+            "no open handover for user {user_id:?}"
+        )));
     };
     let message_id = w.message_id().unwrap_or_default().to_string();
     if !message_id.is_empty() && h.has_seen(&message_id) {
@@ -224,7 +272,11 @@ pub fn agent_message(env: &Env, webhook: &Webhook) -> Result<Outcome, Error> {
         return Ok(o);
     }
     let provider = ProviderSettings::load(env.config)?;
-    let agent = h.agent.as_ref().filter(|_| h.display_agent_details).map(AgentInfo::from);
+    let agent = h
+        .agent
+        .as_ref()
+        .filter(|_| h.display_agent_details)
+        .map(AgentInfo::from);
     let mut actions = Vec::new();
     match w.kind.as_deref() {
         Some("Receipt") => {}
@@ -239,7 +291,9 @@ pub fn agent_message(env: &Env, webhook: &Webhook) -> Result<Outcome, Error> {
                     .into_iter()
                     .filter_map(|p| match p {
                         outbound::Part::Text(t) => Some(t),
-                        outbound::Part::Choices { text, choices } => Some(outbound::fallback(&text, &choices)),
+                        outbound::Part::Choices { text, choices } => {
+                            Some(outbound::fallback(&text, &choices))
+                        }
                         _ => None,
                     })
                     .collect();
@@ -258,19 +312,23 @@ pub fn agent_message(env: &Env, webhook: &Webhook) -> Result<Outcome, Error> {
                         text,
                         agent: agent.clone(),
                     }),
-                    outbound::Part::Attachment(attachment, caption) => Action::SendAttachment(AgentAttachment {
-                        message_id: message_id.clone(),
-                        attachment,
-                        caption,
-                        agent: agent.clone(),
-                    }),
-                    outbound::Part::Choices { text, choices } => Action::SendChoices(AgentChoices {
-                        message_id: message_id.clone(),
-                        fallback: outbound::fallback(&text, &choices),
-                        text,
-                        choices,
-                        agent: agent.clone(),
-                    }),
+                    outbound::Part::Attachment(attachment, caption) => {
+                        Action::SendAttachment(AgentAttachment {
+                            message_id: message_id.clone(),
+                            attachment,
+                            caption,
+                            agent: agent.clone(),
+                        })
+                    }
+                    outbound::Part::Choices { text, choices } => {
+                        Action::SendChoices(AgentChoices {
+                            message_id: message_id.clone(),
+                            fallback: outbound::fallback(&text, &choices),
+                            text,
+                            choices,
+                            agent: agent.clone(),
+                        })
+                    }
                     outbound::Part::Typing => Action::AgentTyping,
                 });
             }
@@ -289,11 +347,19 @@ pub fn agent_message(env: &Env, webhook: &Webhook) -> Result<Outcome, Error> {
 
 fn ended(env: &Env, h: &Handover, reason: EndReason) -> Result<Outcome, Error> {
     state::remove(env.kv, h)?;
-    Ok(outcome(h, vec![Action::Status(HandoverStatus::Ended(reason))]))
+    Ok(outcome(
+        h,
+        vec![Action::Status(HandoverStatus::Ended(reason))],
+    ))
 }
 
 fn ignored(user_id: Option<String>, session_id: Option<String>, w: Warning) -> Outcome {
-    Outcome { session_id, user_id, actions: Vec::new(), warnings: vec![w] }
+    Outcome {
+        session_id,
+        user_id,
+        actions: Vec::new(),
+        warnings: vec![w],
+    }
 }
 
 /// The agent shown to the user: `GET /api/v2/users/{id}`, cached in KV.
@@ -304,13 +370,18 @@ fn agent_details(client: &Client, agent_user_id: &str) -> Result<Option<AgentInf
             return Ok(Some(AgentInfo::from(&a)));
         }
     }
-    if agent_user_id.is_empty() || !agent_user_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+    if agent_user_id.is_empty()
+        || !agent_user_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
         return Ok(None);
     }
     let v = client.api("GET", &format!("/api/v2/users/{agent_user_id}"), None)?;
     let agent = outbound::agent_from_user(&v);
     if let Some(a) = &agent {
-        let b = serde_json::to_vec(&state::Agent::from(a)).map_err(|e| Error::Storage(e.to_string()))?;
+        let b = serde_json::to_vec(&state::Agent::from(a))
+            .map_err(|e| Error::Storage(e.to_string()))?;
         client.env.kv.set(&key, &b).map_err(Error::Storage)?;
     }
     Ok(agent)
@@ -321,16 +392,29 @@ fn disconnect_genesys(client: &Client, h: &Handover) -> Result<(), Error> {
     if let Some(text) = &h.disconnect_message {
         send_text(client, h, text)?;
     }
-    let conv = client.api("GET", &format!("/api/v2/conversations/messages/{}", h.conversation_id), None)?;
-    let participants = conv.get("participants").and_then(Value::as_array).cloned().unwrap_or_default();
+    let conv = client.api(
+        "GET",
+        &format!("/api/v2/conversations/messages/{}", h.conversation_id),
+        None,
+    )?;
+    let participants = conv
+        .get("participants")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     for p in participants {
         let is_customer = p.get("purpose").and_then(Value::as_str) == Some("customer");
         let state = p.get("state").and_then(Value::as_str).unwrap_or("");
-        let Some(pid) = p.get("id").and_then(Value::as_str) else { continue };
+        let Some(pid) = p.get("id").and_then(Value::as_str) else {
+            continue;
+        };
         if is_customer && state != "disconnected" && state != "terminated" {
             client.api(
                 "PATCH",
-                &format!("/api/v2/conversations/messages/{}/participants/{pid}", h.conversation_id),
+                &format!(
+                    "/api/v2/conversations/messages/{}/participants/{pid}",
+                    h.conversation_id
+                ),
                 Some(&serde_json::json!({ "state": "disconnected" })),
             )?;
         }
@@ -353,9 +437,15 @@ pub fn end(env: &Env, signal: &EndSignal) -> Result<Outcome, Error> {
     let client = Client::new(env, &provider);
     let now = env.clock.now_ms();
     match signal {
-        EndSignal::UserLeft(user_id) | EndSignal::BotClosed(user_id) | EndSignal::InactivityCheck(user_id) => {
+        EndSignal::UserLeft(user_id)
+        | EndSignal::BotClosed(user_id)
+        | EndSignal::InactivityCheck(user_id) => {
             let Some(h) = state::load(env.kv, user_id)? else {
-                return Ok(ignored(Some(user_id.clone()), None, Warning::NoOpenHandover));
+                return Ok(ignored(
+                    Some(user_id.clone()),
+                    None,
+                    Warning::NoOpenHandover,
+                ));
             };
             let reason = match signal {
                 EndSignal::UserLeft(_) => EndReason::UserLeft,
@@ -381,7 +471,12 @@ pub fn end(env: &Env, signal: &EndSignal) -> Result<Outcome, Error> {
                 (None, Some(c)) => state::user_for_conversation(env.kv, c)?,
                 (None, None) => None,
             };
-            let Some(mut h) = user_id.as_deref().map(|u| state::load(env.kv, u)).transpose()?.flatten() else {
+            let Some(mut h) = user_id
+                .as_deref()
+                .map(|u| state::load(env.kv, u))
+                .transpose()?
+                .flatten()
+            else {
                 return Ok(ignored(user_id, None, Warning::NoOpenHandover));
             };
             match ev.topic {
@@ -391,15 +486,20 @@ pub fn end(env: &Env, signal: &EndSignal) -> Result<Outcome, Error> {
                         h.transfer_ms = Some(now);
                         h.agent = None;
                         state::save(env.kv, &h)?;
-                        Ok(outcome(&h, vec![Action::Status(HandoverStatus::Transferred)]))
+                        Ok(outcome(
+                            &h,
+                            vec![Action::Status(HandoverStatus::Transferred)],
+                        ))
                     } else {
                         ended(env, &h, EndReason::AgentEnded)
                     }
                 }
                 Topic::Acw => match h.transfer_ms {
-                    Some(t) if now.saturating_sub(t) < provider.acw_grace_ms => {
-                        Ok(ignored(Some(h.user_id.clone()), Some(h.session_id.clone()), Warning::EventIgnored))
-                    }
+                    Some(t) if now.saturating_sub(t) < provider.acw_grace_ms => Ok(ignored(
+                        Some(h.user_id.clone()),
+                        Some(h.session_id.clone()),
+                        Warning::EventIgnored,
+                    )),
                     _ => ended(env, &h, EndReason::AgentEnded),
                 },
                 Topic::UserStart => {
@@ -411,7 +511,10 @@ pub fn end(env: &Env, signal: &EndSignal) -> Result<Outcome, Error> {
                     h.transfer_ms = None;
                     h.last_activity_ms = now;
                     state::save(env.kv, &h)?;
-                    Ok(outcome(&h, vec![Action::Status(HandoverStatus::AgentJoined(agent))]))
+                    Ok(outcome(
+                        &h,
+                        vec![Action::Status(HandoverStatus::AgentJoined(agent))],
+                    ))
                 }
                 Topic::Other => Ok(ignored(None, None, Warning::EventIgnored)),
             }
@@ -429,13 +532,25 @@ pub fn report_delivery(
 ) -> Result<Outcome, Error> {
     let provider = ProviderSettings::load(env.config)?;
     let Some(h) = state::load(env.kv, user_id)? else {
-        return Err(Error::UnknownConversation(format!("no open handover for user {user_id:?}")));
+        return Err(Error::UnknownConversation(format!(
+            "no open handover for user {user_id:?}"
+        )));
     };
     if message_id.is_empty() {
         return Err(Error::InvalidInput("message-id is empty".into()));
     }
     let client = Client::new(env, &provider);
-    let body = inbound::receipt(user_id, message_id, &iso8601(env.clock.now_ms()), delivered, reason);
-    client.api("POST", &inbound::path(&h.integration_id, "receipt"), Some(&body))?;
+    let body = inbound::receipt(
+        user_id,
+        message_id,
+        &iso8601(env.clock.now_ms()),
+        delivered,
+        reason,
+    );
+    client.api(
+        "POST",
+        &inbound::path(&h.integration_id, "receipt"),
+        Some(&body),
+    )?;
     Ok(outcome(&h, Vec::new()))
 }

@@ -198,7 +198,11 @@ impl std::fmt::Display for Error {
         match self {
             Error::Config(m) => write!(f, "configuration error: {m}"),
             Error::Auth(m) => write!(f, "authentication error: {m}"),
-            Error::Api(e) => write!(f, "Genesys API error {} {}: {}", e.status, e.code, e.message),
+            Error::Api(e) => write!(
+                f,
+                "Genesys API error {} {}: {}",
+                e.status, e.code, e.message
+            ),
             Error::Transport(m) => write!(f, "transport error: {m}"),
             Error::InvalidInput(m) => write!(f, "invalid input: {m}"),
             Error::BadSignature(p) => write!(f, "webhook signature refused: {p:?}"),

@@ -81,7 +81,10 @@ mod tests {
             ("https://apps.mypurecloud.de/", "mypurecloud.de"),
             ("login.mypurecloud.com", "mypurecloud.com"),
             ("api.cac1.pure.cloud", "cac1.pure.cloud"),
-            ("HTTPS://Apps.MyPureCloud.IE/directory/#/admin", "mypurecloud.ie"),
+            (
+                "HTTPS://Apps.MyPureCloud.IE/directory/#/admin",
+                "mypurecloud.ie",
+            ),
             ("http://usw2.pure.cloud", "usw2.pure.cloud"),
             ("  mypurecloud.com.au  ", "mypurecloud.com.au"),
             ("apps.edee1.eusc-pure.cloud/", "edee1.eusc-pure.cloud"),

@@ -64,11 +64,17 @@ fn required(config: &dyn Config, key: &str) -> Result<String, Error> {
 }
 
 fn flag(config: &dyn Config, key: &str, default: bool) -> Result<bool, Error> {
-    match get(config, key)?.as_deref().map(str::to_ascii_lowercase).as_deref() {
+    match get(config, key)?
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         None => Ok(default),
         Some("true" | "1" | "yes" | "on") => Ok(true),
         Some("false" | "0" | "no" | "off") => Ok(false),
-        Some(_) => Err(Error::Config(format!("setting '{key}' must be true or false"))),
+        Some(_) => Err(Error::Config(format!(
+            "setting '{key}' must be true or false"
+        ))),
     }
 }
 

@@ -21,9 +21,15 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
 
 /// Check `header` (the value, if present) against `body` under any of `secrets`
 /// (current first, then the previous one during a rotation).
-pub fn verify(header: Option<&str>, body: &[u8], secrets: &[String]) -> Result<(), SignatureProblem> {
+pub fn verify(
+    header: Option<&str>,
+    body: &[u8],
+    secrets: &[String],
+) -> Result<(), SignatureProblem> {
     let value = header.ok_or(SignatureProblem::Missing)?.trim();
-    let encoded = value.strip_prefix("sha256=").ok_or(SignatureProblem::Malformed)?;
+    let encoded = value
+        .strip_prefix("sha256=")
+        .ok_or(SignatureProblem::Malformed)?;
     let digest = base64::engine::general_purpose::STANDARD
         .decode(encoded)
         .map_err(|_| SignatureProblem::Malformed)?;
@@ -58,24 +64,40 @@ mod tests {
     fn matches_the_published_vector() {
         assert_eq!(BODY.len(), 461);
         assert_eq!(sign(SECRET, BODY.as_bytes()), GOOD);
-        assert_eq!(verify(Some(GOOD), BODY.as_bytes(), &secrets(&[SECRET])), Ok(()));
+        assert_eq!(
+            verify(Some(GOOD), BODY.as_bytes(), &secrets(&[SECRET])),
+            Ok(())
+        );
     }
 
     #[test]
     fn refuses_hex_missing_and_tampered() {
         let s = secrets(&[SECRET]);
         let hex = "sha256=ba144ae40581bcc8c7028f59702c64fe2ae232bf8c0d92d74235edf3529cfcf3";
-        assert_eq!(verify(Some(hex), BODY.as_bytes(), &s), Err(SignatureProblem::Malformed));
-        assert_eq!(verify(None, BODY.as_bytes(), &s), Err(SignatureProblem::Missing));
+        assert_eq!(
+            verify(Some(hex), BODY.as_bytes(), &s),
+            Err(SignatureProblem::Malformed)
+        );
+        assert_eq!(
+            verify(None, BODY.as_bytes(), &s),
+            Err(SignatureProblem::Missing)
+        );
         assert_eq!(
             verify(Some(&GOOD[7..]), BODY.as_bytes(), &s),
             Err(SignatureProblem::Malformed)
         );
         let mut tampered = BODY.as_bytes().to_vec();
         tampered[100] ^= 1;
-        assert_eq!(verify(Some(GOOD), &tampered, &s), Err(SignatureProblem::Mismatch));
         assert_eq!(
-            verify(Some(GOOD), BODY.as_bytes(), &secrets(&["another-secret-value"])),
+            verify(Some(GOOD), &tampered, &s),
+            Err(SignatureProblem::Mismatch)
+        );
+        assert_eq!(
+            verify(
+                Some(GOOD),
+                BODY.as_bytes(),
+                &secrets(&["another-secret-value"])
+            ),
             Err(SignatureProblem::Mismatch)
         );
     }

@@ -17,13 +17,19 @@ pub struct Agent {
 
 impl From<&Agent> for AgentInfo {
     fn from(a: &Agent) -> Self {
-        AgentInfo { name: a.name.clone(), avatar_url: a.avatar_url.clone() }
+        AgentInfo {
+            name: a.name.clone(),
+            avatar_url: a.avatar_url.clone(),
+        }
     }
 }
 
 impl From<&AgentInfo> for Agent {
     fn from(a: &AgentInfo) -> Self {
-        Agent { name: a.name.clone(), avatar_url: a.avatar_url.clone() }
+        Agent {
+            name: a.name.clone(),
+            avatar_url: a.avatar_url.clone(),
+        }
     }
 }
 
@@ -67,7 +73,8 @@ pub fn load(kv: &dyn Kv, user_id: &str) -> Result<Option<Handover>, Error> {
 
 pub fn save(kv: &dyn Kv, h: &Handover) -> Result<(), Error> {
     let b = serde_json::to_vec(h).map_err(|e| Error::Storage(e.to_string()))?;
-    kv.set(&handover_key(&h.user_id), &b).map_err(Error::Storage)?;
+    kv.set(&handover_key(&h.user_id), &b)
+        .map_err(Error::Storage)?;
     kv.set(&conversation_key(&h.conversation_id), h.user_id.as_bytes())
         .map_err(Error::Storage)
 }
@@ -82,8 +89,10 @@ pub fn user_for_conversation(kv: &dyn Kv, conversation_id: &str) -> Result<Optio
 
 /// Remove every entry of this handover.
 pub fn remove(kv: &dyn Kv, h: &Handover) -> Result<(), Error> {
-    kv.delete(&handover_key(&h.user_id)).map_err(Error::Storage)?;
-    kv.delete(&conversation_key(&h.conversation_id)).map_err(Error::Storage)
+    kv.delete(&handover_key(&h.user_id))
+        .map_err(Error::Storage)?;
+    kv.delete(&conversation_key(&h.conversation_id))
+        .map_err(Error::Storage)
 }
 
 impl Handover {

@@ -16,7 +16,9 @@ pub struct Filters {
 }
 
 fn is_unsupported(e: &TranscriptEntry) -> bool {
-    e.data.as_deref().is_some_and(|d| d.contains(UNSUPPORTED_MARKER))
+    e.data
+        .as_deref()
+        .is_some_and(|d| d.contains(UNSUPPORTED_MARKER))
 }
 
 fn is_empty(e: &TranscriptEntry) -> bool {
@@ -89,13 +91,21 @@ mod tests {
     use super::*;
 
     fn e(speaker: Speaker, text: &str, data: Option<&str>) -> TranscriptEntry {
-        TranscriptEntry { speaker, text: text.into(), data: data.map(Into::into) }
+        TranscriptEntry {
+            speaker,
+            text: text.into(),
+            data: data.map(Into::into),
+        }
     }
 
     fn sample() -> Vec<TranscriptEntry> {
         vec![
             e(Speaker::User, "I need help", None),
-            e(Speaker::Bot, "", Some(r#"{"_cognigy":"UNSUPPORTED_STRUCTURE_DATA"}"#)),
+            e(
+                Speaker::Bot,
+                "",
+                Some(r#"{"_cognigy":"UNSUPPORTED_STRUCTURE_DATA"}"#),
+            ),
             e(Speaker::User, "   ", None),
             e(Speaker::Bot, "Connecting you to an agent", None),
         ]
@@ -117,21 +127,37 @@ mod tests {
 
     #[test]
     fn filters_on_drop_lines() {
-        let f = Filters { drop_unsupported: true, drop_empty: false };
+        let f = Filters {
+            drop_unsupported: true,
+            drop_empty: false,
+        };
         assert_eq!(lines(&sample(), f).len(), 3);
-        let f = Filters { drop_unsupported: false, drop_empty: true };
+        let f = Filters {
+            drop_unsupported: false,
+            drop_empty: true,
+        };
         assert_eq!(lines(&sample(), f).len(), 3);
-        let f = Filters { drop_unsupported: true, drop_empty: true };
-        assert_eq!(lines(&sample(), f), vec!["User: I need help", "Bot: Connecting you to an agent"]);
+        let f = Filters {
+            drop_unsupported: true,
+            drop_empty: true,
+        };
+        assert_eq!(
+            lines(&sample(), f),
+            vec!["User: I need help", "Bot: Connecting you to an agent"]
+        );
     }
 
     #[test]
     fn long_transcripts_are_split() {
-        let long: Vec<_> = (0..30).map(|i| e(Speaker::User, &"x".repeat(400 + i), None)).collect();
+        let long: Vec<_> = (0..30)
+            .map(|i| e(Speaker::User, &"x".repeat(400 + i), None))
+            .collect();
         let m = messages(&long, Filters::default());
         assert!(m.len() >= 3);
         assert!(m.iter().all(|t| t.chars().count() <= MAX_TEXT_CHARS));
         let huge = vec![e(Speaker::Bot, &"é".repeat(12_000), None)];
-        assert!(messages(&huge, Filters::default()).iter().all(|t| t.chars().count() <= MAX_TEXT_CHARS));
+        assert!(messages(&huge, Filters::default())
+            .iter()
+            .all(|t| t.chars().count() <= MAX_TEXT_CHARS));
     }
 }

@@ -46,7 +46,10 @@ fn topic_of(name: &str) -> Topic {
 }
 
 fn s(v: &Value, k: &str) -> Option<String> {
-    v.get(k).and_then(Value::as_str).map(str::to_string).filter(|s| !s.is_empty())
+    v.get(k)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .filter(|s| !s.is_empty())
 }
 
 /// Parse an event body the host received.
@@ -54,14 +57,19 @@ pub fn parse(bytes: &[u8]) -> Result<Event, Error> {
     let v: Value = serde_json::from_slice(bytes)
         .map_err(|e| Error::InvalidInput(format!("Genesys event is not valid JSON: {e}")))?;
     if !v.is_object() {
-        return Err(Error::InvalidInput("Genesys event must be a JSON object".into()));
+        return Err(Error::InvalidInput(
+            "Genesys event must be a JSON object".into(),
+        ));
     }
     // EventBridge envelope: the notification sits in `detail`.
     let frame = v.get("detail").filter(|d| d.is_object()).unwrap_or(&v);
     if let Some(topic) = s(frame, "topicName").or_else(|| s(&v, "detail-type")) {
-        let body = frame.get("eventBody").filter(|b| b.is_object()).ok_or_else(|| {
-            Error::InvalidInput("Genesys event has a topic but no eventBody object".into())
-        })?;
+        let body = frame
+            .get("eventBody")
+            .filter(|b| b.is_object())
+            .ok_or_else(|| {
+                Error::InvalidInput("Genesys event has a topic but no eventBody object".into())
+            })?;
         let media_ok = s(body, "mediaType").is_none_or(|m| m == "MESSAGE");
         let type_ok = s(body, "messageType").is_none_or(|m| m == "OPEN");
         return Ok(Event {
@@ -71,8 +79,13 @@ pub fn parse(bytes: &[u8]) -> Result<Event, Error> {
             agent_user_id: s(body, "userId"),
             disconnect_type: s(body, "disconnectType"),
             is_open_messaging: media_ok && type_ok,
-            interacted: body.get("interactingDurationMs").and_then(Value::as_u64).unwrap_or(0) > 0
-                || body.get("interactingDurationMs").is_none() && body.get("alertingDurationMs").is_none(),
+            interacted: body
+                .get("interactingDurationMs")
+                .and_then(Value::as_u64)
+                .unwrap_or(0)
+                > 0
+                || body.get("interactingDurationMs").is_none()
+                    && body.get("alertingDurationMs").is_none(),
         });
     }
     // Web Services Data Action body from a Trigger/Workflow.
@@ -91,7 +104,8 @@ pub fn parse(bytes: &[u8]) -> Result<Event, Error> {
         });
     }
     Err(Error::InvalidInput(
-        "Genesys event is neither an EventBridge envelope, a notification nor a Data Action body".into(),
+        "Genesys event is neither an EventBridge envelope, a notification nor a Data Action body"
+            .into(),
     ))
 }
 
@@ -116,8 +130,11 @@ mod tests {
 
     #[test]
     fn other_media_is_flagged() {
-        let e = parse(br#"{"detail":{"topicName":"v2.detail.events.conversation.c1.customer.end",
-            "eventBody":{"conversationId":"c1","mediaType":"CHAT"}}}"#).unwrap();
+        let e = parse(
+            br#"{"detail":{"topicName":"v2.detail.events.conversation.c1.customer.end",
+            "eventBody":{"conversationId":"c1","mediaType":"CHAT"}}}"#,
+        )
+        .unwrap();
         assert!(!e.is_open_messaging);
     }
 
@@ -131,7 +148,13 @@ mod tests {
 
     #[test]
     fn garbage_is_a_typed_error() {
-        for b in [&b"nope"[..], b"[]", b"{}", br#"{"topic":"x"}"#, br#"{"detail":{"topicName":"t"}}"#] {
+        for b in [
+            &b"nope"[..],
+            b"[]",
+            b"{}",
+            br#"{"topic":"x"}"#,
+            br#"{"detail":{"topicName":"t"}}"#,
+        ] {
             assert!(matches!(parse(b), Err(Error::InvalidInput(_))));
         }
     }

@@ -42,7 +42,13 @@ pub fn text_message(
 
 /// Genesys's attachment media type for an IANA type.
 pub fn media_type(mime: &str) -> &'static str {
-    match mime.split('/').next().unwrap_or("").to_ascii_lowercase().as_str() {
+    match mime
+        .split('/')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase()
+        .as_str()
+    {
         "image" => "Image",
         "video" => "Video",
         "audio" => "Audio",
@@ -52,7 +58,8 @@ pub fn media_type(mime: &str) -> &'static str {
 
 /// An inbound attachment message.
 pub fn attachment_message(from: Value, message_id: &str, time: &str, a: &Attachment) -> Value {
-    let mut att = json!({ "mediaType": media_type(&a.mime_type), "url": a.url, "mime": a.mime_type });
+    let mut att =
+        json!({ "mediaType": media_type(&a.mime_type), "url": a.url, "mime": a.mime_type });
     if let Some(f) = &a.file_name {
         att["filename"] = json!(f);
     }
@@ -68,7 +75,13 @@ pub fn typing_event(from: Value, time: &str) -> Value {
 }
 
 /// A delivery receipt for an agent message.
-pub fn receipt(user_id: &str, message_id: &str, time: &str, delivered: bool, reason: Option<&str>) -> Value {
+pub fn receipt(
+    user_id: &str,
+    message_id: &str,
+    time: &str,
+    delivered: bool,
+    reason: Option<&str>,
+) -> Value {
     let mut v = json!({
         "id": message_id,
         "channel": { "to": { "id": user_id, "idType": "Opaque" }, "time": time },

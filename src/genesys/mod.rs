@@ -78,7 +78,10 @@ impl<'a> Client<'a> {
             url: format!("{}/oauth/token", self.settings.region.login_base()),
             headers: vec![
                 ("authorization".into(), format!("Basic {basic}")),
-                ("content-type".into(), "application/x-www-form-urlencoded".into()),
+                (
+                    "content-type".into(),
+                    "application/x-www-form-urlencoded".into(),
+                ),
                 ("accept".into(), "application/json".into()),
             ],
             body: b"grant_type=client_credentials".to_vec(),
@@ -118,7 +121,12 @@ impl<'a> Client<'a> {
 
     /// Call the Platform API (`path` starts with `/api/v2`); on a 401 the token is renewed
     /// and the call retried once. Any non-2xx answer is a typed error.
-    pub fn api(&self, method: &'static str, path: &str, body: Option<&Value>) -> Result<Value, Error> {
+    pub fn api(
+        &self,
+        method: &'static str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, Error> {
         let mut refreshed = false;
         loop {
             let token = self.token(refreshed)?;
@@ -176,14 +184,21 @@ impl<'a> Client<'a> {
                 &format!("/api/v2/conversations/messaging/integrations/open?pageSize=25&pageNumber={page}"),
                 None,
             )?;
-            let entities = v.get("entities").and_then(Value::as_array).cloned().unwrap_or_default();
+            let entities = v
+                .get("entities")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             seen += entities.len();
             if let Some(id) = entities.iter().find_map(|e| {
                 (e.get("name").and_then(Value::as_str) == Some(name.as_str()))
                     .then(|| e.get("id").and_then(Value::as_str))
                     .flatten()
             }) {
-                self.env.kv.set(&key, id.as_bytes()).map_err(Error::Storage)?;
+                self.env
+                    .kv
+                    .set(&key, id.as_bytes())
+                    .map_err(Error::Storage)?;
                 return Ok(id.to_string());
             }
             let page_count = v.get("pageCount").and_then(Value::as_u64).unwrap_or(0);

@@ -40,7 +40,12 @@ pub struct Recipient {
 impl Webhook {
     /// The end user the message is for.
     pub fn user_id(&self) -> Option<&str> {
-        self.channel.to.as_ref()?.id.as_deref().filter(|s| !s.is_empty())
+        self.channel
+            .to
+            .as_ref()?
+            .id
+            .as_deref()
+            .filter(|s| !s.is_empty())
     }
 
     /// The message id used for deduplication (Genesys retries carry the same one).
@@ -73,9 +78,16 @@ fn quick_reply(q: &Value) -> Option<Choice> {
 }
 
 fn card_choices(card: &Value, out: &mut Vec<Choice>) -> String {
-    for a in card.get("actions").and_then(Value::as_array).into_iter().flatten() {
+    for a in card
+        .get("actions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if let Some(label) = s(a, "text") {
-            let value = s(a, "payload").or_else(|| s(a, "url")).unwrap_or_else(|| label.clone());
+            let value = s(a, "payload")
+                .or_else(|| s(a, "url"))
+                .unwrap_or_else(|| label.clone());
             out.push(Choice { label, value });
         }
     }
@@ -99,7 +111,8 @@ pub fn parts(w: &Webhook) -> Vec<Part> {
                     if let Some(url) = s(a, "url") {
                         let att = Attachment {
                             url,
-                            mime_type: s(a, "mime").unwrap_or_else(|| "application/octet-stream".into()),
+                            mime_type: s(a, "mime")
+                                .unwrap_or_else(|| "application/octet-stream".into()),
                             file_name: s(a, "filename"),
                         };
                         parts.push(Part::Attachment(att, s(a, "text")));
@@ -112,7 +125,12 @@ pub fn parts(w: &Webhook) -> Vec<Part> {
                     if let Some(t) = s(q, "title") {
                         card_texts.push(t);
                     }
-                    for a in q.get("actions").and_then(Value::as_array).into_iter().flatten() {
+                    for a in q
+                        .get("actions")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                    {
                         choices.extend(quick_reply(a));
                     }
                 }
@@ -124,7 +142,12 @@ pub fn parts(w: &Webhook) -> Vec<Part> {
                 }
             }
             "Carousel" => {
-                for card in c.pointer("/carousel/cards").and_then(Value::as_array).into_iter().flatten() {
+                for card in c
+                    .pointer("/carousel/cards")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     card_texts.push(card_choices(card, &mut choices));
                 }
             }
@@ -139,7 +162,13 @@ pub fn parts(w: &Webhook) -> Vec<Part> {
     if !choices.is_empty() {
         let mut t: Vec<String> = text.iter().cloned().collect();
         t.extend(card_texts.into_iter().filter(|s| !s.is_empty()));
-        parts.insert(0, Part::Choices { text: t.join("\n"), choices });
+        parts.insert(
+            0,
+            Part::Choices {
+                text: t.join("\n"),
+                choices,
+            },
+        );
     } else {
         let mut t: Vec<String> = text.iter().cloned().collect();
         t.extend(card_texts.into_iter().filter(|s| !s.is_empty()));
@@ -152,7 +181,9 @@ pub fn parts(w: &Webhook) -> Vec<Part> {
 
 /// Whether an `Event` webhook says the agent is typing.
 pub fn is_typing(w: &Webhook) -> bool {
-    w.events.iter().any(|e| e.get("eventType").and_then(Value::as_str) == Some("Typing"))
+    w.events
+        .iter()
+        .any(|e| e.get("eventType").and_then(Value::as_str) == Some("Typing"))
 }
 
 /// Plain-text rendering of choices, for channels without buttons.
@@ -200,7 +231,11 @@ mod tests {
         assert_eq!(
             parts(&w),
             vec![Part::Attachment(
-                Attachment { url: "https://x/y.png".into(), mime_type: "image/png".into(), file_name: Some("y.png".into()) },
+                Attachment {
+                    url: "https://x/y.png".into(),
+                    mime_type: "image/png".into(),
+                    file_name: Some("y.png".into())
+                },
                 None
             )]
         );
@@ -215,7 +250,9 @@ mod tests {
             {"contentType":"QuickReply","quickReply":{"text":"Yes","payload":"y","action":"Message"}},
             {"contentType":"QuickReply","quickReply":{"text":"No","payload":"n"}}]}"#,
         );
-        let Part::Choices { text, choices } = &parts(&w)[0] else { panic!() };
+        let Part::Choices { text, choices } = &parts(&w)[0] else {
+            panic!()
+        };
         assert_eq!(text, "Callback?");
         assert_eq!(choices.len(), 2);
         assert_eq!(fallback(text, choices), "Callback?\nOptions: Yes | No");
@@ -224,7 +261,9 @@ mod tests {
             {"title":"A","actions":[{"type":"Link","text":"Open","url":"https://a"}]},
             {"title":"B","description":"bee","actions":[{"type":"Postback","text":"Pick","payload":"b"}]}]}}]}"#,
         );
-        let Part::Choices { text, choices } = &parts(&w)[0] else { panic!() };
+        let Part::Choices { text, choices } = &parts(&w)[0] else {
+            panic!()
+        };
         assert_eq!(text, "A\nB\nbee");
         assert_eq!(choices[0].value, "https://a");
         assert_eq!(choices[1].value, "b");

@@ -1,0 +1,248 @@
+//! `host-test demo`: one whole handover on embedded defaults, printed as a person reads it.
+//! Simulator, component and webhook endpoint all run in this process, on loopback.
+
+use crate::bindings::types::{
+    EndSignal, Outcome, Speaker, TranscriptEntry, UserEvent, UserProfile,
+};
+use crate::kv::KvStore;
+use crate::runtime::{engine, Plugin, Router, Tenant};
+use crate::show;
+use crate::simulator::{AgentSends, Simulator};
+use crate::webhook;
+use anyhow::{anyhow, bail, Result};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const CLIENT_ID: &str = "demo-client-id";
+pub const CLIENT_SECRET: &str = "demo-client-secret-do-not-use";
+pub const WEBHOOK_SECRET: &str = "demo-webhook-secret-0123456789";
+pub const DEPLOYMENT: &str = "CognigyHandover";
+pub const QUEUE_ID: &str = "d59d0280-6664-4896-ad42-1a2715b7178e";
+
+/// The demo tenant's provider settings.
+pub fn tenant_config() -> HashMap<String, String> {
+    [
+        ("host", "https://apps.mypurecloud.de/"),
+        ("deployment-name", DEPLOYMENT),
+        ("queue-id", QUEUE_ID),
+        ("webhook-secret", WEBHOOK_SECRET),
+        ("client-id", CLIENT_ID),
+        ("client-secret", CLIENT_SECRET),
+        ("send-profile", "true"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+fn unwrap(
+    hook: &str,
+    r: Result<Result<Outcome, crate::bindings::types::Error>>,
+) -> Result<Outcome> {
+    match r? {
+        Ok(o) => Ok(o),
+        Err(e) => bail!("{hook} failed: {}", show::error(&e)),
+    }
+}
+
+fn chat(lines: &mut Vec<String>, o: &Outcome) {
+    for a in show::actions(o) {
+        println!("    {a}");
+        lines.push(a);
+    }
+}
+
+/// Run the scripted handover; returns the chat as the user saw it.
+pub async fn run(wasm: &Path) -> Result<Vec<String>> {
+    println!("· starting the Genesys Cloud simulator on 127.0.0.1");
+    let sim = Simulator::start(CLIENT_ID, CLIENT_SECRET).await?;
+    for i in 0..30 {
+        sim.add_integration(
+            &format!("OtherDeployment{i:02}"),
+            "https://example.invalid/hook",
+            "another-secret-value-123",
+        );
+    }
+    let integration = sim.add_integration(DEPLOYMENT, "", WEBHOOK_SECRET);
+    let agent = sim.add_agent("Alex Agent", Some("https://avatars.example/alex.png"));
+    println!(
+        "  simulator at {} (31 integrations, so the lookup reads two pages)",
+        sim.base_url()
+    );
+
+    println!("· loading the component {}", wasm.display());
+    let started = std::time::Instant::now();
+    let router = Router {
+        genesys_base: Some(sim.base_url().parse()?),
+    };
+    let plugin = Arc::new(Plugin::load(&engine()?, wasm, router, KvStore::default())?);
+    println!(
+        "  compiled and linked in {} ms",
+        started.elapsed().as_millis()
+    );
+    let tenant = Tenant::new("demo", tenant_config());
+    let (addr, mut deliveries) = webhook::listen(plugin.clone(), tenant.clone()).await?;
+    sim.set_webhook_url(&integration, &format!("http://{addr}{}", webhook::PATH));
+    println!("  webhook endpoint at http://{addr}{}", webhook::PATH);
+
+    let user = UserProfile {
+        user_id: "cognigy-user-4711".into(),
+        session_id: "session-0815".into(),
+        first_name: Some("Jane".into()),
+        last_name: Some("Doe".into()),
+        nickname: Some("Jane Doe".into()),
+        email: None,
+    };
+    let transcript = vec![
+        TranscriptEntry {
+            speaker: Speaker::User,
+            text: "Hi, my parcel never arrived".into(),
+            data: None,
+        },
+        TranscriptEntry {
+            speaker: Speaker::Bot,
+            text: "Sorry to hear that! What is your order number?".into(),
+            data: None,
+        },
+        TranscriptEntry {
+            speaker: Speaker::User,
+            text: "4711".into(),
+            data: None,
+        },
+        TranscriptEntry {
+            speaker: Speaker::Bot,
+            text: "Let me connect you to a colleague.".into(),
+            data: None,
+        },
+    ];
+    let settings = crate::bindings::types::HandoverSettings {
+        language: Some("english".into()),
+        skills: Some("escalation".into()),
+        priority: Some("1".into()),
+        enable_user_connects_message: true,
+        enable_user_disconnects_message: true,
+        display_agent_details: true,
+        custom_attributes: Some(r#"{"customerType":"premium","tags":["urgent","vip"],"preferences":{"language":"en","notifications":true}}"#.into()),
+        disconnect_message: None,
+    };
+    let mut lines = Vec::new();
+
+    println!("\n· start: handing the chat over to Genesys");
+    let o = unwrap(
+        "start",
+        plugin.start(&tenant, &user, &transcript, &settings).await,
+    )?;
+    chat(&mut lines, &o);
+    let conv = sim
+        .conversation_of(&user.user_id)
+        .ok_or_else(|| anyhow!("the simulator has no conversation"))?;
+    let first = sim
+        .received("message")
+        .first()
+        .cloned()
+        .ok_or_else(|| anyhow!("no first message"))?;
+    println!("  Genesys conversation {} opened; the agent sees:", conv.id);
+    for l in first.body["text"].as_str().unwrap_or("").lines() {
+        println!("    | {l}");
+    }
+    println!("  participant data for the Architect flow:");
+    for (k, v) in &conv.attributes {
+        println!("    {k} = {v}");
+    }
+
+    println!("\n· Genesys routes the chat to an agent (EventBridge user.start)");
+    sim.agent_joins(&conv.id, &agent);
+    let ev = sim.eventbridge(&conv.id, "user.start", None, Some(&agent));
+    let o = unwrap(
+        "end",
+        plugin
+            .end(
+                &tenant,
+                &EndSignal::GenesysEvent(ev.to_string().into_bytes()),
+            )
+            .await,
+    )?;
+    chat(&mut lines, &o);
+
+    println!("\n· the user writes while waiting");
+    let text = "Are you there? It was a birthday present.";
+    println!("    Jane Doe: {text}");
+    unwrap(
+        "user-message",
+        plugin
+            .user_message(&tenant, &user.user_id, &UserEvent::Text(text.into()))
+            .await,
+    )?;
+    println!(
+        "  Genesys received {} messages so far",
+        sim.received("message").len()
+    );
+
+    println!("\n· the agent answers (signed webhooks to the host)");
+    for sends in [
+        AgentSends::Typing,
+        AgentSends::Text(
+            "Hi Jane, I am Alex. I can see order 4711; it is stuck at the depot.".into(),
+        ),
+        AgentSends::QuickReplies {
+            text: "Shall we send it again or refund you?".into(),
+            replies: vec![
+                ("Send again".into(), "resend".into()),
+                ("Refund".into(), "refund".into()),
+            ],
+        },
+    ] {
+        let status = sim.send_webhook(&conv.id, sends).await?;
+        let delivered = tokio::time::timeout(Duration::from_secs(10), deliveries.recv())
+            .await
+            .map_err(|_| anyhow!("no webhook delivery"))?
+            .ok_or_else(|| anyhow!("webhook endpoint closed"))?;
+        match delivered {
+            Ok(o) => chat(&mut lines, &o),
+            Err(e) => bail!("agent-message failed (HTTP {status}): {}", show::error(&e)),
+        }
+    }
+
+    println!("\n· the user picks an option");
+    println!("    Jane Doe: Send again");
+    unwrap(
+        "user-message",
+        plugin
+            .user_message(
+                &tenant,
+                &user.user_id,
+                &UserEvent::Text("Send again".into()),
+            )
+            .await,
+    )?;
+
+    println!("\n· the agent closes the conversation (EventBridge customer.end)");
+    let ev = sim.eventbridge(&conv.id, "customer.end", Some("PEER"), None);
+    let o = unwrap(
+        "end",
+        plugin
+            .end(
+                &tenant,
+                &EndSignal::GenesysEvent(ev.to_string().into_bytes()),
+            )
+            .await,
+    )?;
+    chat(&mut lines, &o);
+    let left = plugin
+        .kv
+        .dump("demo", "genesys-om")
+        .keys()
+        .filter(|k| k.starts_with("handover/") || k.starts_with("conversation/"))
+        .count();
+    println!("  handover state left in KV: {left} entries");
+    let st = sim.state.lock().unwrap();
+    println!(
+        "\n✓ demo complete: {} requests to Genesys, {} token request(s), {} inbound messages",
+        st.log.len(),
+        st.token_requests,
+        st.received.iter().filter(|r| r.kind == "message").count()
+    );
+    Ok(lines)
+}

@@ -1,0 +1,335 @@
+//! Running the component: one engine and pre-instantiated component per file, a fresh
+//! store per hook call (tenant config, tenant-scoped KV, HTTP routed only to Genesys).
+
+use crate::bindings::types::{
+    self, EndSignal, HandoverSettings, Outcome, TranscriptEntry, UserEvent, UserProfile, Webhook,
+};
+use crate::bindings::{wasi, HandoverPre};
+use crate::kv::KvStore;
+use anyhow::{Context, Result};
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+
+/// Genesys Cloud region base domains (the same list the component checks).
+pub const REGIONS: &[&str] = &[
+    "mypurecloud.com",
+    "use2.us-gov-pure.cloud",
+    "usw2.pure.cloud",
+    "cac1.pure.cloud",
+    "sae1.pure.cloud",
+    "mxc1.pure.cloud",
+    "mypurecloud.ie",
+    "euw2.pure.cloud",
+    "mypurecloud.de",
+    "euc2.pure.cloud",
+    "mec1.pure.cloud",
+    "aps1.pure.cloud",
+    "apse1.pure.cloud",
+    "mypurecloud.com.au",
+    "mypurecloud.jp",
+    "apne2.pure.cloud",
+    "apne3.pure.cloud",
+    "edee1.eusc-pure.cloud",
+];
+
+/// Whether `host` is `login.<region>` or `api.<region>` of a known region.
+pub fn is_genesys_host(host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    ["login.", "api."]
+        .iter()
+        .any(|p| host.strip_prefix(p).is_some_and(|d| REGIONS.contains(&d)))
+}
+
+/// One tenant: its name (scopes KV) and its provider settings (`wasi:config`).
+#[derive(Clone, Debug)]
+pub struct Tenant {
+    pub name: String,
+    pub config: HashMap<String, String>,
+}
+
+impl Tenant {
+    pub fn new(name: &str, config: HashMap<String, String>) -> Self {
+        Self {
+            name: name.to_string(),
+            config,
+        }
+    }
+
+    /// Load a tenant config file: a flat JSON object of setting name → string value.
+    pub fn from_file(name: &str, path: &Path) -> Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let v: HashMap<String, serde_json::Value> = serde_json::from_str(&text)
+            .with_context(|| format!("{} must be a JSON object", path.display()))?;
+        let config = v
+            .into_iter()
+            .map(|(k, v)| {
+                let s = match v {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                (k, s)
+            })
+            .collect();
+        Ok(Self::new(name, config))
+    }
+}
+
+/// Sends Genesys hosts to the simulator (or refuses), and refuses every other destination.
+#[derive(Clone)]
+pub struct Router {
+    /// `http://127.0.0.1:PORT`: where `login.<region>` and `api.<region>` go.
+    pub genesys_base: Option<http::Uri>,
+}
+
+impl WasiHttpHooks for Router {
+    fn send_request(
+        &mut self,
+        mut request: http::Request<wasmtime_wasi_http::WasiBody>,
+        options: Option<wasmtime_wasi_http::RequestOptions>,
+        fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+    ) -> Box<
+        dyn Future<
+                Output = Result<
+                    (
+                        http::Response<wasmtime_wasi_http::WasiBody>,
+                        Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+                    ),
+                    wasmtime_wasi_http::Error,
+                >,
+            > + Send,
+    > {
+        let host = request.uri().host().unwrap_or("").to_string();
+        let target = self.genesys_base.clone();
+        Box::new(async move {
+            let Some(base) = target.filter(|_| is_genesys_host(&host)) else {
+                eprintln!("host: refused outgoing request to {host:?} (not a Genesys Cloud host, or no --genesys-base-url)");
+                return Err(wasmtime_wasi_http::Error::HttpRequestDenied);
+            };
+            let pq = request
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or("/".into());
+            let uri = http::Uri::builder()
+                .scheme(base.scheme_str().unwrap_or("http"))
+                .authority(base.authority().map(|a| a.as_str()).unwrap_or("127.0.0.1"))
+                .path_and_query(pq)
+                .build()
+                .map_err(|_| wasmtime_wasi_http::Error::HttpRequestUriInvalid)?;
+            *request.uri_mut() = uri;
+            let _ = fut;
+            use http_body_util::BodyExt;
+            let (res, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            Ok((
+                res.map(BodyExt::boxed_unsync),
+                Box::new(io)
+                    as Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+            ))
+        })
+    }
+}
+
+/// Everything one instance can reach.
+pub struct State {
+    pub tenant: String,
+    pub config: HashMap<String, String>,
+    pub kv: KvStore,
+    pub table: ResourceTable,
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    router: Router,
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for State {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.router,
+        }
+    }
+}
+
+impl wasi::config::store::Host for State {
+    fn get(
+        &mut self,
+        key: String,
+    ) -> wasmtime::Result<Result<Option<String>, wasi::config::store::Error>> {
+        Ok(Ok(self.config.get(&key).cloned()))
+    }
+
+    fn get_all(
+        &mut self,
+    ) -> wasmtime::Result<Result<Vec<(String, String)>, wasi::config::store::Error>> {
+        Ok(Ok(self
+            .config
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()))
+    }
+}
+
+/// The engine settings every host in this crate uses.
+pub fn engine() -> Result<Engine> {
+    let config = Config::new();
+    Ok(Engine::new(&config)?)
+}
+
+/// A loaded component, ready to run hooks for any tenant.
+#[derive(Clone)]
+pub struct Plugin {
+    pub engine: Engine,
+    pre: HandoverPre<State>,
+    pub kv: KvStore,
+    pub router: Router,
+}
+
+/// Where `make build` writes the release component.
+pub const DEFAULT_WASM: &str = "target/genesys-om-handover.wasm";
+
+/// Find the release component from the workspace root or from `host-test/`.
+pub fn default_wasm_path() -> std::path::PathBuf {
+    for p in [DEFAULT_WASM, "../target/genesys-om-handover.wasm"] {
+        if Path::new(p).exists() {
+            return p.into();
+        }
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(DEFAULT_WASM)
+}
+
+impl Plugin {
+    /// Compile the component file and link the imports.
+    pub fn load(engine: &Engine, path: &Path, router: Router, kv: KvStore) -> Result<Self> {
+        let component = Component::from_file(engine, path).map_err(|e| {
+            anyhow::Error::from(e).context(format!("loading component {}", path.display()))
+        })?;
+        Self::from_component(engine, &component, router, kv)
+    }
+
+    pub fn from_component(
+        engine: &Engine,
+        component: &Component,
+        router: Router,
+        kv: KvStore,
+    ) -> Result<Self> {
+        let mut linker = Linker::<State>::new(engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        wasi::keyvalue::store::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
+        wasi::keyvalue::atomics::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
+        wasi::config::store::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
+        let pre = HandoverPre::new(linker.instantiate_pre(component)?)?;
+        Ok(Self {
+            engine: engine.clone(),
+            pre,
+            kv,
+            router,
+        })
+    }
+
+    fn store(&self, tenant: &Tenant) -> Store<State> {
+        let state = State {
+            tenant: tenant.name.clone(),
+            config: tenant.config.clone(),
+            kv: self.kv.clone(),
+            table: ResourceTable::new(),
+            wasi: WasiCtx::builder().inherit_stderr().build(),
+            http: WasiHttpCtx::new(),
+            router: self.router.clone(),
+        };
+        Store::new(&self.engine, state)
+    }
+
+    async fn instance(&self, tenant: &Tenant) -> Result<(Store<State>, crate::bindings::Handover)> {
+        let mut store = self.store(tenant);
+        let inst = self.pre.instantiate_async(&mut store).await?;
+        Ok((store, inst))
+    }
+
+    pub async fn start(
+        &self,
+        tenant: &Tenant,
+        user: &UserProfile,
+        transcript: &[TranscriptEntry],
+        settings: &HandoverSettings,
+    ) -> Result<Result<Outcome, types::Error>> {
+        let (mut store, inst) = self.instance(tenant).await?;
+        Ok(inst
+            .handover_genesys_om_hooks()
+            .call_start(&mut store, user, transcript, settings)
+            .await?)
+    }
+
+    pub async fn user_message(
+        &self,
+        tenant: &Tenant,
+        user_id: &str,
+        event: &UserEvent,
+    ) -> Result<Result<Outcome, types::Error>> {
+        let (mut store, inst) = self.instance(tenant).await?;
+        Ok(inst
+            .handover_genesys_om_hooks()
+            .call_user_message(&mut store, user_id, event)
+            .await?)
+    }
+
+    pub async fn agent_message(
+        &self,
+        tenant: &Tenant,
+        webhook: &Webhook,
+    ) -> Result<Result<Outcome, types::Error>> {
+        let (mut store, inst) = self.instance(tenant).await?;
+        Ok(inst
+            .handover_genesys_om_hooks()
+            .call_agent_message(&mut store, webhook)
+            .await?)
+    }
+
+    pub async fn end(
+        &self,
+        tenant: &Tenant,
+        signal: &EndSignal,
+    ) -> Result<Result<Outcome, types::Error>> {
+        let (mut store, inst) = self.instance(tenant).await?;
+        Ok(inst
+            .handover_genesys_om_hooks()
+            .call_end(&mut store, signal)
+            .await?)
+    }
+
+    pub async fn report_delivery(
+        &self,
+        tenant: &Tenant,
+        user_id: &str,
+        message_id: &str,
+        delivered: bool,
+        reason: Option<&str>,
+    ) -> Result<Result<Outcome, types::Error>> {
+        let (mut store, inst) = self.instance(tenant).await?;
+        Ok(inst
+            .handover_genesys_om_hooks()
+            .call_report_delivery(&mut store, user_id, message_id, delivered, reason)
+            .await?)
+    }
+}
+
+/// Shared handle used by servers.
+pub type SharedPlugin = Arc<Plugin>;
