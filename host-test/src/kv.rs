@@ -9,9 +9,12 @@ use std::sync::{Arc, Mutex};
 use wasmtime::component::Resource;
 
 /// All buckets of all tenants: `(tenant, bucket)` → key → value.
+/// `(tenant, bucket)` → key → value.
+type Buckets = HashMap<(String, String), HashMap<String, Vec<u8>>>;
+
 #[derive(Clone, Default)]
 pub struct KvStore {
-    data: Arc<Mutex<HashMap<(String, String), HashMap<String, Vec<u8>>>>>,
+    data: Arc<Mutex<Buckets>>,
 }
 
 impl KvStore {

@@ -31,11 +31,11 @@ fn default_tenant() -> String {
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Step {
     Start {
-        user: User,
+        user: Box<User>,
         #[serde(default)]
         transcript: Vec<Line>,
         #[serde(default)]
-        settings: Settings,
+        settings: Box<Settings>,
     },
     UserMessage {
         user_id: String,

@@ -2,6 +2,7 @@
 //! list, the inbound Open Messaging API, conversations, users, and an agent that sends
 //! signed outbound webhooks. It validates as Genesys does, so a green test means something.
 
+use crate::bindings::types::Webhook;
 use base64::Engine as _;
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
@@ -512,11 +513,7 @@ impl Simulator {
     }
 
     /// A signed outbound webhook for a conversation, exactly as Genesys would POST it.
-    pub fn webhook(
-        &self,
-        conversation_id: &str,
-        sends: AgentSends,
-    ) -> anyhow::Result<(Vec<(String, String)>, Vec<u8>)> {
+    pub fn webhook(&self, conversation_id: &str, sends: AgentSends) -> anyhow::Result<Webhook> {
         let (integ, user) = {
             let st = self.state.lock().unwrap();
             let c = st
@@ -596,7 +593,10 @@ impl Simulator {
                 sign(&integ.secret, &bytes),
             ),
         ];
-        Ok((headers, bytes))
+        Ok(Webhook {
+            headers,
+            body: bytes,
+        })
     }
 
     /// Send a signed webhook to the conversation's integration webhook URL, as Genesys does
@@ -606,7 +606,7 @@ impl Simulator {
         conversation_id: &str,
         sends: AgentSends,
     ) -> anyhow::Result<u16> {
-        let (headers, body) = self.webhook(conversation_id, sends)?;
+        let Webhook { headers, body } = self.webhook(conversation_id, sends)?;
         let url = {
             let st = self.state.lock().unwrap();
             let c = st

@@ -1,0 +1,48 @@
+# genesys-om-handover: build the component, run the tests, show the demo.
+# Every target installs what it needs (the wasm32-wasip2 target, rustfmt, clippy).
+
+CARGO ?= cargo
+WASM  := target/genesys-om-handover.wasm
+GUEST := target/wasm32-wasip2/release/genesys_om_handover.wasm
+
+.PHONY: all setup build test unit integration demo lint wit clean
+
+all: build
+
+setup:
+	@rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
+	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+
+## build: the release component, written to target/genesys-om-handover.wasm
+build: setup
+	$(CARGO) build --release --target wasm32-wasip2 -p genesys-om-handover --lib
+	@cp $(GUEST) $(WASM)
+	@echo "component: $(WASM) ($$(wc -c < $(WASM)) bytes)"
+
+## test: native unit tests, then harness tests against the release component
+test: build unit integration
+
+unit: setup
+	$(CARGO) test -p genesys-om-handover --lib
+
+integration: build
+	$(CARGO) test -p host-test
+
+## demo: a whole handover against the local Genesys simulator
+demo: build
+	$(CARGO) run -q -p host-test -- demo
+
+## lint: formatting and clippy (host and component code)
+lint: setup
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --target wasm32-wasip2 -p genesys-om-handover --lib -- -D warnings
+
+## wit: print the built component's WIT (needs wasm-tools; installed when missing)
+wit: build
+	@command -v wasm-tools >/dev/null || $(CARGO) install --locked wasm-tools
+	wasm-tools component wit $(WASM)
+
+clean:
+	$(CARGO) clean
