@@ -333,7 +333,11 @@ pub fn agent_message(env: &Env, webhook: &Webhook) -> Result<Outcome, Error> {
                 });
             }
         }
-        _ => warnings.push(Warning::UnsupportedIgnored),
+        other => {
+            let kind: String = other.unwrap_or("(none)").chars().take(40).collect();
+            eprintln!("genesys-om: ignored a webhook of type {kind:?}");
+            warnings.push(Warning::UnsupportedIgnored);
+        }
     }
     if !message_id.is_empty() {
         h.mark_seen(&message_id);

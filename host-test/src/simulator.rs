@@ -1176,9 +1176,12 @@ mod tests {
         nested["metadata"] = json!({"a": {"b": "c"}});
         assert!(validate_message(&nested).is_err());
         let mut big = ok.clone();
-        big["channel"]["metadata"] = json!({"customAttributes": {"k": "v".repeat(MAX_ATTRIBUTE_VALUE + 1)}});
+        big["channel"]["metadata"] =
+            json!({"customAttributes": {"k": "v".repeat(MAX_ATTRIBUTE_VALUE + 1)}});
         assert!(validate_message(&big).is_err());
-        let many: serde_json::Map<String, Value> = (0..20).map(|i| (format!("key{i}"), json!("v".repeat(150)))).collect();
+        let many: serde_json::Map<String, Value> = (0..20)
+            .map(|i| (format!("key{i}"), json!("v".repeat(150))))
+            .collect();
         big["channel"]["metadata"] = json!({"customAttributes": many});
         assert!(validate_message(&big).is_err());
         let mut neither = ok.clone();

@@ -4,27 +4,48 @@
 mod common;
 
 use common::*;
-use host_test::bindings::types::{Action, Attachment, Error, HandoverStatus, Speaker, TranscriptEntry, UserEvent};
+use host_test::bindings::types::{
+    Action, Attachment, Error, HandoverStatus, Speaker, TranscriptEntry, UserEvent,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn host_setting_forms_reach_the_right_region() {
-    for host in ["mypurecloud.de", "https://apps.mypurecloud.de/", "login.mypurecloud.de", "HTTPS://API.MYPURECLOUD.DE/x"] {
+    for host in [
+        "mypurecloud.de",
+        "https://apps.mypurecloud.de/",
+        "login.mypurecloud.de",
+        "HTTPS://API.MYPURECLOUD.DE/x",
+    ] {
         let h = harness_with(|c| {
             c.insert("host".into(), host.into());
         })
         .await;
         h.start("u1").await;
         let hosts = h.sim.state.lock().unwrap().hosts.clone();
-        assert!(hosts.iter().all(|x| x.ends_with("mypurecloud.de")), "{host}: {hosts:?}");
+        assert!(
+            hosts.iter().all(|x| x.ends_with("mypurecloud.de")),
+            "{host}: {hosts:?}"
+        );
     }
-    for bad in ["mypurecloud.de.attacker.test", "localhost", "", "https://127.0.0.1/"] {
+    for bad in [
+        "mypurecloud.de.attacker.test",
+        "localhost",
+        "",
+        "https://127.0.0.1/",
+    ] {
         let h = harness_with(|c| {
             c.insert("host".into(), bad.into());
         })
         .await;
-        let e = h.start_with(&user("u1"), &transcript(), &settings()).await.unwrap_err();
+        let e = h
+            .start_with(&user("u1"), &transcript(), &settings())
+            .await
+            .unwrap_err();
         assert!(matches!(e, Error::Config(_)), "{bad}: {e:?}");
-        assert!(h.sim.state.lock().unwrap().log.is_empty(), "{bad}: a request was made");
+        assert!(
+            h.sim.state.lock().unwrap().log.is_empty(),
+            "{bad}: a request was made"
+        );
     }
 }
 
@@ -32,12 +53,16 @@ async fn host_setting_forms_reach_the_right_region() {
 async fn one_token_serves_many_hooks_and_is_renewed_after_a_401() {
     let h = harness().await;
     h.start("u1").await;
-    h.user_says("u1", UserEvent::Text("one".into())).await.unwrap();
+    h.user_says("u1", UserEvent::Text("one".into()))
+        .await
+        .unwrap();
     h.user_says("u1", UserEvent::Typing).await.unwrap();
     assert_eq!(h.sim.state.lock().unwrap().token_requests, 1);
     // Genesys forgets the token: the next call gets 401, renews once and succeeds.
     h.sim.expire_tokens();
-    h.user_says("u1", UserEvent::Text("two".into())).await.unwrap();
+    h.user_says("u1", UserEvent::Text("two".into()))
+        .await
+        .unwrap();
     let st = h.sim.state.lock().unwrap();
     assert_eq!(st.token_requests, 2);
     assert!(st.log.iter().any(|l| l.ends_with(" 401")), "{:?}", st.log);
@@ -52,7 +77,9 @@ async fn a_token_close_to_expiry_is_not_reused() {
     h.sim.state.lock().unwrap().token_lifetime_secs = 30;
     h.start("u1").await;
     let after_start = h.sim.state.lock().unwrap().token_requests;
-    h.user_says("u1", UserEvent::Text("x".into())).await.unwrap();
+    h.user_says("u1", UserEvent::Text("x".into()))
+        .await
+        .unwrap();
     assert_eq!(h.sim.state.lock().unwrap().token_requests, after_start + 1);
 }
 
@@ -62,9 +89,17 @@ async fn wrong_credentials_are_a_typed_auth_error_without_the_secret() {
         c.insert("client-secret".into(), "wrong-secret-4242".into());
     })
     .await;
-    let e = h.start_with(&user("u1"), &transcript(), &settings()).await.unwrap_err();
-    let Error::Auth(msg) = &e else { panic!("{e:?}") };
-    assert!(msg.contains("invalid_client") && msg.contains(CLIENT_ID), "{msg}");
+    let e = h
+        .start_with(&user("u1"), &transcript(), &settings())
+        .await
+        .unwrap_err();
+    let Error::Auth(msg) = &e else {
+        panic!("{e:?}")
+    };
+    assert!(
+        msg.contains("invalid_client") && msg.contains(CLIENT_ID),
+        "{msg}"
+    );
     assert!(!msg.contains("wrong-secret-4242"));
     assert!(h.sim.received("message").is_empty());
 }
@@ -89,9 +124,19 @@ async fn the_integration_is_found_on_page_three_and_cached() {
     sim_h.start("u1").await;
     sim_h.start("u2").await;
     let log = sim_h.sim.state.lock().unwrap().log.clone();
-    let lists: Vec<&String> = log.iter().filter(|l| l.contains("/integrations/open")).collect();
-    assert_eq!(lists.len(), 3, "three pages read once, then cached: {log:?}");
-    assert_eq!(sim_h.sim.received("message")[0].integration_id, sim_h.integration);
+    let lists: Vec<&String> = log
+        .iter()
+        .filter(|l| l.contains("/integrations/open"))
+        .collect();
+    assert_eq!(
+        lists.len(),
+        3,
+        "three pages read once, then cached: {log:?}"
+    );
+    assert_eq!(
+        sim_h.sim.received("message")[0].integration_id,
+        sim_h.integration
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -100,48 +145,97 @@ async fn an_unknown_deployment_name_says_how_many_were_seen() {
         c.insert("deployment-name".into(), "NoSuchDeployment".into());
     })
     .await;
-    h.sim.add_integration("Another", "", "y".repeat(16).as_str());
-    let e = h.start_with(&user("u1"), &transcript(), &settings()).await.unwrap_err();
-    assert!(matches!(&e, Error::Config(m) if m.contains("none of the 2")), "{e:?}");
+    h.sim
+        .add_integration("Another", "", "y".repeat(16).as_str());
+    let e = h
+        .start_with(&user("u1"), &transcript(), &settings())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Config(m) if m.contains("none of the 2")),
+        "{e:?}"
+    );
 }
 
 fn messy_transcript() -> Vec<TranscriptEntry> {
     vec![
-        TranscriptEntry { speaker: Speaker::User, text: "hello".into(), data: None },
-        TranscriptEntry { speaker: Speaker::Bot, text: "".into(), data: Some(r#"{"_cognigy":{"_default":"UNSUPPORTED_STRUCTURE_DATA"}}"#.into()) },
-        TranscriptEntry { speaker: Speaker::User, text: "  ".into(), data: None },
-        TranscriptEntry { speaker: Speaker::Bot, text: "bye".into(), data: None },
+        TranscriptEntry {
+            speaker: Speaker::User,
+            text: "hello".into(),
+            data: None,
+        },
+        TranscriptEntry {
+            speaker: Speaker::Bot,
+            text: "".into(),
+            data: Some(r#"{"_cognigy":{"_default":"UNSUPPORTED_STRUCTURE_DATA"}}"#.into()),
+        },
+        TranscriptEntry {
+            speaker: Speaker::User,
+            text: "  ".into(),
+            data: None,
+        },
+        TranscriptEntry {
+            speaker: Speaker::Bot,
+            text: "bye".into(),
+            data: None,
+        },
     ]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transcript_filters_off_and_on() {
     let h = harness().await;
-    h.start_with(&user("u1"), &messy_transcript(), &settings()).await.unwrap();
-    let text = h.sim.received("message")[0].body["text"].as_str().unwrap().to_string();
-    assert!(text.contains("Bot: [unsupported content]") && text.contains("User: [empty message]"), "{text}");
+    h.start_with(&user("u1"), &messy_transcript(), &settings())
+        .await
+        .unwrap();
+    let text = h.sim.received("message")[0].body["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        text.contains("Bot: [unsupported content]") && text.contains("User: [empty message]"),
+        "{text}"
+    );
 
     let h = harness_with(|c| {
         c.insert("filter-unsupported-messages".into(), "true".into());
         c.insert("filter-empty-messages".into(), "true".into());
     })
     .await;
-    h.start_with(&user("u1"), &messy_transcript(), &settings()).await.unwrap();
-    let text = h.sim.received("message")[0].body["text"].as_str().unwrap().to_string();
-    assert_eq!(text, "Transcript of the conversation with the bot:\nUser: hello\nBot: bye");
+    h.start_with(&user("u1"), &messy_transcript(), &settings())
+        .await
+        .unwrap();
+    let text = h.sim.received("message")[0].body["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        text,
+        "Transcript of the conversation with the bot:\nUser: hello\nBot: bye"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_transcript_is_split_and_only_the_first_part_carries_attributes() {
     let h = harness().await;
-    let long: Vec<TranscriptEntry> =
-        (0..40).map(|i| TranscriptEntry { speaker: Speaker::User, text: format!("{i} {}", "x".repeat(300)), data: None }).collect();
+    let long: Vec<TranscriptEntry> = (0..40)
+        .map(|i| TranscriptEntry {
+            speaker: Speaker::User,
+            text: format!("{i} {}", "x".repeat(300)),
+            data: None,
+        })
+        .collect();
     h.start_with(&user("u1"), &long, &settings()).await.unwrap();
     let msgs = h.sim.received("message");
     assert!(msgs.len() >= 3, "{}", msgs.len());
     assert!(msgs[0].body["channel"]["metadata"]["customAttributes"].is_object());
-    assert!(msgs[1..].iter().all(|m| m.body["channel"].get("metadata").is_none()));
-    let ids: std::collections::HashSet<_> = msgs.iter().map(|m| m.body["channel"]["messageId"].to_string()).collect();
+    assert!(msgs[1..]
+        .iter()
+        .all(|m| m.body["channel"].get("metadata").is_none()));
+    let ids: std::collections::HashSet<_> = msgs
+        .iter()
+        .map(|m| m.body["channel"]["messageId"].to_string())
+        .collect();
     assert_eq!(ids.len(), msgs.len(), "message ids are unique");
 }
 
@@ -149,7 +243,8 @@ async fn a_long_transcript_is_split_and_only_the_first_part_carries_attributes()
 async fn custom_attributes_examples_of_the_feature_source() {
     let h = harness().await;
     let mut s = settings();
-    s.custom_attributes = Some(r#""{\"customerType\":\"premium\",\"tags\":[\"urgent\",\"vip\"]}""#.into());
+    s.custom_attributes =
+        Some(r#""{\"customerType\":\"premium\",\"tags\":[\"urgent\",\"vip\"]}""#.into());
     h.start_with(&user("u1"), &transcript(), &s).await.unwrap();
     let a = h.sim.conversation_of("u1").unwrap().attributes;
     assert_eq!(a["customerType"], "premium");
@@ -181,8 +276,14 @@ async fn bad_custom_attributes_are_typed_errors_before_any_message() {
     ] {
         let mut s = settings();
         s.custom_attributes = Some(attrs.to_string());
-        let e = h.start_with(&user("u1"), &transcript(), &s).await.unwrap_err();
-        assert!(matches!(&e, Error::InvalidInput(m) if m.contains(needle)), "{attrs}: {e:?}");
+        let e = h
+            .start_with(&user("u1"), &transcript(), &s)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidInput(m) if m.contains(needle)),
+            "{attrs}: {e:?}"
+        );
     }
     assert!(h.sim.received("message").is_empty());
 }
@@ -210,7 +311,9 @@ async fn profile_fields_travel_only_when_send_profile_is_on() {
 async fn user_turns_attachments_and_typing() {
     let h = harness().await;
     h.start("u1").await;
-    h.user_says("u1", UserEvent::Text("where is my parcel?".into())).await.unwrap();
+    h.user_says("u1", UserEvent::Text("where is my parcel?".into()))
+        .await
+        .unwrap();
     h.user_says(
         "u1",
         UserEvent::Attachment(Attachment {
@@ -236,9 +339,19 @@ async fn user_turns_attachments_and_typing() {
     assert!(msgs.iter().all(|m| m.conversation_id == conv));
     assert_eq!(events[0].conversation_id, conv);
 
-    let bad = UserEvent::Attachment(Attachment { url: "".into(), mime_type: "image/png".into(), file_name: None });
-    assert!(matches!(h.user_says("u1", bad).await, Err(Error::InvalidInput(_))));
-    assert!(matches!(h.user_says("nobody", UserEvent::Text("x".into())).await, Err(Error::UnknownConversation(_))));
+    let bad = UserEvent::Attachment(Attachment {
+        url: "".into(),
+        mime_type: "image/png".into(),
+        file_name: None,
+    });
+    assert!(matches!(
+        h.user_says("u1", bad).await,
+        Err(Error::InvalidInput(_))
+    ));
+    assert!(matches!(
+        h.user_says("nobody", UserEvent::Text("x".into())).await,
+        Err(Error::UnknownConversation(_))
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -247,8 +360,17 @@ async fn joined_and_left_messages_follow_the_node_toggles() {
     h.start("u1").await;
     h.user_says("u1", UserEvent::Disconnected).await.unwrap();
     h.user_says("u1", UserEvent::Reconnected).await.unwrap();
-    let texts: Vec<String> = h.sim.received("message").iter().skip(1).map(|m| m.body["text"].as_str().unwrap().to_string()).collect();
-    assert_eq!(texts, vec!["User left the conversation", "User joined the conversation"]);
+    let texts: Vec<String> = h
+        .sim
+        .received("message")
+        .iter()
+        .skip(1)
+        .map(|m| m.body["text"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        texts,
+        vec!["User left the conversation", "User joined the conversation"]
+    );
 
     let h = harness().await;
     let mut s = settings();
@@ -265,7 +387,10 @@ async fn a_second_start_reports_already_in_progress() {
     let h = harness().await;
     h.start("u1").await;
     let o = h.start("u1").await;
-    assert_eq!(o.actions, vec![Action::Status(HandoverStatus::AlreadyInProgress)]);
+    assert_eq!(
+        o.actions,
+        vec![Action::Status(HandoverStatus::AlreadyInProgress)]
+    );
     assert_eq!(h.sim.received("message").len(), 1);
     assert_eq!(h.sim.state.lock().unwrap().conversations.len(), 1);
 }
