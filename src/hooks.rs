@@ -396,11 +396,12 @@ fn disconnect_genesys(client: &Client, h: &Handover) -> Result<(), Error> {
     if let Some(text) = &h.disconnect_message {
         send_text(client, h, text)?;
     }
-    let conv = client.api(
-        "GET",
-        &format!("/api/v2/conversations/messages/{}", h.conversation_id),
-        None,
-    )?;
+    let path = format!("/api/v2/conversations/messages/{}", h.conversation_id);
+    let conv = match client.api("GET", &path, None) {
+        // Genesys no longer knows the conversation: nothing is left to disconnect.
+        Err(Error::Api(e)) if e.status == 404 => return Ok(()),
+        other => other?,
+    };
     let participants = conv
         .get("participants")
         .and_then(Value::as_array)
