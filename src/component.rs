@@ -61,9 +61,10 @@ impl Http for WasiHttp {
             .map_err(|_| "bad path")?;
         let body = out.body().map_err(|_| "request body unavailable")?;
         let options = http::RequestOptions::new();
-        let _ = options.set_connect_timeout(Some(10_000_000_000));
-        let _ = options.set_first_byte_timeout(Some(30_000_000_000));
-        let _ = options.set_between_bytes_timeout(Some(30_000_000_000));
+        let timeout_ns = req.timeout_ms.saturating_mul(1_000_000);
+        let _ = options.set_connect_timeout(Some(timeout_ns));
+        let _ = options.set_first_byte_timeout(Some(timeout_ns));
+        let _ = options.set_between_bytes_timeout(Some(timeout_ns));
         let future = wasi::http::outgoing_handler::handle(out, Some(options))
             .map_err(|e| format!("request refused: {e:?}"))?;
         {
@@ -159,6 +160,10 @@ impl Clock for WasiClock {
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0)
     }
+    fn sleep_ms(&self, ms: u64) {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+
     fn new_id(&self) -> String {
         // Rust std seeds `RandomState` from the host's random source; two keyed hashes
         // give 128 unpredictable bits without importing more than std already does.
@@ -304,6 +309,7 @@ fn outcome_out(o: m::Outcome) -> t::Outcome {
                 m::Warning::BotMessageDropped => t::Warning::BotMessageDropped,
                 m::Warning::EventIgnored => t::Warning::EventIgnored,
                 m::Warning::NoOpenHandover => t::Warning::NoOpenHandover,
+                m::Warning::DeliveryPending => t::Warning::DeliveryPending,
             })
             .collect(),
     }
@@ -377,6 +383,10 @@ impl Guest for Component {
             t::EndSignal::InactivityCheck(u) => m::EndSignal::InactivityCheck(u),
         };
         with_env(|env| hooks::end(env, &s)).map(outcome_out)
+    }
+
+    fn flush(user_id: String) -> Result<t::Outcome, t::Error> {
+        with_env(|env| hooks::flush(env, &user_id)).map(outcome_out)
     }
 
     fn report_delivery(

@@ -170,7 +170,59 @@ pub fn start(
     Ok(outcome(&h, vec![Action::Status(HandoverStatus::Queued)]))
 }
 
-/// `user-message`: relay a user turn or user event to Genesys.
+/// Send the handover's outbox in order. Stops at the first message Genesys does not take:
+/// retryable failures keep it (warning `delivery-pending`), a 4xx drops it with an error.
+fn flush_outbox(client: &Client, h: &Handover) -> Result<Vec<Warning>, Error> {
+    let kv = client.env.kv;
+    let mut queue = state::load_outbox(kv, &h.user_id)?;
+    while let Some(item) = queue.first_mut() {
+        let path = inbound::path(&h.integration_id, &item.kind);
+        match client.api_sent("POST", &path, Some(&item.body), item.tried) {
+            Ok(_) => {
+                queue.remove(0);
+                state::save_outbox(kv, &h.user_id, &queue)?;
+            }
+            Err(Error::Api(e))
+                if (400..500).contains(&e.status) && !matches!(e.status, 408 | 429) =>
+            {
+                // Genesys will never accept this one; keep the rest flowing.
+                queue.remove(0);
+                state::save_outbox(kv, &h.user_id, &queue)?;
+                return Err(Error::Api(e));
+            }
+            Err(e) => {
+                item.tried = true;
+                state::save_outbox(kv, &h.user_id, &queue)?;
+                return match e {
+                    Error::Transport(_) | Error::Api(_) => Ok(vec![Warning::DeliveryPending]),
+                    other => Err(other),
+                };
+            }
+        }
+    }
+    Ok(Vec::new())
+}
+
+fn queue_text(env: &Env, h: &Handover, text: &str, queue: &mut Vec<state::Pending>) {
+    let now = iso8601(env.clock.now_ms());
+    for piece in transcript::split_chars(text, MAX_TEXT_CHARS) {
+        let body = inbound::text_message(
+            inbound::from(&h.user_id, None),
+            &message_id(env),
+            &now,
+            &piece,
+            None,
+        );
+        queue.push(state::Pending {
+            kind: "message".into(),
+            body,
+            tried: false,
+        });
+    }
+}
+
+/// `user-message`: relay a user turn or user event to Genesys. Messages go through the
+/// handover's outbox, so one Genesys could not take yet is kept and re-sent, in order.
 pub fn user_message(env: &Env, user_id: &str, event: &UserEvent) -> Result<Outcome, Error> {
     let provider = ProviderSettings::load(env.config)?;
     let Some(mut h) = state::load(env.kv, user_id)? else {
@@ -187,8 +239,10 @@ pub fn user_message(env: &Env, user_id: &str, event: &UserEvent) -> Result<Outco
     };
     let client = Client::new(env, &provider);
     let now = iso8601(env.clock.now_ms());
+    let mut queue = state::load_outbox(env.kv, user_id)?;
+    let before = queue.len();
     match event {
-        UserEvent::Text(text) => send_text(&client, &h, text)?,
+        UserEvent::Text(text) => queue_text(env, &h, text, &mut queue),
         UserEvent::Attachment(a) => {
             if a.url.trim().is_empty() || a.mime_type.trim().is_empty() {
                 return Err(Error::InvalidInput(
@@ -201,34 +255,62 @@ pub fn user_message(env: &Env, user_id: &str, event: &UserEvent) -> Result<Outco
                 &now,
                 a,
             );
-            client.api(
-                "POST",
-                &inbound::path(&h.integration_id, "message"),
-                Some(&body),
-            )?;
+            queue.push(state::Pending {
+                kind: "message".into(),
+                body,
+                tried: false,
+            });
         }
-        UserEvent::Typing => {
+        UserEvent::Typing => {}
+        UserEvent::Reconnected if h.user_connects_message => {
+            queue_text(env, &h, USER_JOINED, &mut queue)
+        }
+        UserEvent::Disconnected if h.user_disconnects_message => {
+            queue_text(env, &h, USER_LEFT, &mut queue)
+        }
+        UserEvent::Reconnected | UserEvent::Disconnected => {}
+    }
+    if queue.len() != before {
+        state::save_outbox(env.kv, user_id, &queue)?;
+    }
+    let mut warnings = flush_outbox(&client, &h)?;
+    if *event == UserEvent::Typing {
+        // Typing is momentary: sent only when nothing older is waiting, never queued.
+        if warnings.is_empty() {
             let body = inbound::typing_event(inbound::from(user_id, None), &now);
-            client.api(
+            if let Err(e) = client.api(
                 "POST",
                 &inbound::path(&h.integration_id, "event"),
                 Some(&body),
-            )?;
-        }
-        UserEvent::Reconnected => {
-            if h.user_connects_message {
-                send_text(&client, &h, USER_JOINED)?;
-            }
-        }
-        UserEvent::Disconnected => {
-            if h.user_disconnects_message {
-                send_text(&client, &h, USER_LEFT)?;
+            ) {
+                match e {
+                    Error::Transport(_) | Error::Api(_) => warnings.push(Warning::DeliveryPending),
+                    other => return Err(other),
+                }
             }
         }
     }
     h.last_activity_ms = env.clock.now_ms();
     state::save(env.kv, &h)?;
-    Ok(outcome(&h, Vec::new()))
+    let mut o = outcome(&h, Vec::new());
+    o.warnings = warnings;
+    Ok(o)
+}
+
+/// `flush`: re-send what the handover's outbox still holds (the host may call it on a timer).
+pub fn flush(env: &Env, user_id: &str) -> Result<Outcome, Error> {
+    let provider = ProviderSettings::load(env.config)?;
+    let Some(h) = state::load(env.kv, user_id)? else {
+        return Ok(ignored(
+            Some(user_id.to_string()),
+            None,
+            Warning::NoOpenHandover,
+        ));
+    };
+    let client = Client::new(env, &provider);
+    let mut o = outcome(&h, Vec::new());
+    o.warnings = flush_outbox(&client, &h)?;
+    Ok(o)
 }
 
 fn header<'w>(w: &'w Webhook, name: &str) -> Option<&'w str> {
@@ -393,6 +475,8 @@ fn agent_details(client: &Client, agent_user_id: &str) -> Result<Option<AgentInf
 
 /// Close the Genesys side: optional goodbye text, then the customer participant disconnected.
 fn disconnect_genesys(client: &Client, h: &Handover) -> Result<(), Error> {
+    // Whatever the user said last still reaches the agent, if Genesys takes it now.
+    let _ = flush_outbox(client, h);
     if let Some(text) = &h.disconnect_message {
         send_text(client, h, text)?;
     }

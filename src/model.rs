@@ -148,6 +148,7 @@ pub enum Warning {
     BotMessageDropped,
     EventIgnored,
     NoOpenHandover,
+    DeliveryPending,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -12,6 +12,8 @@ pub struct HttpRequest {
     pub headers: Vec<(String, String)>,
     /// Request body (may be empty).
     pub body: Vec<u8>,
+    /// Give up waiting for the answer after this long.
+    pub timeout_ms: u64,
 }
 
 /// An HTTP response from Genesys.
@@ -63,6 +65,8 @@ pub trait Clock {
     fn now_ms(&self) -> u64;
     /// A fresh unique identifier (UUID text).
     fn new_id(&self) -> String;
+    /// Wait before a retry.
+    fn sleep_ms(&self, ms: u64);
 }
 
 /// Everything a hook needs from its host.

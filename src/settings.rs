@@ -20,6 +20,9 @@ pub mod keys {
     pub const FILTER_EMPTY: &str = "filter-empty-messages";
     pub const INACTIVITY_TIMEOUT_SECS: &str = "inactivity-timeout-secs";
     pub const ACW_GRACE_MS: &str = "acw-after-transfer-grace-ms";
+    pub const RETRY_DEADLINE_MS: &str = "retry-deadline-ms";
+    pub const MAX_RETRY_AFTER_MS: &str = "max-retry-after-ms";
+    pub const REQUEST_TIMEOUT_MS: &str = "request-timeout-ms";
 }
 
 /// The provider settings of one tenant.
@@ -37,6 +40,9 @@ pub struct ProviderSettings {
     pub filter_empty: bool,
     pub inactivity_timeout_secs: u64,
     pub acw_grace_ms: u64,
+    pub retry_deadline_ms: u64,
+    pub max_retry_after_ms: u64,
+    pub request_timeout_ms: u64,
 }
 
 impl std::fmt::Debug for ProviderSettings {
@@ -115,6 +121,9 @@ impl ProviderSettings {
             filter_empty: flag(config, keys::FILTER_EMPTY, false)?,
             inactivity_timeout_secs: number(config, keys::INACTIVITY_TIMEOUT_SECS, 1800)?,
             acw_grace_ms: number(config, keys::ACW_GRACE_MS, 10_000)?,
+            retry_deadline_ms: number(config, keys::RETRY_DEADLINE_MS, 8_000)?,
+            max_retry_after_ms: number(config, keys::MAX_RETRY_AFTER_MS, 5_000)?,
+            request_timeout_ms: number(config, keys::REQUEST_TIMEOUT_MS, 10_000)?.max(1),
         })
     }
 }

@@ -1,6 +1,7 @@
 //! What a handover remembers between hook calls, kept in the tenant's KV bucket.
 //! Keys: `handover/<user-id>` (this record), `conversation/<genesys-id>` (→ user id),
-//! `token`, `integration/<deployment-name>`, `agent/<genesys-user-id>` (agent cache).
+//! `outbox/<user-id>` (messages not yet accepted by Genesys), `token`,
+//! `integration/<deployment-name>`, `agent/<genesys-user-id>` (agent cache).
 
 use crate::model::{AgentInfo, Error};
 use crate::ports::Kv;
@@ -52,6 +53,37 @@ pub struct Handover {
     pub transfer_ms: Option<u64>,
     /// Webhook message ids already handled, newest last.
     pub seen: Vec<String>,
+}
+
+/// A user message or event waiting to reach Genesys, with the body it was first sent with
+/// (and so the same message id on every attempt).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Pending {
+    /// Inbound endpoint: `message` or `event`.
+    pub kind: String,
+    pub body: serde_json::Value,
+    /// Whether an earlier attempt may have reached Genesys.
+    pub tried: bool,
+}
+
+pub fn outbox_key(user_id: &str) -> String {
+    format!("outbox/{user_id}")
+}
+
+pub fn load_outbox(kv: &dyn Kv, user_id: &str) -> Result<Vec<Pending>, Error> {
+    match kv.get(&outbox_key(user_id)).map_err(Error::Storage)? {
+        None => Ok(Vec::new()),
+        Some(b) => serde_json::from_slice(&b)
+            .map_err(|e| Error::Storage(format!("outbox is corrupt: {e}"))),
+    }
+}
+
+pub fn save_outbox(kv: &dyn Kv, user_id: &str, queue: &[Pending]) -> Result<(), Error> {
+    if queue.is_empty() {
+        return kv.delete(&outbox_key(user_id)).map_err(Error::Storage);
+    }
+    let b = serde_json::to_vec(queue).map_err(|e| Error::Storage(e.to_string()))?;
+    kv.set(&outbox_key(user_id), &b).map_err(Error::Storage)
 }
 
 pub fn handover_key(user_id: &str) -> String {

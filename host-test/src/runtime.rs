@@ -315,6 +315,18 @@ impl Plugin {
             .await?)
     }
 
+    pub async fn flush(
+        &self,
+        tenant: &Tenant,
+        user_id: &str,
+    ) -> Result<Result<Outcome, types::Error>> {
+        let (mut store, inst) = self.instance(tenant).await?;
+        Ok(inst
+            .handover_genesys_om_hooks()
+            .call_flush(&mut store, user_id)
+            .await?)
+    }
+
     pub async fn report_delivery(
         &self,
         tenant: &Tenant,

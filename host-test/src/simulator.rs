@@ -65,9 +65,39 @@ pub struct Received {
     pub body: Value,
 }
 
+/// Fault injection: `rate` of all requests fail, spread over the kinds by weight.
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    /// Share of requests that get a fault, 0.0 to 1.0.
+    pub rate: f64,
+    /// Weights of: 500, 429 with `Retry-After`, dropped connection before processing,
+    /// dropped connection after processing, slow answer.
+    pub weights: [u32; 5],
+    /// `Retry-After` seconds sent with 429.
+    pub retry_after_secs: u64,
+    /// How long a slow answer takes.
+    pub slow_ms: u64,
+}
+
+/// What fault a request got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    ServerError,
+    TooManyRequests,
+    DropBefore,
+    DropAfter,
+    Slow,
+}
+
 /// Everything the simulator knows and records.
 #[derive(Default)]
 pub struct SimState {
+    pub faults: Faults,
+    pub fault_seed: u64,
+    /// Faults injected so far, by kind.
+    pub injected: HashMap<String, usize>,
+    /// Inbound message ids already accepted, per integration (a re-send gets 409).
+    pub message_ids: std::collections::HashSet<(String, String)>,
     pub clients: HashMap<String, String>,
     pub token_lifetime_secs: u64,
     pub tokens: HashMap<String, Instant>,
@@ -414,7 +444,7 @@ impl Simulator {
                 tokio::spawn(async move {
                     let svc = hyper::service::service_fn(move |req| {
                         let s = s.clone();
-                        async move { Ok::<_, std::convert::Infallible>(s.handle(req).await) }
+                        async move { s.handle_with_faults(req).await }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), svc)
@@ -692,6 +722,109 @@ impl Simulator {
 
     fn conversation_of_id(&self, id: &str) -> Option<Conversation> {
         self.state.lock().unwrap().conversations.get(id).cloned()
+    }
+
+    /// Configure fault injection (deterministic for a given seed).
+    pub fn set_faults(&self, faults: Faults, seed: u64) {
+        let mut st = self.state.lock().unwrap();
+        st.faults = faults;
+        st.fault_seed = seed.max(1);
+    }
+
+    fn pick_fault(&self) -> Option<Fault> {
+        let mut st = self.state.lock().unwrap();
+        if st.faults.rate <= 0.0 {
+            return None;
+        }
+        let mut next = || {
+            st.fault_seed ^= st.fault_seed << 13;
+            st.fault_seed ^= st.fault_seed >> 7;
+            st.fault_seed ^= st.fault_seed << 17;
+            st.fault_seed
+        };
+        let roll = (next() % 1_000_000) as f64 / 1_000_000.0;
+        let pick = next();
+        if roll >= st.faults.rate {
+            return None;
+        }
+        let total: u32 = st.faults.weights.iter().sum();
+        if total == 0 {
+            return None;
+        }
+        let mut r = (pick % u64::from(total)) as u32;
+        let kinds = [
+            Fault::ServerError,
+            Fault::TooManyRequests,
+            Fault::DropBefore,
+            Fault::DropAfter,
+            Fault::Slow,
+        ];
+        for (k, w) in kinds.iter().zip(st.faults.weights) {
+            if r < w {
+                *st.injected.entry(format!("{k:?}")).or_default() += 1;
+                return Some(*k);
+            }
+            r -= w;
+        }
+        None
+    }
+
+    /// Total faults injected so far.
+    pub fn faults_injected(&self) -> usize {
+        self.state.lock().unwrap().injected.values().sum()
+    }
+
+    async fn handle_with_faults(
+        &self,
+        req: Request<Incoming>,
+    ) -> Result<Response<Full<Bytes>>, std::io::Error> {
+        let dropped =
+            || std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "fault: dropped");
+        match self.pick_fault() {
+            None => Ok(self.handle(req).await),
+            Some(Fault::ServerError) => {
+                self.state.lock().unwrap().log.push(format!(
+                    "{} {} 500 (fault)",
+                    req.method(),
+                    req.uri().path()
+                ));
+                Ok(json_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &error_body(
+                        500,
+                        "internal.server.error",
+                        "The server encountered an unexpected condition.",
+                    ),
+                    &[],
+                ))
+            }
+            Some(Fault::TooManyRequests) => {
+                let secs = self.state.lock().unwrap().faults.retry_after_secs;
+                self.state.lock().unwrap().log.push(format!(
+                    "{} {} 429 (fault)",
+                    req.method(),
+                    req.uri().path()
+                ));
+                let body = json!({"message": format!("Rate limit exceeded the maximum. Retry the request in [{secs}] seconds"),
+                    "code": "too.many.requests.retry.after", "status": 429,
+                    "contextId": "00000000-0000-4000-8000-000000000000", "details": [], "errors": []});
+                Ok(json_response(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &body,
+                    &[("retry-after", secs.to_string())],
+                ))
+            }
+            Some(Fault::DropBefore) => Err(dropped()),
+            Some(Fault::DropAfter) => {
+                let _ = self.handle(req).await;
+                Err(dropped())
+            }
+            Some(Fault::Slow) => {
+                let ms = self.state.lock().unwrap().faults.slow_ms;
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                Ok(self.handle(req).await)
+            }
+        }
     }
 
     async fn handle(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
@@ -1018,6 +1151,22 @@ impl Simulator {
             Ok(a) => a,
             Err(e) => return e,
         };
+        if kind == "message" {
+            if let Some(mid) = body.pointer("/channel/messageId").and_then(Value::as_str) {
+                let key = (integ.id.clone(), mid.to_string());
+                let mut st = self.state.lock().unwrap();
+                if !st.message_ids.insert(key) {
+                    return (
+                        StatusCode::CONFLICT,
+                        error_body(
+                            409,
+                            "conflict",
+                            "A message with this messageId was already received.",
+                        ),
+                    );
+                }
+            }
+        }
         let user_id = body
             .pointer("/channel/from/id")
             .or_else(|| body.pointer("/channel/to/id"))
@@ -1097,6 +1246,29 @@ impl Simulator {
         );
         new_id
     }
+}
+
+fn json_response(
+    status: StatusCode,
+    value: &Value,
+    headers: &[(&str, String)],
+) -> Response<Full<Bytes>> {
+    let bytes = if value.is_null() {
+        Bytes::new()
+    } else {
+        Bytes::from(value.to_string())
+    };
+    let mut r = Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .header(
+            "inin-correlation-id",
+            "00000000-0000-4000-8000-000000000000",
+        );
+    for (k, v) in headers {
+        r = r.header(*k, v);
+    }
+    r.body(Full::new(bytes)).unwrap()
 }
 
 /// `sha256=` + base64(HMAC-SHA256(secret, body)), the `X-Hub-Signature-256` value.

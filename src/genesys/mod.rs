@@ -12,6 +12,19 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// At most this many attempts per request, whatever the deadline.
+pub const MAX_ATTEMPTS: u32 = 8;
+
+/// Statuses worth sending the same request again for.
+pub fn is_retryable(status: u16) -> bool {
+    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+/// Exponential backoff: 100 ms, 200 ms, 400 ms, ... capped at 2 s.
+pub fn backoff_ms(attempt: u32) -> u64 {
+    (100u64 << attempt.saturating_sub(1).min(5)).min(2000)
+}
+
 /// KV key of the cached access token.
 pub const TOKEN_KEY: &str = "token";
 /// A token is renewed this long before Genesys says it expires.
@@ -85,8 +98,9 @@ impl<'a> Client<'a> {
                 ("accept".into(), "application/json".into()),
             ],
             body: b"grant_type=client_credentials".to_vec(),
+            timeout_ms: self.settings.request_timeout_ms,
         };
-        let resp = self.env.http.send(&req).map_err(Error::Transport)?;
+        let resp = self.send_retrying(&req)?.0;
         if (400..500).contains(&resp.status) {
             let e = api_error(&resp);
             return Err(Error::Auth(format!(
@@ -119,15 +133,62 @@ impl<'a> Client<'a> {
         Ok(t.access_token)
     }
 
+    /// Send `req`, retrying transport failures, timeouts, 429 (honouring `Retry-After` up to
+    /// `max-retry-after-ms`) and 5xx with backoff inside `retry-deadline-ms`. Returns the
+    /// final answer and how many attempts it took; the request (and so its message id) is
+    /// identical on every attempt.
+    pub fn send_retrying(&self, req: &HttpRequest) -> Result<(HttpResponse, u32), Error> {
+        let clock = self.env.clock;
+        let deadline = clock.now_ms() + self.settings.retry_deadline_ms;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let (wait_ms, last) = match self.env.http.send(req) {
+                Ok(resp) if !is_retryable(resp.status) => return Ok((resp, attempt)),
+                Ok(resp) => {
+                    let retry_after = resp
+                        .header("retry-after")
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map(|secs| {
+                            secs.saturating_mul(1000)
+                                .min(self.settings.max_retry_after_ms)
+                        });
+                    (
+                        retry_after.unwrap_or_else(|| backoff_ms(attempt)),
+                        Error::Api(api_error(&resp)),
+                    )
+                }
+                Err(e) => (backoff_ms(attempt), Error::Transport(e)),
+            };
+            if clock.now_ms() + wait_ms >= deadline || attempt >= MAX_ATTEMPTS {
+                return Err(last);
+            }
+            clock.sleep_ms(wait_ms);
+        }
+    }
+
     /// Call the Platform API (`path` starts with `/api/v2`); on a 401 the token is renewed
-    /// and the call retried once. Any non-2xx answer is a typed error.
+    /// and the call retried once. Any non-2xx answer is a typed error. A 409 on a request
+    /// that had to be re-sent means Genesys already has it, and counts as success.
     pub fn api(
         &self,
         method: &'static str,
         path: &str,
         body: Option<&Value>,
     ) -> Result<Value, Error> {
+        self.api_sent(method, path, body, false)
+    }
+
+    /// As [`Client::api`]; `resent` says an earlier hook call already sent this exact body.
+    pub fn api_sent(
+        &self,
+        method: &'static str,
+        path: &str,
+        body: Option<&Value>,
+        resent: bool,
+    ) -> Result<Value, Error> {
         let mut refreshed = false;
+        let body_bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
         loop {
             let token = self.token(refreshed)?;
             let mut headers = vec![
@@ -141,9 +202,10 @@ impl<'a> Client<'a> {
                 method,
                 url: format!("{}{}", self.settings.region.api_base(), path),
                 headers,
-                body: body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
+                body: body_bytes.clone(),
+                timeout_ms: self.settings.request_timeout_ms,
             };
-            let resp = self.env.http.send(&req).map_err(Error::Transport)?;
+            let (resp, attempts) = self.send_retrying(&req)?;
             match resp.status {
                 200..=299 => {
                     if resp.body.iter().all(u8::is_ascii_whitespace) {
@@ -153,6 +215,7 @@ impl<'a> Client<'a> {
                         Error::Transport(format!("Genesys answered {path} with invalid JSON: {e}"))
                     });
                 }
+                409 if attempts > 1 || resent => return Ok(Value::Null),
                 401 if !refreshed => refreshed = true,
                 401 => {
                     let e = api_error(&resp);
