@@ -16,8 +16,9 @@ setup:
 
 ## build: the release component, written to target/genesys-om-handover.wasm
 build: setup
-	$(CARGO) build --release --target wasm32-wasip2 -p genesys-om-handover --lib
+	$(CARGO) build --release --target wasm32-wasip2 -p genesys-om-handover --lib -p misbehave
 	@cp $(GUEST) $(WASM)
+	@cp target/wasm32-wasip2/release/misbehave.wasm target/misbehave.wasm
 	@echo "component: $(WASM) ($$(wc -c < $(WASM)) bytes)"
 
 ## test: native unit tests, then harness tests against the release component

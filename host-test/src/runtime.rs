@@ -11,8 +11,9 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Config, Engine, Store};
+use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
@@ -136,8 +137,31 @@ impl WasiHttpHooks for Router {
     }
 }
 
+/// What one hook call may use. A call past its deadline or memory cap traps; the host
+/// keeps serving.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Wall-clock budget of one hook call (checked at epoch ticks of [`EPOCH_TICK`]).
+    pub hook_timeout: Duration,
+    /// Linear memory one instance may grow to.
+    pub memory_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            hook_timeout: Duration::from_secs(30),
+            memory_bytes: 64 << 20,
+        }
+    }
+}
+
+/// How often the engine's epoch advances.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
 /// Everything one instance can reach.
 pub struct State {
+    limits: StoreLimits,
     pub tenant: String,
     pub config: HashMap<String, String>,
     pub kv: KvStore,
@@ -185,10 +209,23 @@ impl wasi::config::store::Host for State {
     }
 }
 
-/// The engine settings every host in this crate uses.
+/// The engine settings every host in this crate uses: epoch interruption on, with a
+/// background thread advancing the epoch every [`EPOCH_TICK`].
 pub fn engine() -> Result<Engine> {
-    let config = Config::new();
-    Ok(Engine::new(&config)?)
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    let engine = Engine::new(&config)?;
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })?;
+    Ok(engine)
 }
 
 /// A loaded component, ready to run hooks for any tenant.
@@ -198,6 +235,9 @@ pub struct Plugin {
     pre: HandoverPre<State>,
     pub kv: KvStore,
     pub router: Router,
+    pub limits: Limits,
+    /// When set, the component's stderr goes here instead of the host's.
+    pub stderr: Option<wasmtime_wasi::p2::pipe::MemoryOutputPipe>,
 }
 
 /// Where `make build` writes the release component.
@@ -242,20 +282,36 @@ impl Plugin {
             pre,
             kv,
             router,
+            limits: Limits::default(),
+            stderr: None,
         })
     }
 
     fn store(&self, tenant: &Tenant) -> Store<State> {
+        let mut wasi = WasiCtx::builder();
+        match &self.stderr {
+            Some(pipe) => wasi.stderr(pipe.clone()),
+            None => wasi.inherit_stderr(),
+        };
         let state = State {
+            limits: StoreLimitsBuilder::new()
+                .memory_size(self.limits.memory_bytes)
+                .instances(16)
+                .build(),
             tenant: tenant.name.clone(),
             config: tenant.config.clone(),
             kv: self.kv.clone(),
             table: ResourceTable::new(),
-            wasi: WasiCtx::builder().inherit_stderr().build(),
+            wasi: wasi.build(),
             http: WasiHttpCtx::new(),
             router: self.router.clone(),
         };
-        Store::new(&self.engine, state)
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        let ticks = (self.limits.hook_timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
+        store
     }
 
     async fn instance(&self, tenant: &Tenant) -> Result<(Store<State>, crate::bindings::Handover)> {

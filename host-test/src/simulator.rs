@@ -101,6 +101,8 @@ pub struct SimState {
     pub clients: HashMap<String, String>,
     pub token_lifetime_secs: u64,
     pub tokens: HashMap<String, Instant>,
+    /// Every access token ever issued (for leak checks).
+    pub issued: Vec<String>,
     pub token_requests: usize,
     pub integrations: Vec<Integration>,
     pub conversations: HashMap<String, Conversation>,
@@ -1044,6 +1046,7 @@ impl Simulator {
             token.clone(),
             Instant::now() + Duration::from_secs(lifetime),
         );
+        st.issued.push(token.clone());
         (
             StatusCode::OK,
             json!({ "access_token": token, "token_type": "bearer", "expires_in": lifetime }),
