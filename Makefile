@@ -5,7 +5,7 @@ CARGO ?= cargo
 WASM  := target/genesys-om-handover.wasm
 GUEST := target/wasm32-wasip2/release/genesys_om_handover.wasm
 
-.PHONY: all setup build test unit integration demo lint wit clean
+.PHONY: all setup build test unit integration demo lint wit fuzz clean
 
 all: build
 
@@ -44,6 +44,17 @@ lint: setup
 wit: build
 	@command -v wasm-tools >/dev/null || $(CARGO) install --locked wasm-tools
 	wasm-tools component wit $(WASM)
+
+## fuzz: every cargo-fuzz target for FUZZ_SECONDS each (needs nightly; installed when missing)
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := signature flatten webhook end_event
+fuzz:
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  (cd fuzz && cargo +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048) || exit 1; \
+	done
 
 clean:
 	$(CARGO) clean

@@ -643,3 +643,93 @@ pub fn report_delivery(
     )?;
     Ok(outcome(&h, Vec::new()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{FakeGenesys, FixedClock, MapConfig, MemKv, NoHttp};
+
+    fn user() -> UserProfile {
+        UserProfile { user_id: "u1".into(), session_id: "s1".into(), ..UserProfile::default() }
+    }
+
+    #[test]
+    fn a_whole_handover_natively() {
+        let (http, kv, config, clock) = (FakeGenesys::default(), MemKv::default(), MapConfig::working(), FixedClock::default());
+        let env = Env { http: &http, kv: &kv, config: &config, clock: &clock };
+        let o = start(&env, &user(), &[], &HandoverSettings::default()).unwrap();
+        assert_eq!(o.actions, vec![Action::Status(HandoverStatus::Queued)]);
+        user_message(&env, "u1", &UserEvent::Text("hi".into())).unwrap();
+        let body = br#"{"id":"a1","channel":{"to":{"id":"u1"}},"type":"Text","text":"hello","originatingEntity":"Human"}"#;
+        let w = Webhook {
+            headers: vec![("X-Hub-Signature-256".into(), signature::sign("bench-webhook-secret-1", body))],
+            body: body.to_vec(),
+        };
+        let o = agent_message(&env, &w).unwrap();
+        assert!(matches!(&o.actions[0], Action::SendText(t) if t.text == "hello"));
+        let ev = br#"{"detail":{"topicName":"v2.detail.events.conversation.conversation-1.customer.end","eventBody":{"conversationId":"conversation-1"}}}"#;
+        let o = end(&env, &EndSignal::GenesysEvent(ev.to_vec())).unwrap();
+        assert_eq!(o.actions, vec![Action::Status(HandoverStatus::Ended(EndReason::CustomerEnded))]);
+        assert!(kv.0.borrow().keys().all(|k| !k.starts_with("handover/") && !k.starts_with("conversation/")));
+    }
+
+    /// xorshift64*, so a failing input can be replayed from the seed.
+    fn rng(state: &mut u64) -> u64 {
+        *state ^= *state >> 12;
+        *state ^= *state << 25;
+        *state ^= *state >> 27;
+        state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    #[test]
+    fn random_webhooks_and_events_never_panic_or_act_unsigned() {
+        let (kv, config, clock) = (MemKv::default(), MapConfig::working(), FixedClock::default());
+        let env = Env { http: &NoHttp, kv: &kv, config: &config, clock: &clock };
+        let h = Handover {
+            user_id: "u1".into(),
+            session_id: "s1".into(),
+            integration_id: "i".into(),
+            conversation_id: "c".into(),
+            display_agent_details: false,
+            user_connects_message: true,
+            user_disconnects_message: true,
+            disconnect_message: None,
+            agent: None,
+            started_ms: 0,
+            last_activity_ms: 0,
+            transfer_ms: None,
+            seen: Vec::new(),
+        };
+        state::save(&kv, &h).unwrap();
+        let seeds: [&[u8]; 4] = [
+            br#"{"id":"a1","channel":{"to":{"id":"u1"}},"type":"Structured","text":"t","content":[{"contentType":"QuickReply","quickReply":{"text":"a","payload":"b"}}]}"#,
+            br#"{"id":"a2","channel":{"to":{"id":"u1"}},"type":"Event","events":[{"eventType":"Typing"}]}"#,
+            br#"{"detail":{"topicName":"v2.detail.events.conversation.c.user.end","eventBody":{"conversationId":"c","disconnectType":"TRANSFER"}}}"#,
+            br#"{"userId":"u1","topic":"v2.detail.events.conversation.id.acw"}"#,
+        ];
+        let mut s = 0x1234_5678_9abc_def1u64;
+        for i in 0..20_000 {
+            let mut body = seeds[(rng(&mut s) % 4) as usize].to_vec();
+            for _ in 0..(rng(&mut s) % 4) {
+                let at = (rng(&mut s) as usize) % (body.len() + 1);
+                match rng(&mut s) % 3 {
+                    0 if at < body.len() => body[at] = rng(&mut s) as u8,
+                    1 => body.truncate(at),
+                    _ => body.insert(at.min(body.len()), b"{}[]\":,0"[(rng(&mut s) % 8) as usize]),
+                }
+            }
+            let signed = i % 2 == 0;
+            let header = if signed { signature::sign("bench-webhook-secret-1", &body) } else { format!("sha256={}", "x".repeat(i % 50)) };
+            let w = Webhook { headers: vec![("x-hub-signature-256".into(), header)], body: body.clone() };
+            match agent_message(&env, &w) {
+                Ok(_) => assert!(signed),
+                Err(Error::BadSignature(_)) => assert!(!signed),
+                Err(_) => assert!(signed),
+            }
+            let _ = end(&env, &EndSignal::GenesysEvent(body));
+            if state::load(&kv, "u1").unwrap().is_none() {
+                state::save(&kv, &h).unwrap();
+            }
+        }
+    }
+}

@@ -12,6 +12,7 @@ pub mod region;
 pub mod settings;
 pub mod signature;
 pub mod state;
+pub mod testing;
 pub mod time;
 pub mod transcript;
 
