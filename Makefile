@@ -5,7 +5,7 @@ CARGO ?= cargo
 WASM  := target/genesys-om-handover.wasm
 GUEST := target/wasm32-wasip2/release/genesys_om_handover.wasm
 
-.PHONY: all setup build test unit integration demo lint wit fuzz clean
+.PHONY: all setup build test unit integration demo lint wit fuzz bench clean
 
 all: build
 
@@ -44,6 +44,10 @@ lint: setup
 wit: build
 	@command -v wasm-tools >/dev/null || $(CARGO) install --locked wasm-tools
 	wasm-tools component wit $(WASM)
+
+## bench: component and native figures side by side (table + target/bench/bench.json)
+bench: build
+	$(CARGO) run -q --profile bench-host -p host-test -- bench
 
 ## fuzz: every cargo-fuzz target for FUZZ_SECONDS each (needs nightly; installed when missing)
 FUZZ_SECONDS ?= 60

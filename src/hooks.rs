@@ -650,27 +650,53 @@ mod tests {
     use crate::testing::{FakeGenesys, FixedClock, MapConfig, MemKv, NoHttp};
 
     fn user() -> UserProfile {
-        UserProfile { user_id: "u1".into(), session_id: "s1".into(), ..UserProfile::default() }
+        UserProfile {
+            user_id: "u1".into(),
+            session_id: "s1".into(),
+            ..UserProfile::default()
+        }
     }
 
     #[test]
     fn a_whole_handover_natively() {
-        let (http, kv, config, clock) = (FakeGenesys::default(), MemKv::default(), MapConfig::working(), FixedClock::default());
-        let env = Env { http: &http, kv: &kv, config: &config, clock: &clock };
+        let (http, kv, config, clock) = (
+            FakeGenesys::default(),
+            MemKv::default(),
+            MapConfig::working(),
+            FixedClock::default(),
+        );
+        let env = Env {
+            http: &http,
+            kv: &kv,
+            config: &config,
+            clock: &clock,
+        };
         let o = start(&env, &user(), &[], &HandoverSettings::default()).unwrap();
         assert_eq!(o.actions, vec![Action::Status(HandoverStatus::Queued)]);
         user_message(&env, "u1", &UserEvent::Text("hi".into())).unwrap();
         let body = br#"{"id":"a1","channel":{"to":{"id":"u1"}},"type":"Text","text":"hello","originatingEntity":"Human"}"#;
         let w = Webhook {
-            headers: vec![("X-Hub-Signature-256".into(), signature::sign("bench-webhook-secret-1", body))],
+            headers: vec![(
+                "X-Hub-Signature-256".into(),
+                signature::sign("bench-webhook-secret-1", body),
+            )],
             body: body.to_vec(),
         };
         let o = agent_message(&env, &w).unwrap();
         assert!(matches!(&o.actions[0], Action::SendText(t) if t.text == "hello"));
         let ev = br#"{"detail":{"topicName":"v2.detail.events.conversation.conversation-1.customer.end","eventBody":{"conversationId":"conversation-1"}}}"#;
         let o = end(&env, &EndSignal::GenesysEvent(ev.to_vec())).unwrap();
-        assert_eq!(o.actions, vec![Action::Status(HandoverStatus::Ended(EndReason::CustomerEnded))]);
-        assert!(kv.0.borrow().keys().all(|k| !k.starts_with("handover/") && !k.starts_with("conversation/")));
+        assert_eq!(
+            o.actions,
+            vec![Action::Status(HandoverStatus::Ended(
+                EndReason::CustomerEnded
+            ))]
+        );
+        assert!(kv
+            .0
+            .borrow()
+            .keys()
+            .all(|k| !k.starts_with("handover/") && !k.starts_with("conversation/")));
     }
 
     /// xorshift64*, so a failing input can be replayed from the seed.
@@ -683,8 +709,17 @@ mod tests {
 
     #[test]
     fn random_webhooks_and_events_never_panic_or_act_unsigned() {
-        let (kv, config, clock) = (MemKv::default(), MapConfig::working(), FixedClock::default());
-        let env = Env { http: &NoHttp, kv: &kv, config: &config, clock: &clock };
+        let (kv, config, clock) = (
+            MemKv::default(),
+            MapConfig::working(),
+            FixedClock::default(),
+        );
+        let env = Env {
+            http: &NoHttp,
+            kv: &kv,
+            config: &config,
+            clock: &clock,
+        };
         let h = Handover {
             user_id: "u1".into(),
             session_id: "s1".into(),
@@ -719,8 +754,15 @@ mod tests {
                 }
             }
             let signed = i % 2 == 0;
-            let header = if signed { signature::sign("bench-webhook-secret-1", &body) } else { format!("sha256={}", "x".repeat(i % 50)) };
-            let w = Webhook { headers: vec![("x-hub-signature-256".into(), header)], body: body.clone() };
+            let header = if signed {
+                signature::sign("bench-webhook-secret-1", &body)
+            } else {
+                format!("sha256={}", "x".repeat(i % 50))
+            };
+            let w = Webhook {
+                headers: vec![("x-hub-signature-256".into(), header)],
+                body: body.clone(),
+            };
             match agent_message(&env, &w) {
                 Ok(_) => assert!(signed),
                 Err(Error::BadSignature(_)) => assert!(!signed),

@@ -59,7 +59,10 @@ pub struct FixedClock {
 
 impl Default for FixedClock {
     fn default() -> Self {
-        Self { now: Cell::new(1_764_062_043_512), next: Cell::new(1) }
+        Self {
+            now: Cell::new(1_764_062_043_512),
+            next: Cell::new(1),
+        }
     }
 }
 
@@ -86,8 +89,15 @@ pub struct FakeGenesys {
 
 impl Http for FakeGenesys {
     fn send(&self, req: &HttpRequest) -> Result<HttpResponse, String> {
-        self.calls.borrow_mut().push(format!("{} {}", req.method, req.url));
-        let path = req.url.splitn(4, '/').nth(3).map(|p| format!("/{p}")).unwrap_or_default();
+        self.calls
+            .borrow_mut()
+            .push(format!("{} {}", req.method, req.url));
+        let path = req
+            .url
+            .splitn(4, '/')
+            .nth(3)
+            .map(|p| format!("/{p}"))
+            .unwrap_or_default();
         let path = path.split('?').next().unwrap_or("").to_string();
         let body = if path == "/oauth/token" {
             r#"{"access_token":"fake-token","token_type":"bearer","expires_in":86399}"#.to_string()
@@ -104,7 +114,11 @@ impl Http for FakeGenesys {
         } else {
             r#"{"id":"x"}"#.to_string()
         };
-        Ok(HttpResponse { status: 200, headers: Vec::new(), body: body.into_bytes() })
+        Ok(HttpResponse {
+            status: 200,
+            headers: Vec::new(),
+            body: body.into_bytes(),
+        })
     }
 }
 

@@ -74,9 +74,7 @@ pub async fn run(wasm: &Path) -> Result<Vec<String>> {
 
     println!("· loading the component {}", wasm.display());
     let started = std::time::Instant::now();
-    let router = Router {
-        genesys_base: Some(sim.base_url().parse()?),
-    };
+    let router = Router::to(sim.base_url().parse()?);
     let plugin = Arc::new(Plugin::load(&engine()?, wasm, router, KvStore::default())?);
     println!(
         "  compiled and linked in {} ms",

@@ -1,6 +1,7 @@
 //! The reference host for genesys-om-handover: a wasmtime embedding that implements the
 //! component's imports, a faithful local Genesys Cloud simulator, and the CLI's commands.
 
+pub mod bench;
 pub mod bindings;
 pub mod demo;
 pub mod kv;

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 const USAGE: &str = "usage:
   host-test demo [--wasm FILE]
   host-test run SCENARIO.json [--genesys-base-url http://127.0.0.1:PORT] [--wasm FILE]
+  host-test bench [--iterations N] [--out DIR] [--wasm FILE]
   host-test simulator [--port PORT] [--client-id ID --client-secret SECRET]
                       [--deployment NAME --webhook-secret SECRET]";
 
@@ -82,14 +83,27 @@ async fn main() -> Result<()> {
             let plugin = Plugin::load(
                 &engine()?,
                 &wasm(&args),
-                Router {
-                    genesys_base: Some(url),
-                },
+                Router::to(url),
                 KvStore::default(),
             )?;
             for line in scenario::run(&plugin, &sc).await? {
                 println!("{line}");
             }
+        }
+        Some("bench") => {
+            let iters = args
+                .options
+                .get("iterations")
+                .map(|s| s.parse())
+                .transpose()
+                .context("--iterations")?
+                .unwrap_or(500);
+            let out = args
+                .options
+                .get("out")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("target/bench"));
+            host_test::bench::run(&wasm(&args), &out, iters).await?;
         }
         Some("simulator") => {
             let o = |k: &str, d: &str| {

@@ -87,6 +87,71 @@ impl Tenant {
 pub struct Router {
     /// `http://127.0.0.1:PORT`: where `login.<region>` and `api.<region>` go.
     pub genesys_base: Option<http::Uri>,
+    /// Answer Genesys hosts in process with [`FakeGenesys`] (benchmarks: no network at all).
+    pub in_process: bool,
+}
+
+impl Router {
+    /// Genesys hosts go to `base`; everything else is refused.
+    pub fn to(base: http::Uri) -> Self {
+        Self {
+            genesys_base: Some(base),
+            in_process: false,
+        }
+    }
+
+    /// Every request is refused.
+    pub fn none() -> Self {
+        Self {
+            genesys_base: None,
+            in_process: false,
+        }
+    }
+
+    /// Genesys hosts are answered in process; everything else is refused.
+    pub fn in_process() -> Self {
+        Self {
+            genesys_base: None,
+            in_process: true,
+        }
+    }
+}
+
+type IoFuture = Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>;
+
+/// Answer a request with the domain crate's in-process fake Genesys.
+async fn answer_in_process(
+    request: http::Request<wasmtime_wasi_http::WasiBody>,
+) -> Result<(http::Response<wasmtime_wasi_http::WasiBody>, IoFuture), wasmtime_wasi_http::Error> {
+    use genesys_om_handover::ports::Http as _;
+    use http_body_util::BodyExt;
+    let (parts, body) = request.into_parts();
+    let body = body.collect().await?.to_bytes().to_vec();
+    let method = match parts.method.as_str() {
+        "GET" => "GET",
+        "PATCH" => "PATCH",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        _ => "POST",
+    };
+    let req = genesys_om_handover::HttpRequest {
+        method,
+        url: parts.uri.to_string(),
+        headers: Vec::new(),
+        body,
+        timeout_ms: 0,
+    };
+    let resp = genesys_om_handover::testing::FakeGenesys::default()
+        .send(&req)
+        .map_err(|_| wasmtime_wasi_http::Error::ConnectionRefused)?;
+    let body = http_body_util::Full::new(bytes::Bytes::from(resp.body))
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    let response = http::Response::builder()
+        .status(resp.status)
+        .body(body)
+        .map_err(|_| wasmtime_wasi_http::Error::HttpResponseIncomplete)?;
+    Ok((response, Box::new(async { Ok(()) }) as IoFuture))
 }
 
 impl WasiHttpHooks for Router {
@@ -108,6 +173,9 @@ impl WasiHttpHooks for Router {
     > {
         let host = request.uri().host().unwrap_or("").to_string();
         let target = self.genesys_base.clone();
+        if self.in_process && is_genesys_host(&host) {
+            return Box::new(answer_in_process(request));
+        }
         Box::new(async move {
             let Some(base) = target.filter(|_| is_genesys_host(&host)) else {
                 eprintln!("host: refused outgoing request to {host:?} (not a Genesys Cloud host, or no --genesys-base-url)");
@@ -159,9 +227,52 @@ impl Default for Limits {
 /// How often the engine's epoch advances.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// The store's resource limiter: the configured caps, plus the peak memory asked for.
+pub struct Limiter {
+    inner: StoreLimits,
+    /// Largest linear memory size (bytes) any memory of the instance grew to.
+    pub peak_memory: usize,
+}
+
+impl wasmtime::ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let ok = self.inner.memory_growing(current, desired, maximum)?;
+        if ok {
+            self.peak_memory = self.peak_memory.max(desired);
+        }
+        Ok(ok)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.inner.table_growing(current, desired, maximum)
+    }
+
+    fn instances(&self) -> usize {
+        self.inner.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.inner.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.inner.memories()
+    }
+}
+
 /// Everything one instance can reach.
 pub struct State {
-    limits: StoreLimits,
+    pub limiter: Limiter,
     pub tenant: String,
     pub config: HashMap<String, String>,
     pub kv: KvStore,
@@ -287,17 +398,21 @@ impl Plugin {
         })
     }
 
-    fn store(&self, tenant: &Tenant) -> Store<State> {
+    /// A fresh store for one tenant, with the plugin's limits applied.
+    pub fn store(&self, tenant: &Tenant) -> Store<State> {
         let mut wasi = WasiCtx::builder();
         match &self.stderr {
             Some(pipe) => wasi.stderr(pipe.clone()),
             None => wasi.inherit_stderr(),
         };
         let state = State {
-            limits: StoreLimitsBuilder::new()
-                .memory_size(self.limits.memory_bytes)
-                .instances(16)
-                .build(),
+            limiter: Limiter {
+                inner: StoreLimitsBuilder::new()
+                    .memory_size(self.limits.memory_bytes)
+                    .instances(16)
+                    .build(),
+                peak_memory: 0,
+            },
             tenant: tenant.name.clone(),
             config: tenant.config.clone(),
             kv: self.kv.clone(),
@@ -307,11 +422,16 @@ impl Plugin {
             router: self.router.clone(),
         };
         let mut store = Store::new(&self.engine, state);
-        store.limiter(|s| &mut s.limits);
+        store.limiter(|s| &mut s.limiter);
         let ticks = (self.limits.hook_timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
         store.set_epoch_deadline(ticks);
         store.epoch_deadline_trap();
         store
+    }
+
+    /// Instantiate into an existing store (benchmarks reuse one warm instance).
+    pub async fn instantiate(&self, store: &mut Store<State>) -> Result<crate::bindings::Handover> {
+        Ok(self.pre.instantiate_async(store).await?)
     }
 
     async fn instance(&self, tenant: &Tenant) -> Result<(Store<State>, crate::bindings::Handover)> {

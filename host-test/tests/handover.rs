@@ -229,9 +229,7 @@ async fn example_scenarios_run_without_errors() {
             .unwrap();
         let integration = sim.add_integration(&get("deployment-name"), "", &get("webhook-secret"));
         let (engine, _) = (host_test::runtime::engine().unwrap(), ());
-        let router = host_test::runtime::Router {
-            genesys_base: Some(sim.base_url().parse().unwrap()),
-        };
+        let router = host_test::runtime::Router::to(sim.base_url().parse().unwrap());
         let plugin = host_test::runtime::Plugin::load(
             &engine,
             &host_test::runtime::default_wasm_path(),

@@ -26,7 +26,7 @@ async fn a_looping_or_hoarding_component_is_stopped_and_the_host_keeps_serving()
     let mut bad = Plugin::load(
         &engine,
         &misbehave_path(),
-        Router { genesys_base: None },
+        Router::none(),
         KvStore::default(),
     )
     .unwrap();

@@ -65,9 +65,7 @@ pub async fn harness_with(f: impl FnOnce(&mut HashMap<String, String>)) -> H {
     let mut cfg = config();
     f(&mut cfg);
     let (engine, component) = compiled();
-    let router = Router {
-        genesys_base: Some(sim.base_url().parse().unwrap()),
-    };
+    let router = Router::to(sim.base_url().parse().unwrap());
     let plugin = Plugin::from_component(engine, component, router, KvStore::default()).unwrap();
     H {
         sim,
