@@ -5,7 +5,7 @@ CARGO ?= cargo
 WASM  := target/genesys-om-handover.wasm
 GUEST := target/wasm32-wasip2/release/genesys_om_handover.wasm
 
-.PHONY: all setup build test unit integration demo lint wit fuzz bench clean
+.PHONY: all setup build test unit integration demo demo-serve lint wit fuzz bench clean
 
 all: build
 
@@ -19,6 +19,9 @@ build: setup
 	$(CARGO) build --release --target wasm32-wasip2 -p genesys-om-handover --lib -p misbehave
 	@cp $(GUEST) $(WASM)
 	@cp target/wasm32-wasip2/release/misbehave.wasm target/misbehave.wasm
+	@# A second build tagged v2, for the hot-swap test of `host-test serve`.
+	GENESYS_OM_BUILD_TAG=v2 CARGO_TARGET_DIR=target/v2 $(CARGO) build --release --target wasm32-wasip2 -p genesys-om-handover --lib
+	@cp target/v2/wasm32-wasip2/release/genesys_om_handover.wasm target/genesys-om-handover-v2.wasm
 	@echo "component: $(WASM) ($$(wc -c < $(WASM)) bytes)"
 
 ## test: native unit tests, then harness tests against the release component
@@ -34,11 +37,15 @@ integration: build
 demo: build
 	$(CARGO) run -q -p host-test -- demo
 
+## demo-serve: the same through `host-test serve` (HTTP API, webhooks, long-poll, metrics)
+demo-serve: build
+	$(CARGO) run -q -p host-test -- demo serve
+
 ## lint: formatting and clippy (host and component code)
 lint: setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	$(CARGO) clippy --target wasm32-wasip2 -p genesys-om-handover --lib -- -D warnings
+	$(CARGO) clippy --target wasm32-wasip2 -p genesys-om-handover -p misbehave --lib -- -D warnings
 
 ## wit: print the built component's WIT (needs wasm-tools; installed when missing)
 wit: build

@@ -318,6 +318,13 @@ fn outcome_out(o: m::Outcome) -> t::Outcome {
 struct Component;
 
 impl Guest for Component {
+    fn version() -> String {
+        match option_env!("GENESYS_OM_BUILD_TAG") {
+            Some(tag) if !tag.is_empty() => format!("{}+{tag}", env!("CARGO_PKG_VERSION")),
+            _ => env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+
     fn start(
         user: t::UserProfile,
         transcript: Vec<t::TranscriptEntry>,

@@ -162,6 +162,21 @@ async fn component_hooks(
         check(hooks.call_end(&mut store, &ev).await?)?;
         t[3].push(micros(s.elapsed()));
     }
+    // The cost of refusing an unsigned webhook: call overhead plus two config reads.
+    let unsigned = Webhook {
+        headers: vec![],
+        body: b"{}".to_vec(),
+    };
+    let mut refuse = Vec::new();
+    for _ in 0..iters {
+        let s = Instant::now();
+        let r = hooks.call_agent_message(&mut store, &unsigned).await?;
+        refuse.push(micros(s.elapsed()));
+        if r.is_ok() {
+            bail!("an unsigned webhook was accepted");
+        }
+    }
+    eprintln!("refusing an unsigned webhook: {:.1} µs", median(refuse));
     // Throughput: many webhooks for one open handover.
     let user = profile("bench-throughput");
     check(
@@ -345,7 +360,13 @@ pub async fn run(wasm: &Path, out_dir: &Path, iters: usize) -> Result<serde_json
     )?;
     let inst_pooling = instantiate_median(&pplugin, &tenant, 2000).await?;
 
-    let (wasm_t, wasm_tput, peak) = component_hooks(&plugin, &tenant, iters).await?;
+    let (od_t, _, _) = component_hooks(&plugin, &tenant, iters.min(100)).await?;
+    println!(
+        "(on-demand allocator, {} handovers: agent-message {:.1} µs)",
+        iters.min(100),
+        od_t[2]
+    );
+    let (wasm_t, wasm_tput, peak) = component_hooks(&pplugin, &tenant, iters).await?;
     let (native_t, native_tput) = native_hooks(iters)?;
     let names = ["start", "user-message", "agent-message", "end"];
     let ratio = |i: usize| {

@@ -244,3 +244,111 @@ pub async fn run(wasm: &Path) -> Result<Vec<String>> {
     );
     Ok(lines)
 }
+
+/// The same kind of handover through `host-test serve`: the bot side talks JSON over HTTP,
+/// Genesys posts signed webhooks to the server, actions come back by long-poll.
+pub async fn run_served(wasm: &Path) -> Result<Vec<String>> {
+    use crate::serve::{self, ServeOptions, Server};
+    use crate::simulator::request;
+    use serde_json::{json, Value};
+    println!("· starting the Genesys Cloud simulator and `host-test serve` on 127.0.0.1");
+    let sim = Simulator::start(CLIENT_ID, CLIENT_SECRET).await?;
+    let integration = sim.add_integration(DEPLOYMENT, "", WEBHOOK_SECRET);
+    let dir = std::env::temp_dir().join(format!("genesys-om-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    std::fs::copy(wasm, dir.join("demo.wasm"))?;
+    let config: serde_json::Map<String, Value> = tenant_config()
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    std::fs::write(
+        dir.join("demo.json"),
+        json!({"component": "demo.wasm", "events-api-key": "demo-events-key", "config": config})
+            .to_string(),
+    )?;
+    let opts = ServeOptions {
+        tenants_dir: dir.clone(),
+        listen: "127.0.0.1:0".parse()?,
+        router: Router::to(sim.base_url().parse()?),
+        cache_dir: dir.join("cache"),
+        enabled: true,
+        whitelist: vec!["*".into()],
+    };
+    let addr = serve::start(Server::new(opts, engine()?)).await?;
+    let base = format!("http://{addr}");
+    sim.set_webhook_url(
+        &integration,
+        &format!("{base}/handover/genesysCloudOM/demo"),
+    );
+    println!("  tenant 'demo' served at {base}/api/demo/…, webhooks at {base}/handover/genesysCloudOM/demo");
+    let post = |path: String, body: Value| {
+        let url = format!("{base}{path}");
+        async move {
+            let (status, out) = request("POST", &url, &[], body.to_string().as_bytes()).await?;
+            anyhow::ensure!(
+                status == 200,
+                "POST {path}: HTTP {status} {}",
+                String::from_utf8_lossy(&out)
+            );
+            Ok::<Value, anyhow::Error>(serde_json::from_slice(&out)?)
+        }
+    };
+    let mut lines = Vec::new();
+    println!("\n· POST /api/demo/start");
+    post(
+        "/api/demo/start".into(),
+        json!({"user": {"user_id": "web-user-1", "session_id": "web-session-1", "first_name": "Jane"},
+               "transcript": [{"speaker": "user", "text": "I want to talk to a person"}, {"speaker": "bot", "text": "Sure, one moment."}],
+               "settings": {"language": "english", "custom_attributes": {"plan": "pro"}}}),
+    )
+    .await?;
+    let conv = sim
+        .conversation_of("web-user-1")
+        .ok_or_else(|| anyhow!("no conversation"))?;
+    println!("    Jane: Is anybody there?");
+    post(
+        "/api/demo/message".into(),
+        json!({"user_id": "web-user-1", "text": "Is anybody there?"}),
+    )
+    .await?;
+    println!("\n· the agent answers through the server's webhook endpoint");
+    sim.send_webhook(
+        &conv.id,
+        AgentSends::Text("Hello Jane, Sam here. How can I help?".into()),
+    )
+    .await?;
+    let ev = sim.eventbridge(&conv.id, "customer.end", Some("PEER"), None);
+    let (status, _) = request(
+        "POST",
+        &format!("http://{addr}/handover/genesysCloudOM/demo/events"),
+        &[("authorization".into(), "demo-events-key".into())],
+        ev.to_string().as_bytes(),
+    )
+    .await?;
+    anyhow::ensure!(status == 200, "events endpoint: HTTP {status}");
+    println!("\n· GET /api/demo/sessions/web-session-1/actions (long-poll)");
+    let (_, out) = request(
+        "GET",
+        &format!("http://{addr}/api/demo/sessions/web-session-1/actions?wait=1000"),
+        &[],
+        b"",
+    )
+    .await?;
+    let v: Value = serde_json::from_slice(&out)?;
+    for a in v["actions"].as_array().cloned().unwrap_or_default() {
+        let action: crate::bindings::types::Action = serde_json::from_value(a)?;
+        let line = show::action(&action);
+        println!("    {line}");
+        lines.push(line);
+    }
+    let (_, metrics) = request("GET", &format!("http://{addr}/metrics"), &[], b"").await?;
+    let calls: Vec<String> = String::from_utf8_lossy(&metrics)
+        .lines()
+        .filter(|l| l.starts_with("handover_hook_calls_total"))
+        .map(str::to_string)
+        .collect();
+    println!("\n· /metrics\n    {}", calls.join("\n    "));
+    let _ = std::fs::remove_dir_all(&dir);
+    println!("\n✓ served demo complete");
+    Ok(lines)
+}

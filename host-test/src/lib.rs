@@ -7,6 +7,7 @@ pub mod demo;
 pub mod kv;
 pub mod runtime;
 pub mod scenario;
+pub mod serve;
 pub mod show;
 pub mod simulator;
 pub mod webhook;

@@ -10,8 +10,9 @@ use host_test::{demo, scenario, simulator::Simulator};
 use std::path::PathBuf;
 
 const USAGE: &str = "usage:
-  host-test demo [--wasm FILE]
+  host-test demo [serve] [--wasm FILE]
   host-test run SCENARIO.json [--genesys-base-url http://127.0.0.1:PORT] [--wasm FILE]
+  host-test serve --tenants DIR [--port PORT] [--genesys-base-url URL]
   host-test bench [--iterations N] [--out DIR] [--wasm FILE]
   host-test simulator [--port PORT] [--client-id ID --client-secret SECRET]
                       [--deployment NAME --webhook-secret SECRET]";
@@ -52,6 +53,9 @@ fn wasm(args: &Args) -> PathBuf {
 async fn main() -> Result<()> {
     let args = parse(std::env::args().skip(1))?;
     match args.positional.first().map(String::as_str) {
+        Some("demo") if args.positional.get(1).map(String::as_str) == Some("serve") => {
+            demo::run_served(&wasm(&args)).await?;
+        }
         Some("demo") => {
             demo::run(&wasm(&args)).await?;
         }
@@ -104,6 +108,45 @@ async fn main() -> Result<()> {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("target/bench"));
             host_test::bench::run(&wasm(&args), &out, iters).await?;
+        }
+        Some("serve") => {
+            let dir = args
+                .options
+                .get("tenants")
+                .with_context(|| format!("serve needs --tenants DIR\n{USAGE}"))?;
+            let port: u16 = args
+                .options
+                .get("port")
+                .map(|p| p.parse())
+                .transpose()
+                .context("--port")?
+                .unwrap_or(8080);
+            let router = match args.options.get("genesys-base-url") {
+                Some(url) => {
+                    let url: http::Uri = url.parse().context("--genesys-base-url")?;
+                    if !matches!(
+                        url.host(),
+                        Some("127.0.0.1" | "localhost" | "[::1]" | "::1")
+                    ) {
+                        bail!("--genesys-base-url must be a loopback address");
+                    }
+                    Router::to(url)
+                }
+                None => Router::none(),
+            };
+            let opts = host_test::serve::ServeOptions {
+                tenants_dir: PathBuf::from(dir),
+                listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+                router,
+                cache_dir: PathBuf::from("target/serve-cache"),
+                enabled: true,
+                whitelist: vec!["*".into()],
+            }
+            .flags_from_env();
+            let server = host_test::serve::Server::new(opts, engine()?);
+            let addr = host_test::serve::start(server).await?;
+            println!("serving tenants on http://{addr}");
+            tokio::signal::ctrl_c().await?;
         }
         Some("simulator") => {
             let o = |k: &str, d: &str| {

@@ -491,6 +491,15 @@ impl Plugin {
             .await?)
     }
 
+    /// The version the component reports.
+    pub async fn version(&self, tenant: &Tenant) -> Result<String> {
+        let (mut store, inst) = self.instance(tenant).await?;
+        Ok(inst
+            .handover_genesys_om_hooks()
+            .call_version(&mut store)
+            .await?)
+    }
+
     pub async fn flush(
         &self,
         tenant: &Tenant,

@@ -174,7 +174,7 @@ pub fn settings(s: &Settings) -> HandoverSettings {
     }
 }
 
-fn event(e: &Event) -> UserEvent {
+pub fn event(e: &Event) -> UserEvent {
     match e {
         Event::Text(t) => UserEvent::Text(t.clone()),
         Event::Attachment {

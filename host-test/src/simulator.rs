@@ -1286,18 +1286,28 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
 
 /// POST `body` to a loopback `http://` URL; returns the status.
 pub async fn post(url: &str, headers: &[(String, String)], body: &[u8]) -> anyhow::Result<u16> {
+    Ok(request("POST", url, headers, body).await?.0)
+}
+
+/// One HTTP/1.1 request to a loopback `http://` URL; returns status and body.
+pub async fn request(
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> anyhow::Result<(u16, Vec<u8>)> {
     let uri: http::Uri = url.parse()?;
     let host = uri.host().unwrap_or("");
     anyhow::ensure!(
         host == "127.0.0.1" || host == "localhost" || host == "[::1]",
-        "refusing non-loopback webhook target {host}"
+        "refusing non-loopback target {host}"
     );
     let port = uri.port_u16().unwrap_or(80);
     let stream = tokio::net::TcpStream::connect((host.trim_matches(['[', ']']), port)).await?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(conn);
     let mut req = Request::builder()
-        .method("POST")
+        .method(method)
         .uri(uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"))
         .header("host", format!("{host}:{port}"));
     for (k, v) in headers {
@@ -1307,8 +1317,8 @@ pub async fn post(url: &str, headers: &[(String, String)], body: &[u8]) -> anyho
         .send_request(req.body(Full::new(Bytes::copy_from_slice(body)))?)
         .await?;
     let status = resp.status().as_u16();
-    let _ = resp.into_body().collect().await;
-    Ok(status)
+    let body = resp.into_body().collect().await?.to_bytes().to_vec();
+    Ok((status, body))
 }
 
 #[cfg(test)]

@@ -248,3 +248,18 @@ async fn example_scenarios_run_without_errors() {
     }
     assert!(n >= 1, "no scenarios in {}", dir.display());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_served_demo_runs() {
+    let lines = host_test::demo::run_served(&host_test::runtime::default_wasm_path())
+        .await
+        .unwrap();
+    assert_eq!(
+        lines,
+        vec![
+            "[handover: queued, waiting for an agent]",
+            "Agent: Hello Jane, Sam here. How can I help?",
+            "[handover: ended (agent ended)]"
+        ]
+    );
+}

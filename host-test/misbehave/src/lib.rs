@@ -25,6 +25,10 @@ fn ok() -> Result<t::Outcome, t::Error> {
 }
 
 impl Guest for Misbehave {
+    fn version() -> String {
+        "misbehave".into()
+    }
+
     fn start(
         _: t::UserProfile,
         _: Vec<t::TranscriptEntry>,
