@@ -160,7 +160,6 @@ pub fn start(
         started_ms: now_ms,
         last_activity_ms: now_ms,
         transfer_ms: None,
-        seen: Vec::new(),
     };
     // Remember the conversation before sending the rest, so a failure later leaves no orphan.
     state::save(env.kv, &h)?;
@@ -225,7 +224,7 @@ fn queue_text(env: &Env, h: &Handover, text: &str, queue: &mut Vec<state::Pendin
 /// handover's outbox, so one Genesys could not take yet is kept and re-sent, in order.
 pub fn user_message(env: &Env, user_id: &str, event: &UserEvent) -> Result<Outcome, Error> {
     let provider = ProviderSettings::load(env.config)?;
-    let Some(mut h) = state::load(env.kv, user_id)? else {
+    let Some(h) = state::load(env.kv, user_id)? else {
         return match event {
             UserEvent::Text(_) | UserEvent::Attachment(_) => Err(Error::UnknownConversation(
                 format!("no open handover for user {user_id:?}"),
@@ -290,8 +289,7 @@ pub fn user_message(env: &Env, user_id: &str, event: &UserEvent) -> Result<Outco
             }
         }
     }
-    h.last_activity_ms = env.clock.now_ms();
-    state::save(env.kv, &h)?;
+    state::touch(env.kv, user_id, env.clock.now_ms())?;
     let mut o = outcome(&h, Vec::new());
     o.warnings = warnings;
     Ok(o)
@@ -341,19 +339,20 @@ pub fn agent_message(env: &Env, webhook: &Webhook) -> Result<Outcome, Error> {
         .user_id()
         .ok_or_else(|| Error::InvalidInput("webhook has no channel.to.id".into()))?
         .to_string();
-    let Some(mut h) = state::load(env.kv, &user_id)? else {
+    let Some(h) = state::load(env.kv, &user_id)? else {
         return Err(Error::UnknownConversation(format!(
             "no open handover for user {user_id:?}"
         )));
     };
     let message_id = w.message_id().unwrap_or_default().to_string();
-    if !message_id.is_empty() && h.has_seen(&message_id) {
+    let seen = state::load_seen(env.kv, &user_id)?;
+    if !message_id.is_empty() && seen.contains(&message_id) {
         warnings.push(Warning::DuplicateIgnored);
         let mut o = outcome(&h, Vec::new());
         o.warnings = warnings;
         return Ok(o);
     }
-    let provider = ProviderSettings::load(env.config)?;
+    let handle_bot_messages = ProviderSettings::handle_bot_messages(env.config)?;
     let agent = h
         .agent
         .as_ref()
@@ -368,7 +367,7 @@ pub fn agent_message(env: &Env, webhook: &Webhook) -> Result<Outcome, Error> {
             }
         }
         Some("Text" | "Structured") if w.is_bot() => {
-            if provider.handle_bot_messages {
+            if handle_bot_messages {
                 let text: Vec<String> = outbound::parts(&w)
                     .into_iter()
                     .filter_map(|p| match p {
@@ -421,11 +420,8 @@ pub fn agent_message(env: &Env, webhook: &Webhook) -> Result<Outcome, Error> {
             warnings.push(Warning::UnsupportedIgnored);
         }
     }
-    if !message_id.is_empty() {
-        h.mark_seen(&message_id);
-    }
-    h.last_activity_ms = env.clock.now_ms();
-    state::save(env.kv, &h)?;
+    state::mark_seen(env.kv, &user_id, seen, &message_id)?;
+    state::touch(env.kv, &user_id, env.clock.now_ms())?;
     let mut o = outcome(&h, actions);
     o.warnings = warnings;
     Ok(o)
@@ -540,7 +536,7 @@ pub fn end(env: &Env, signal: &EndSignal) -> Result<Outcome, Error> {
                 EndSignal::UserLeft(_) => EndReason::UserLeft,
                 EndSignal::BotClosed(_) => EndReason::BotClosed,
                 _ => {
-                    let idle_ms = now.saturating_sub(h.last_activity_ms);
+                    let idle_ms = now.saturating_sub(state::last_activity(env.kv, &h)?);
                     if idle_ms < provider.inactivity_timeout_secs.saturating_mul(1000) {
                         return Ok(outcome(&h, Vec::new()));
                     }
@@ -733,7 +729,6 @@ mod tests {
             started_ms: 0,
             last_activity_ms: 0,
             transfer_ms: None,
-            seen: Vec::new(),
         };
         state::save(&kv, &h).unwrap();
         let seeds: [&[u8]; 4] = [

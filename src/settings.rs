@@ -105,6 +105,11 @@ impl ProviderSettings {
         Ok(v)
     }
 
+    /// Only the `handle-bot-messages` flag: what a webhook needs besides the secrets.
+    pub fn handle_bot_messages(config: &dyn Config) -> Result<bool, Error> {
+        flag(config, keys::HANDLE_BOT_MESSAGES, false)
+    }
+
     /// Read and check every setting; the host is checked before any request is made.
     pub fn load(config: &dyn Config) -> Result<Self, Error> {
         let region = Region::parse(&required(config, keys::HOST)?)?;

@@ -1,5 +1,6 @@
 //! What a handover remembers between hook calls, kept in the tenant's KV bucket.
 //! Keys: `handover/<user-id>` (this record), `conversation/<genesys-id>` (→ user id),
+//! `seen/<user-id>` (handled webhook ids), `activity/<user-id>` (last traffic),
 //! `outbox/<user-id>` (messages not yet accepted by Genesys), `token`,
 //! `integration/<deployment-name>`, `agent/<genesys-user-id>` (agent cache).
 
@@ -51,8 +52,6 @@ pub struct Handover {
     /// When a transfer or requeue was last seen; an `acw` within the grace period after
     /// it does not end the handover.
     pub transfer_ms: Option<u64>,
-    /// Webhook message ids already handled, newest last.
-    pub seen: Vec<String>,
 }
 
 /// A user message or event waiting to reach Genesys, with the body it was first sent with
@@ -127,16 +126,54 @@ pub fn remove(kv: &dyn Kv, h: &Handover) -> Result<(), Error> {
         .map_err(Error::Storage)
 }
 
-impl Handover {
-    pub fn has_seen(&self, id: &str) -> bool {
-        self.seen.iter().any(|s| s == id)
-    }
+// Handled webhook ids and the last activity live in keys of their own, so the hot path
+// (a webhook) reads and writes a few short lines instead of the whole handover record.
 
-    pub fn mark_seen(&mut self, id: &str) {
-        self.seen.push(id.to_string());
-        if self.seen.len() > SEEN_LIMIT {
-            let extra = self.seen.len() - SEEN_LIMIT;
-            self.seen.drain(..extra);
-        }
+pub fn seen_key(user_id: &str) -> String {
+    format!("seen/{user_id}")
+}
+
+pub fn activity_key(user_id: &str) -> String {
+    format!("activity/{user_id}")
+}
+
+/// Webhook message ids already handled for this user, oldest first.
+pub fn load_seen(kv: &dyn Kv, user_id: &str) -> Result<Vec<String>, Error> {
+    Ok(kv
+        .get(&seen_key(user_id))
+        .map_err(Error::Storage)?
+        .map(|b| {
+            String::from_utf8_lossy(&b)
+                .lines()
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// Remember `id` (ids with a line break are not remembered), keeping the newest [`SEEN_LIMIT`].
+pub fn mark_seen(kv: &dyn Kv, user_id: &str, mut seen: Vec<String>, id: &str) -> Result<(), Error> {
+    if id.is_empty() || id.contains(['\n', '\r']) {
+        return Ok(());
     }
+    seen.push(id.to_string());
+    let skip = seen.len().saturating_sub(SEEN_LIMIT);
+    kv.set(&seen_key(user_id), seen[skip..].join("\n").as_bytes())
+        .map_err(Error::Storage)
+}
+
+/// Record traffic on this handover now.
+pub fn touch(kv: &dyn Kv, user_id: &str, now_ms: u64) -> Result<(), Error> {
+    kv.set(&activity_key(user_id), now_ms.to_string().as_bytes())
+        .map_err(Error::Storage)
+}
+
+/// When the handover last saw traffic.
+pub fn last_activity(kv: &dyn Kv, h: &Handover) -> Result<u64, Error> {
+    let touched = kv
+        .get(&activity_key(&h.user_id))
+        .map_err(Error::Storage)?
+        .and_then(|b| String::from_utf8(b).ok()?.parse::<u64>().ok())
+        .unwrap_or(0);
+    Ok(touched.max(h.last_activity_ms))
 }

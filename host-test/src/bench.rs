@@ -105,7 +105,7 @@ async fn component_hooks(
     plugin: &Plugin,
     tenant: &Tenant,
     iters: usize,
-) -> Result<(HookTimes, f64, usize)> {
+) -> Result<(HookTimes, f64, usize, f64)> {
     let mut store = plugin.store(tenant);
     store.set_epoch_deadline(u64::MAX / 2);
     let inst = plugin.instantiate(&mut store).await?;
@@ -176,7 +176,7 @@ async fn component_hooks(
             bail!("an unsigned webhook was accepted");
         }
     }
-    eprintln!("refusing an unsigned webhook: {:.1} µs", median(refuse));
+    let refuse = median(refuse);
     // Throughput: many webhooks for one open handover.
     let user = profile("bench-throughput");
     check(
@@ -197,7 +197,7 @@ async fn component_hooks(
     }
     let per_sec = calls as f64 / s.elapsed().as_secs_f64();
     let peak = store.data().limiter.peak_memory;
-    Ok((t.map(median), per_sec, peak))
+    Ok((t.map(median), per_sec, peak, refuse))
 }
 
 fn check<T>(r: Result<T, crate::bindings::types::Error>) -> Result<T> {
@@ -360,13 +360,13 @@ pub async fn run(wasm: &Path, out_dir: &Path, iters: usize) -> Result<serde_json
     )?;
     let inst_pooling = instantiate_median(&pplugin, &tenant, 2000).await?;
 
-    let (od_t, _, _) = component_hooks(&plugin, &tenant, iters.min(100)).await?;
+    let (od_t, _, _, _) = component_hooks(&plugin, &tenant, iters.min(100)).await?;
     println!(
         "(on-demand allocator, {} handovers: agent-message {:.1} µs)",
         iters.min(100),
         od_t[2]
     );
-    let (wasm_t, wasm_tput, peak) = component_hooks(&pplugin, &tenant, iters).await?;
+    let (wasm_t, wasm_tput, peak, refuse) = component_hooks(&pplugin, &tenant, iters).await?;
     let (native_t, native_tput) = native_hooks(iters)?;
     let names = ["start", "user-message", "agent-message", "end"];
     let ratio = |i: usize| {
@@ -452,6 +452,7 @@ pub async fn run(wasm: &Path, out_dir: &Path, iters: usize) -> Result<serde_json
         }))).collect::<serde_json::Map<_, _>>(),
         "agent_message_per_sec": { "component": wasm_tput, "native": native_tput },
         "peak_memory_bytes": peak,
+        "call_overhead_us": refuse,
         "targets": {
             "wasm_size_ok": size <= 300 * 1024,
             "agent_message_ratio_ok": ratio(2) <= 2.0,

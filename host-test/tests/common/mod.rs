@@ -184,7 +184,17 @@ impl H {
             .kv
             .dump(&self.tenant.name, "genesys-om")
             .into_keys()
-            .filter(|k| k.starts_with("handover/") || k.starts_with("conversation/"))
+            .filter(|k| {
+                [
+                    "handover/",
+                    "conversation/",
+                    "seen/",
+                    "activity/",
+                    "outbox/",
+                ]
+                .iter()
+                .any(|p| k.starts_with(p))
+            })
             .collect();
         k.sort();
         k
