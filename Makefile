@@ -5,7 +5,7 @@ CARGO ?= cargo
 WASM  := target/genesys-om-handover.wasm
 GUEST := target/wasm32-wasip2/release/genesys_om_handover.wasm
 
-.PHONY: all setup build test unit integration demo demo-serve lint wit fuzz bench clean
+.PHONY: all setup build test unit integration demo demo-serve lint wit fuzz bench loopback cli-smoke node-smoke clean
 
 all: build
 
@@ -55,6 +55,26 @@ wit: build
 ## bench: component and native figures side by side (table + target/bench/bench.json)
 bench: build
 	$(CARGO) run -q --profile bench-host -p host-test -- bench
+
+## loopback: a test build whose `test-genesys-base-url` setting may point at the simulator
+## (hosts without a request hook need it); never the release component
+LOOPBACK_WASM := target/genesys-om-handover-loopback.wasm
+loopback: setup
+	CARGO_TARGET_DIR=target/loopback $(CARGO) build --release --target wasm32-wasip2 -p genesys-om-handover --lib --features loopback-genesys
+	@cp target/loopback/wasm32-wasip2/release/genesys_om_handover.wasm $(LOOPBACK_WASM)
+
+## cli-smoke: the component under the plain wasmtime CLI against the simulator
+WASMTIME_VERSION := 48.0.8
+cli-smoke: loopback
+	@wasmtime --version 2>/dev/null | grep -q "$(WASMTIME_VERSION)" || $(CARGO) install --locked wasmtime-cli --version $(WASMTIME_VERSION) \
+	  --no-default-features --features run,cranelift,component-model,wasi-http,wasi-config,wasi-keyvalue,parallel-compilation
+	$(CARGO) build -q -p host-test
+	bash host-test/smoke/cli.sh
+
+## node-smoke: the component transpiled by jco, in Node.js, against the simulator
+node-smoke: loopback
+	$(CARGO) build -q -p host-test
+	cd host-test/node && npm install --no-audit --no-fund && npm run -s transpile && npm run -s smoke
 
 ## fuzz: every cargo-fuzz target for FUZZ_SECONDS each (needs nightly; installed when missing)
 FUZZ_SECONDS ?= 60

@@ -23,6 +23,8 @@ pub mod keys {
     pub const RETRY_DEADLINE_MS: &str = "retry-deadline-ms";
     pub const MAX_RETRY_AFTER_MS: &str = "max-retry-after-ms";
     pub const REQUEST_TIMEOUT_MS: &str = "request-timeout-ms";
+    /// Only read by builds with the `loopback-genesys` feature.
+    pub const TEST_BASE_URL: &str = "test-genesys-base-url";
 }
 
 /// The provider settings of one tenant.
@@ -43,6 +45,8 @@ pub struct ProviderSettings {
     pub retry_deadline_ms: u64,
     pub max_retry_after_ms: u64,
     pub request_timeout_ms: u64,
+    /// Loopback stand-in for both Genesys hosts (`loopback-genesys` test builds only).
+    pub base_override: Option<String>,
 }
 
 impl std::fmt::Debug for ProviderSettings {
@@ -93,7 +97,37 @@ fn number(config: &dyn Config, key: &str, default: u64) -> Result<u64, Error> {
     }
 }
 
+#[cfg(feature = "loopback-genesys")]
+fn loopback_override(config: &dyn Config) -> Result<Option<String>, Error> {
+    let Some(url) = get(config, keys::TEST_BASE_URL)? else { return Ok(None) };
+    let rest = url.strip_prefix("http://").unwrap_or("");
+    let host = rest.split(['/', ':']).next().unwrap_or("");
+    let host = if rest.starts_with("[::1]") { "[::1]" } else { host };
+    if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") || rest.trim_end_matches('/').contains('/') {
+        return Err(Error::Config(format!(
+            "setting '{}' must be a loopback http:// URL without a path",
+            keys::TEST_BASE_URL
+        )));
+    }
+    Ok(Some(url.trim_end_matches('/').to_string()))
+}
+
+#[cfg(not(feature = "loopback-genesys"))]
+fn loopback_override(_: &dyn Config) -> Result<Option<String>, Error> {
+    Ok(None)
+}
+
 impl ProviderSettings {
+    /// Where OAuth goes: `https://login.<region>`.
+    pub fn login_base(&self) -> String {
+        self.base_override.clone().unwrap_or_else(|| self.region.login_base())
+    }
+
+    /// Where the Platform API goes: `https://api.<region>`.
+    pub fn api_base(&self) -> String {
+        self.base_override.clone().unwrap_or_else(|| self.region.api_base())
+    }
+
     /// Only the webhook-side settings: what `agent-message` needs even without API credentials.
     pub fn webhook_secrets(config: &dyn Config) -> Result<Vec<String>, Error> {
         let mut v = Vec::new();
@@ -129,6 +163,7 @@ impl ProviderSettings {
             retry_deadline_ms: number(config, keys::RETRY_DEADLINE_MS, 8_000)?,
             max_retry_after_ms: number(config, keys::MAX_RETRY_AFTER_MS, 5_000)?,
             request_timeout_ms: number(config, keys::REQUEST_TIMEOUT_MS, 10_000)?.max(1),
+            base_override: loopback_override(config)?,
         })
     }
 }

@@ -88,7 +88,7 @@ impl<'a> Client<'a> {
         ));
         let req = HttpRequest {
             method: "POST",
-            url: format!("{}/oauth/token", self.settings.region.login_base()),
+            url: format!("{}/oauth/token", self.settings.login_base()),
             headers: vec![
                 ("authorization".into(), format!("Basic {basic}")),
                 (
@@ -200,7 +200,7 @@ impl<'a> Client<'a> {
             }
             let req = HttpRequest {
                 method,
-                url: format!("{}{}", self.settings.region.api_base(), path),
+                url: format!("{}{}", self.settings.api_base(), path),
                 headers,
                 body: body_bytes.clone(),
                 timeout_ms: self.settings.request_timeout_ms,
