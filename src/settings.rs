@@ -99,11 +99,19 @@ fn number(config: &dyn Config, key: &str, default: u64) -> Result<u64, Error> {
 
 #[cfg(feature = "loopback-genesys")]
 fn loopback_override(config: &dyn Config) -> Result<Option<String>, Error> {
-    let Some(url) = get(config, keys::TEST_BASE_URL)? else { return Ok(None) };
+    let Some(url) = get(config, keys::TEST_BASE_URL)? else {
+        return Ok(None);
+    };
     let rest = url.strip_prefix("http://").unwrap_or("");
     let host = rest.split(['/', ':']).next().unwrap_or("");
-    let host = if rest.starts_with("[::1]") { "[::1]" } else { host };
-    if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") || rest.trim_end_matches('/').contains('/') {
+    let host = if rest.starts_with("[::1]") {
+        "[::1]"
+    } else {
+        host
+    };
+    if !matches!(host, "127.0.0.1" | "localhost" | "[::1]")
+        || rest.trim_end_matches('/').contains('/')
+    {
         return Err(Error::Config(format!(
             "setting '{}' must be a loopback http:// URL without a path",
             keys::TEST_BASE_URL
@@ -120,12 +128,16 @@ fn loopback_override(_: &dyn Config) -> Result<Option<String>, Error> {
 impl ProviderSettings {
     /// Where OAuth goes: `https://login.<region>`.
     pub fn login_base(&self) -> String {
-        self.base_override.clone().unwrap_or_else(|| self.region.login_base())
+        self.base_override
+            .clone()
+            .unwrap_or_else(|| self.region.login_base())
     }
 
     /// Where the Platform API goes: `https://api.<region>`.
     pub fn api_base(&self) -> String {
-        self.base_override.clone().unwrap_or_else(|| self.region.api_base())
+        self.base_override
+            .clone()
+            .unwrap_or_else(|| self.region.api_base())
     }
 
     /// Only the webhook-side settings: what `agent-message` needs even without API credentials.

@@ -17,27 +17,8 @@ use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
-/// Genesys Cloud region base domains (the same list the component checks).
-pub const REGIONS: &[&str] = &[
-    "mypurecloud.com",
-    "use2.us-gov-pure.cloud",
-    "usw2.pure.cloud",
-    "cac1.pure.cloud",
-    "sae1.pure.cloud",
-    "mxc1.pure.cloud",
-    "mypurecloud.ie",
-    "euw2.pure.cloud",
-    "mypurecloud.de",
-    "euc2.pure.cloud",
-    "mec1.pure.cloud",
-    "aps1.pure.cloud",
-    "apse1.pure.cloud",
-    "mypurecloud.com.au",
-    "mypurecloud.jp",
-    "apne2.pure.cloud",
-    "apne3.pure.cloud",
-    "edee1.eusc-pure.cloud",
-];
+/// Genesys Cloud region base domains: the same allowlist the component checks.
+pub use genesys_om_handover::region::REGIONS;
 
 /// Whether `host` is `login.<region>` or `api.<region>` of a known region.
 pub fn is_genesys_host(host: &str) -> bool {
