@@ -16,7 +16,8 @@ use exports::handover::genesys_om::hooks::Guest;
 use handover::genesys_om::types as t;
 use wasi::http::types as http;
 
-/// Name of the bucket the component opens; the host scopes it to the tenant.
+/// Name of the bucket the component opens (or the host's default store, when a host has
+/// no named ones); the host scopes it to the tenant.
 const BUCKET: &str = "genesys-om";
 
 struct WasiHttp;
@@ -189,7 +190,12 @@ impl Clock for WasiClock {
 }
 
 fn with_env<T>(f: impl FnOnce(&Env) -> Result<T, m::Error>) -> Result<T, t::Error> {
-    let bucket = wasi::keyvalue::store::open(BUCKET).map_err(|e| t::Error::Storage(kv_err(e)))?;
+    // Hosts that only offer their default store (the wasmtime CLI) get the empty name.
+    let bucket = match wasi::keyvalue::store::open(BUCKET) {
+        Err(wasi::keyvalue::store::Error::NoSuchStore) => wasi::keyvalue::store::open(""),
+        other => other,
+    }
+    .map_err(|e| t::Error::Storage(kv_err(e)))?;
     let kv = WasiKv(bucket);
     let env = Env {
         http: &WasiHttp,

@@ -105,7 +105,7 @@ async fn component_hooks(
     plugin: &Plugin,
     tenant: &Tenant,
     iters: usize,
-) -> Result<(HookTimes, f64, usize, f64)> {
+) -> Result<(HookTimes, f64, usize, f64, f64)> {
     let mut store = plugin.store(tenant);
     store.set_epoch_deadline(u64::MAX / 2);
     let inst = plugin.instantiate(&mut store).await?;
@@ -177,6 +177,22 @@ async fn component_hooks(
         }
     }
     let refuse = median(refuse);
+    // Signature check and body parse only: a signed webhook for a user with no handover.
+    let mut verify = Vec::new();
+    for i in 0..iters {
+        let (headers, body) = webhook("nobody", 2_000_000 + i);
+        let w = Webhook { headers, body };
+        let s = Instant::now();
+        let r = hooks.call_agent_message(&mut store, &w).await?;
+        verify.push(micros(s.elapsed()));
+        if !matches!(
+            r,
+            Err(crate::bindings::types::Error::UnknownConversation(_))
+        ) {
+            bail!("expected unknown-conversation, got {r:?}");
+        }
+    }
+    let verify = median(verify);
     // Throughput: many webhooks for one open handover.
     let user = profile("bench-throughput");
     check(
@@ -197,14 +213,14 @@ async fn component_hooks(
     }
     let per_sec = calls as f64 / s.elapsed().as_secs_f64();
     let peak = store.data().limiter.peak_memory;
-    Ok((t.map(median), per_sec, peak, refuse))
+    Ok((t.map(median), per_sec, peak, refuse, verify))
 }
 
 fn check<T>(r: Result<T, crate::bindings::types::Error>) -> Result<T> {
     r.map_err(|e| anyhow::anyhow!("hook failed: {}", crate::show::error(&e)))
 }
 
-fn native_hooks(iters: usize) -> Result<(HookTimes, f64)> {
+fn native_hooks(iters: usize) -> Result<(HookTimes, f64, f64)> {
     let (http, kv, config, clock) = (
         FakeGenesys::default(),
         MemKv::default(),
@@ -281,7 +297,19 @@ fn native_hooks(iters: usize) -> Result<(HookTimes, f64)> {
     for w in &hooks_w {
         e(domain::hooks::agent_message(&env, w))?;
     }
-    Ok((t.map(median), calls as f64 / s.elapsed().as_secs_f64()))
+    let tput = calls as f64 / s.elapsed().as_secs_f64();
+    let mut verify = Vec::new();
+    for i in 0..iters {
+        let (headers, body) = webhook("nobody", 2_000_000 + i);
+        let w = domain::Webhook { headers, body };
+        let s = Instant::now();
+        let r = domain::hooks::agent_message(&env, &w);
+        verify.push(micros(s.elapsed()));
+        if !matches!(r, Err(domain::Error::UnknownConversation(_))) {
+            bail!("expected unknown-conversation, got {r:?}");
+        }
+    }
+    Ok((t.map(median), tput, median(verify)))
 }
 
 async fn instantiate_median(plugin: &Plugin, tenant: &Tenant, n: usize) -> Result<f64> {
@@ -360,14 +388,15 @@ pub async fn run(wasm: &Path, out_dir: &Path, iters: usize) -> Result<serde_json
     )?;
     let inst_pooling = instantiate_median(&pplugin, &tenant, 2000).await?;
 
-    let (od_t, _, _, _) = component_hooks(&plugin, &tenant, iters.min(100)).await?;
+    let (od_t, _, _, _, _) = component_hooks(&plugin, &tenant, iters.min(100)).await?;
     println!(
         "(on-demand allocator, {} handovers: agent-message {:.1} µs)",
         iters.min(100),
         od_t[2]
     );
-    let (wasm_t, wasm_tput, peak, refuse) = component_hooks(&pplugin, &tenant, iters).await?;
-    let (native_t, native_tput) = native_hooks(iters)?;
+    let (wasm_t, wasm_tput, peak, refuse, verify) =
+        component_hooks(&pplugin, &tenant, iters).await?;
+    let (native_t, native_tput, native_verify) = native_hooks(iters)?;
     let names = ["start", "user-message", "agent-message", "end"];
     let ratio = |i: usize| {
         if native_t[i] > 0.0 {
@@ -453,6 +482,7 @@ pub async fn run(wasm: &Path, out_dir: &Path, iters: usize) -> Result<serde_json
         "agent_message_per_sec": { "component": wasm_tput, "native": native_tput },
         "peak_memory_bytes": peak,
         "call_overhead_us": refuse,
+        "agent_message_verify_parse_us": { "component": verify, "native": native_verify },
         "targets": {
             "wasm_size_ok": size <= 300 * 1024,
             "agent_message_ratio_ok": ratio(2) <= 2.0,

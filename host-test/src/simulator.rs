@@ -96,6 +96,8 @@ pub struct SimState {
     pub fault_seed: u64,
     /// Faults injected so far, by kind.
     pub injected: HashMap<String, usize>,
+    /// Requests to the inbound endpoints, faulted ones included.
+    pub inbound_attempts: usize,
     /// Inbound message ids already accepted, per integration (a re-send gets 409).
     pub message_ids: std::collections::HashSet<(String, String)>,
     pub clients: HashMap<String, String>,
@@ -782,6 +784,9 @@ impl Simulator {
     ) -> Result<Response<Full<Bytes>>, std::io::Error> {
         let dropped =
             || std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "fault: dropped");
+        if req.uri().path().contains("/inbound/open/") {
+            self.state.lock().unwrap().inbound_attempts += 1;
+        }
         match self.pick_fault() {
             None => Ok(self.handle(req).await),
             Some(Fault::ServerError) => {

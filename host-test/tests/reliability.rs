@@ -167,13 +167,23 @@ async fn chaos_50_conversations_of_20_messages_at_30_percent_faults() {
             "{user}: every message exactly once, in order"
         );
     }
-    let injected = h.sim.state.lock().unwrap().injected.clone();
+    let (injected, attempts, accepted) = {
+        let st = h.sim.state.lock().unwrap();
+        (
+            st.injected.clone(),
+            st.inbound_attempts,
+            st.message_ids.len(),
+        )
+    };
     println!(
-        "chaos: {} messages in {} conversations, {faults} faults injected {injected:?}, {requests} requests, {} ms",
+        "chaos: {} user messages in {} conversations, all delivered once and in order; {faults} faults injected {injected:?}; \
+         {attempts} inbound attempts for {accepted} accepted messages ({} retries); {requests} answered requests; {} ms",
         CONVERSATIONS * MESSAGES,
         CONVERSATIONS,
+        attempts - accepted,
         started.elapsed().as_millis()
     );
+    assert!(attempts > accepted, "faults forced retries");
     assert!(faults > 200, "the run did inject faults ({faults})");
 }
 
