@@ -465,6 +465,14 @@ pub async fn run(wasm: &Path, out_dir: &Path, iters: usize) -> Result<serde_json
         format!("{:.2}", native_tput / wasm_tput)
     );
     println!(
+        "{:<38} {:>14} {:>14} {:>8}",
+        "agent-message: verify + parse only",
+        format!("{verify:.1} µs"),
+        format!("{native_verify:.1} µs"),
+        format!("{:.2}", verify / native_verify)
+    );
+    println!("{:<38} {:>14}", "hook call overhead (unsigned refused)", format!("{refuse:.1} µs"));
+    println!(
         "{:<38} {:>14}",
         "peak linear memory of one instance",
         format!("{:.0} KB", peak as f64 / 1024.0)
