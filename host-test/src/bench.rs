@@ -471,7 +471,11 @@ pub async fn run(wasm: &Path, out_dir: &Path, iters: usize) -> Result<serde_json
         format!("{native_verify:.1} µs"),
         format!("{:.2}", verify / native_verify)
     );
-    println!("{:<38} {:>14}", "hook call overhead (unsigned refused)", format!("{refuse:.1} µs"));
+    println!(
+        "{:<38} {:>14}",
+        "hook call overhead (unsigned refused)",
+        format!("{refuse:.1} µs")
+    );
     println!(
         "{:<38} {:>14}",
         "peak linear memory of one instance",
