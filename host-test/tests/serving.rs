@@ -252,3 +252,78 @@ async fn two_tenants_one_swapped_mid_conversation() {
     assert_eq!(cached, 2);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_in_flight_during_a_swap_finishes_on_the_old_version() {
+    let dir =
+        std::env::temp_dir().join(format!("genesys-om-serve-inflight-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    tenant_file(&dir, "acme", "AcmeDeployment", "acme-webhook-secret-1");
+    let sim = Simulator::start(CLIENT_ID, CLIENT_SECRET).await.unwrap();
+    sim.add_integration("AcmeDeployment", "", "acme-webhook-secret-1");
+    let opts = ServeOptions {
+        tenants_dir: dir.clone(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        router: Router::to(sim.base_url().parse().unwrap()),
+        cache_dir: dir.join("cache"),
+        enabled: true,
+        whitelist: vec!["*".into()],
+    };
+    let base = format!(
+        "http://{}",
+        serve::start(Server::new(opts, engine().unwrap()))
+            .await
+            .unwrap()
+    );
+    let (s, _) = call(
+        "POST",
+        &format!("{base}/api/acme/start"),
+        json!({"user": {"user_id": "a1", "session_id": "a1-session"}}),
+    )
+    .await;
+    assert_eq!(s, 200);
+
+    // Genesys turns slow: the next user message is still in flight when v2 arrives.
+    sim.set_faults(
+        host_test::simulator::Faults {
+            rate: 1.0,
+            weights: [0, 0, 0, 0, 1],
+            retry_after_secs: 0,
+            slow_ms: 1500,
+        },
+        9,
+    );
+    let url = format!("{base}/api/acme/message");
+    let in_flight = tokio::spawn(async move {
+        call(
+            "POST",
+            &url,
+            json!({"user_id": "a1", "text": "sent during the swap"}),
+        )
+        .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let tmp = dir.join("acme.wasm.new");
+    std::fs::copy(artifact("genesys-om-handover-v2.wasm"), &tmp).unwrap();
+    std::fs::rename(&tmp, dir.join("acme.wasm")).unwrap();
+    let (_, v) = call("GET", &format!("{base}/api/acme/version"), Value::Null).await;
+    assert_eq!(v["version"], "0.1.0+v2", "new calls use v2 at once");
+    assert!(!in_flight.is_finished(), "the old call is still running");
+    let (s, v) = in_flight.await.unwrap();
+    assert_eq!(s, 200, "the call that started on v1 finished on v1: {v}");
+    sim.set_faults(host_test::simulator::Faults::default(), 1);
+    let texts: Vec<Value> = sim
+        .received("message")
+        .iter()
+        .map(|m| m.body["text"].clone())
+        .collect();
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| *t == "sent during the swap")
+            .count(),
+        1
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
