@@ -111,7 +111,7 @@ pub fn start(
     }
     let attrs = attributes(user, node, &provider)?;
     let client = Client::new(env, &provider);
-    let integration_id = client.integration_id()?;
+    let mut integration_id = client.integration_id()?;
     let filters = Filters {
         drop_unsupported: provider.filter_unsupported,
         drop_empty: provider.filter_empty,
@@ -130,14 +130,22 @@ pub fn start(
         &texts[0],
         Some(&attrs),
     );
-    let resp = client.api(
-        "POST",
-        &format!(
+    let first_path = |id: &str| {
+        format!(
             "{}?prefetchConversationId=true",
-            inbound::path(&integration_id, "message")
-        ),
-        Some(&first),
-    )?;
+            inbound::path(id, "message")
+        )
+    };
+    let resp = match client.api("POST", &first_path(&integration_id), Some(&first)) {
+        // The cached integration is gone (deleted and re-created under the same name):
+        // look it up again once.
+        Err(Error::Api(e)) if e.status == 404 => {
+            client.forget_integration()?;
+            integration_id = client.integration_id()?;
+            client.api("POST", &first_path(&integration_id), Some(&first))?
+        }
+        other => other?,
+    };
     let conversation_id = resp
         .get("conversationId")
         .and_then(Value::as_str)

@@ -394,3 +394,37 @@ async fn a_second_start_reports_already_in_progress() {
     assert_eq!(h.sim.received("message").len(), 1);
     assert_eq!(h.sim.state.lock().unwrap().conversations.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recreated_integration_is_looked_up_again() {
+    let h = harness().await;
+    h.start("u1").await;
+    // The admin deletes the integration and creates it again under the same name.
+    let new_id = {
+        let mut st = h.sim.state.lock().unwrap();
+        st.integrations.clear();
+        "recreated-integration-id".to_string()
+    };
+    h.sim
+        .state
+        .lock()
+        .unwrap()
+        .integrations
+        .push(host_test::simulator::Integration {
+            id: new_id.clone(),
+            name: DEPLOYMENT.into(),
+            webhook_url: String::new(),
+            secret: WEBHOOK_SECRET.into(),
+        });
+    h.start("u2").await;
+    let last = h.sim.received("message").pop().unwrap();
+    assert_eq!(last.integration_id, new_id);
+    assert_eq!(
+        h.plugin
+            .kv
+            .dump("tenant-a", "genesys-om")
+            .get(&format!("integration/{DEPLOYMENT}"))
+            .map(|v| v.as_slice()),
+        Some(new_id.as_bytes())
+    );
+}

@@ -229,6 +229,12 @@ impl<'a> Client<'a> {
         }
     }
 
+    /// Drop the cached integration id (Genesys answered 404 for it).
+    pub fn forget_integration(&self) -> Result<(), Error> {
+        let key = format!("integration/{}", self.settings.deployment_name);
+        self.env.kv.delete(&key).map_err(Error::Storage)
+    }
+
     /// The id of the open-messaging integration named by `deployment-name`, looked up
     /// through every page of the integrations list and cached in KV.
     pub fn integration_id(&self) -> Result<String, Error> {
