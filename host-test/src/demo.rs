@@ -47,6 +47,16 @@ fn unwrap(
     }
 }
 
+/// Hand a Genesys event (as the EventBridge integration would deliver it) to `end`.
+async fn genesys_event(
+    plugin: &Plugin,
+    tenant: &Tenant,
+    ev: &serde_json::Value,
+) -> Result<Outcome> {
+    let signal = EndSignal::GenesysEvent(ev.to_string().into_bytes());
+    unwrap("end", plugin.end(tenant, &signal).await)
+}
+
 fn chat(lines: &mut Vec<String>, o: &Outcome) {
     for a in show::actions(o) {
         println!("    {a}");
@@ -153,15 +163,7 @@ pub async fn run(wasm: &Path) -> Result<Vec<String>> {
     println!("\n· Genesys routes the chat to an agent (EventBridge user.start)");
     sim.agent_joins(&conv.id, &agent);
     let ev = sim.eventbridge(&conv.id, "user.start", None, Some(&agent));
-    let o = unwrap(
-        "end",
-        plugin
-            .end(
-                &tenant,
-                &EndSignal::GenesysEvent(ev.to_string().into_bytes()),
-            )
-            .await,
-    )?;
+    let o = genesys_event(&plugin, &tenant, &ev).await?;
     chat(&mut lines, &o);
 
     println!("\n· the user writes while waiting");
@@ -218,15 +220,7 @@ pub async fn run(wasm: &Path) -> Result<Vec<String>> {
 
     println!("\n· the agent closes the conversation (EventBridge customer.end)");
     let ev = sim.eventbridge(&conv.id, "customer.end", Some("PEER"), None);
-    let o = unwrap(
-        "end",
-        plugin
-            .end(
-                &tenant,
-                &EndSignal::GenesysEvent(ev.to_string().into_bytes()),
-            )
-            .await,
-    )?;
+    let o = genesys_event(&plugin, &tenant, &ev).await?;
     chat(&mut lines, &o);
     let left = plugin
         .kv

@@ -838,24 +838,18 @@ impl Simulator {
         let method = req.method().as_str().to_string();
         let path = req.uri().path().to_string();
         let query = req.uri().query().unwrap_or("").to_string();
-        let host = req
-            .headers()
-            .get("host")
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        let auth = req
-            .headers()
-            .get("authorization")
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        let ctype = req
-            .headers()
-            .get("content-type")
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("")
-            .to_string();
+        let header = |name: &str| {
+            req.headers()
+                .get(name)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("")
+                .to_string()
+        };
+        let (host, auth, ctype) = (
+            header("host"),
+            header("authorization"),
+            header("content-type"),
+        );
         let body = req
             .into_body()
             .collect()
