@@ -193,3 +193,20 @@ async fn no_secret_appears_in_logs_errors_or_results() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_webhook_body_is_refused_unread() {
+    let h = harness().await;
+    let plugin = std::sync::Arc::new(h.plugin.clone());
+    let (addr, mut deliveries) = host_test::webhook::listen(plugin, h.tenant.clone())
+        .await
+        .unwrap();
+    let url = format!("http://{addr}{}", host_test::webhook::PATH);
+    let big = vec![b' '; host_test::webhook::MAX_BODY + 1];
+    let status = host_test::simulator::post(&url, &[], &big).await.unwrap();
+    assert_eq!(status, 413);
+    assert!(deliveries.try_recv().is_err(), "the component never saw it");
+    // A normal-sized (unsigned) one still reaches the component and is refused there.
+    let status = host_test::simulator::post(&url, &[], b"{}").await.unwrap();
+    assert_eq!(status, 401);
+}
