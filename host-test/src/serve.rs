@@ -435,11 +435,7 @@ impl Server {
         let method = req.method().clone();
         let path = req.uri().path().to_string();
         let query = req.uri().query().unwrap_or("").to_string();
-        let headers: Vec<(String, String)> = req
-            .headers()
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
-            .collect();
+        let headers = crate::webhook::header_pairs(req.headers());
         let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
             Ok(b) => b.to_bytes().to_vec(),
             Err(_) => {
@@ -659,10 +655,7 @@ impl Server {
             // Not done in time: let Genesys retry (the message id makes the retry safe).
             Err(_) => StatusCode::SERVICE_UNAVAILABLE,
             Ok(Err(_trap)) => StatusCode::INTERNAL_SERVER_ERROR,
-            Ok(Ok(Err(HookError::BadSignature(_)))) => StatusCode::UNAUTHORIZED,
-            Ok(Ok(Err(HookError::InvalidInput(_)))) => StatusCode::BAD_REQUEST,
-            // Accepted, ignored, or for a handover that is over: never break Genesys's chat.
-            Ok(Ok(_)) => StatusCode::OK,
+            Ok(Ok(result)) => crate::webhook::status_for(&result),
         };
         Ok(reply(status, json!({})))
     }

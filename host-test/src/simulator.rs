@@ -263,12 +263,16 @@ fn check_time(channel: &Value) -> Result<(), Answer> {
     }
 }
 
+/// The required `channel` object of an inbound body.
+fn channel(body: &Value) -> Result<&Value, Answer> {
+    body.get("channel")
+        .filter(|c| c.is_object())
+        .ok_or_else(|| bad("bad.request", "channel is required"))
+}
+
 /// Validate an `OpenInboundNormalizedMessage`; returns its custom attributes.
 pub fn validate_message(body: &Value) -> Result<BTreeMap<String, String>, Answer> {
-    let channel = body
-        .get("channel")
-        .filter(|c| c.is_object())
-        .ok_or_else(|| bad("bad.request", "channel is required"))?;
+    let channel = channel(body)?;
     check_from(channel)?;
     check_time(channel)?;
     let text = body.get("text");
@@ -338,10 +342,7 @@ pub fn validate_message(body: &Value) -> Result<BTreeMap<String, String>, Answer
 
 /// Validate an `OpenInboundNormalizedEvent`.
 pub fn validate_event(body: &Value) -> Result<(), Answer> {
-    let channel = body
-        .get("channel")
-        .filter(|c| c.is_object())
-        .ok_or_else(|| bad("bad.request", "channel is required"))?;
+    let channel = channel(body)?;
     check_from(channel)?;
     check_time(channel)?;
     let events = body
@@ -369,10 +370,7 @@ pub fn validate_receipt(body: &Value) -> Result<(), Answer> {
     {
         return Err(bad("bad.request", "id is required"));
     }
-    let channel = body
-        .get("channel")
-        .filter(|c| c.is_object())
-        .ok_or_else(|| bad("bad.request", "channel is required"))?;
+    let channel = channel(body)?;
     if channel
         .pointer("/to/id")
         .and_then(Value::as_str)

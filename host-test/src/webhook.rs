@@ -49,6 +49,25 @@ pub async fn listen(
     Ok((addr, rx))
 }
 
+/// Request headers as (name, value) pairs; values that are not text are dropped.
+pub fn header_pairs(headers: &hyper::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect()
+}
+
+/// What Genesys is answered for an `agent-message` result: 401 for a bad signature, 400 for
+/// a body that is no Genesys message, and 200 for anything accepted or deliberately
+/// ignored (including a handover that is over), so the agent's chat never breaks.
+pub fn status_for(result: &Delivery) -> StatusCode {
+    match result {
+        Err(HookError::BadSignature(_)) => StatusCode::UNAUTHORIZED,
+        Err(HookError::InvalidInput(_)) => StatusCode::BAD_REQUEST,
+        _ => StatusCode::OK,
+    }
+}
+
 fn reply(status: StatusCode, text: &str) -> Response<Full<Bytes>> {
     Response::builder()
         .status(status)
@@ -65,11 +84,7 @@ async fn handle(
     if req.method() != hyper::Method::POST || req.uri().path() != PATH {
         return reply(StatusCode::NOT_FOUND, "not found");
     }
-    let headers: Vec<(String, String)> = req
-        .headers()
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
-        .collect();
+    let headers = header_pairs(req.headers());
     let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(b) => b.to_bytes().to_vec(),
         Err(_) => return reply(StatusCode::PAYLOAD_TOO_LARGE, "body too large"),
@@ -79,12 +94,7 @@ async fn handle(
         .await
     {
         Ok(result) => {
-            let status = match &result {
-                Err(HookError::BadSignature(_)) => StatusCode::UNAUTHORIZED,
-                Err(HookError::InvalidInput(_)) => StatusCode::BAD_REQUEST,
-                // Accepted, ignored, or for a handover that is gone: never break Genesys's chat.
-                _ => StatusCode::OK,
-            };
+            let status = status_for(&result);
             let _ = tx.send(result);
             reply(status, "")
         }

@@ -39,6 +39,37 @@ fn tenant_file(dir: &Path, name: &str, deployment: &str, secret: &str) {
     std::fs::write(dir.join(format!("{name}.json")), file.to_string()).unwrap();
 }
 
+/// A fresh tenants directory `name` holding `tenants` (name, deployment, webhook secret),
+/// each with an integration at `sim`, and a server over it; returns the directory, the
+/// server's base URL and the integration ids.
+async fn serve_tenants(
+    name: &str,
+    sim: &Simulator,
+    tenants: &[(&str, &str, &str)],
+    whitelist: &[&str],
+) -> (PathBuf, String, Vec<String>) {
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut integrations = Vec::new();
+    for (tenant, deployment, secret) in tenants {
+        tenant_file(&dir, tenant, deployment, secret);
+        integrations.push(sim.add_integration(deployment, "", secret));
+    }
+    let opts = ServeOptions {
+        tenants_dir: dir.clone(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        router: Router::to(sim.base_url().parse().unwrap()),
+        cache_dir: dir.join("cache"),
+        enabled: true,
+        whitelist: whitelist.iter().map(|w| w.to_string()).collect(),
+    };
+    let addr = serve::start(Server::new(opts, engine().unwrap()))
+        .await
+        .unwrap();
+    (dir, format!("http://{addr}"), integrations)
+}
+
 async fn call(method: &str, url: &str, body: Value) -> (u16, Value) {
     let bytes = if body.is_null() {
         Vec::new()
@@ -58,34 +89,17 @@ async fn call(method: &str, url: &str, body: Value) -> (u16, Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_tenants_one_swapped_mid_conversation() {
-    let dir = std::env::temp_dir().join(format!("genesys-om-serve-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    tenant_file(&dir, "acme", "AcmeDeployment", "acme-webhook-secret-1");
-    tenant_file(
-        &dir,
-        "globex",
-        "GlobexDeployment",
-        "globex-webhook-secret-1",
-    );
-
     let sim = Simulator::start(CLIENT_ID, CLIENT_SECRET).await.unwrap();
-    let int_a = sim.add_integration("AcmeDeployment", "", "acme-webhook-secret-1");
-    let int_g = sim.add_integration("GlobexDeployment", "", "globex-webhook-secret-1");
-    let opts = ServeOptions {
-        tenants_dir: dir.clone(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        router: Router::to(sim.base_url().parse().unwrap()),
-        cache_dir: dir.join("cache"),
-        enabled: true,
-        whitelist: vec!["acme".into(), "globex".into()],
-    };
-    let server = Server::new(opts, engine().unwrap());
-    let addr = serve::start(server.clone()).await.unwrap();
-    let base = format!("http://{addr}");
-    sim.set_webhook_url(&int_a, &format!("{base}/handover/genesysCloudOM/acme"));
+    let tenants = [
+        ("acme", "AcmeDeployment", "acme-webhook-secret-1"),
+        ("globex", "GlobexDeployment", "globex-webhook-secret-1"),
+    ];
+    let (dir, base, ids) =
+        serve_tenants("genesys-om-serve", &sim, &tenants, &["acme", "globex"]).await;
+    let (int_a, int_g) = (&ids[0], &ids[1]);
+    sim.set_webhook_url(int_a, &format!("{base}/handover/genesysCloudOM/acme"));
     // Globex's webhook carries no tenant in the path: the host finds it by integration.
-    sim.set_webhook_url(&int_g, &format!("{base}/handover/genesysCloudOM"));
+    sim.set_webhook_url(int_g, &format!("{base}/handover/genesysCloudOM"));
 
     let (s, v) = call("GET", &format!("{base}/api/acme/version"), Value::Null).await;
     assert_eq!((s, v["version"].as_str()), (200, Some("0.1.0")));
@@ -255,27 +269,9 @@ async fn two_tenants_one_swapped_mid_conversation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_in_flight_during_a_swap_finishes_on_the_old_version() {
-    let dir =
-        std::env::temp_dir().join(format!("genesys-om-serve-inflight-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    tenant_file(&dir, "acme", "AcmeDeployment", "acme-webhook-secret-1");
     let sim = Simulator::start(CLIENT_ID, CLIENT_SECRET).await.unwrap();
-    sim.add_integration("AcmeDeployment", "", "acme-webhook-secret-1");
-    let opts = ServeOptions {
-        tenants_dir: dir.clone(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        router: Router::to(sim.base_url().parse().unwrap()),
-        cache_dir: dir.join("cache"),
-        enabled: true,
-        whitelist: vec!["*".into()],
-    };
-    let base = format!(
-        "http://{}",
-        serve::start(Server::new(opts, engine().unwrap()))
-            .await
-            .unwrap()
-    );
+    let tenants = [("acme", "AcmeDeployment", "acme-webhook-secret-1")];
+    let (dir, base, _) = serve_tenants("genesys-om-serve-inflight", &sim, &tenants, &["*"]).await;
     let (s, _) = call(
         "POST",
         &format!("{base}/api/acme/start"),
