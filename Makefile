@@ -5,7 +5,7 @@ CARGO ?= cargo
 WASM  := target/genesys-om-handover.wasm
 GUEST := target/wasm32-wasip2/release/genesys_om_handover.wasm
 
-.PHONY: all setup build test unit integration demo demo-serve lint wit fuzz bench loopback cli-smoke node-smoke clean
+.PHONY: all setup redis build test unit integration demo demo-serve lint wit fuzz bench loopback cli-smoke node-smoke clean
 
 all: build
 
@@ -13,6 +13,11 @@ setup:
 	@rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
 	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+
+## redis: the distribution's redis-server, for the tests that run their own on loopback
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+redis:
+	@command -v redis-server >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y redis-server)
 
 ## build: the release component, written to target/genesys-om-handover.wasm
 build: setup
@@ -24,13 +29,15 @@ build: setup
 	@cp target/v2/wasm32-wasip2/release/genesys_om_handover.wasm target/genesys-om-handover-v2.wasm
 	@echo "component: $(WASM) ($$(wc -c < $(WASM)) bytes)"
 
-## test: native unit tests, then harness tests against the release component
-test: build unit integration
+## test: native unit tests of every crate, then the one integration test binary
+## (host-test/cli/tests/all) against the release component
+test: build redis unit integration
 
-unit: setup
-	$(CARGO) test -p genesys-om-handover --lib
+unit: setup redis
+	$(CARGO) test -p genesys-om-handover --lib --features testing
+	$(CARGO) test -p genesys-om-host -p genesys-sim -p handover-testkit --lib
 
-integration: build
+integration: build redis
 	$(CARGO) test -p host-test
 
 ## demo: a whole handover against the local Genesys simulator
@@ -53,7 +60,7 @@ wit: build
 	wasm-tools component wit $(WASM)
 
 ## bench: component and native figures side by side (table + target/bench/bench.json)
-bench: build
+bench: build redis
 	$(CARGO) run -q --profile bench-host -p host-test -- bench
 
 ## loopback: a test build whose `test-genesys-base-url` setting may point at the simulator

@@ -19,6 +19,7 @@ fn ok() -> Result<t::Outcome, t::Error> {
     Ok(t::Outcome {
         session_id: None,
         user_id: None,
+        genesys: None,
         actions: vec![],
         warnings: vec![],
     })

@@ -1,0 +1,177 @@
+//! `host-test`: try the genesys-om-handover component without a bot platform, or run the
+//! reference host for real. Commands: `demo`, `run`, `serve`, `bench`, `simulator`.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use genesys_om_host::runtime::default_wasm_path;
+use genesys_om_host::serve::{ServeOptions, Server};
+use genesys_om_host::{engine, Egress, Plugin, Store};
+use genesys_sim::Simulator;
+use host_test::{demo, scenario};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "host-test", about = "Try genesys-om-handover, or host it for real")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// A whole scripted handover against a local Genesys simulator.
+    Demo {
+        /// `serve`: the same through the multi-tenant server (HTTP API, webhooks, long-poll).
+        mode: Option<DemoMode>,
+        /// Component file (default: the release build).
+        #[arg(long)]
+        wasm: Option<PathBuf>,
+    },
+    /// Run hooks from a scenario file, one JSON line per result.
+    Run {
+        /// The scenario file.
+        scenario: PathBuf,
+        /// Where Genesys hosts go (a loopback simulator); default: a simulator of its own.
+        #[arg(long)]
+        genesys_base_url: Option<String>,
+        /// Component file (default: the release build).
+        #[arg(long)]
+        wasm: Option<PathBuf>,
+    },
+    /// The multi-tenant reference host.
+    Serve {
+        /// Directory of tenant files (`<tenant>.json`).
+        #[arg(long)]
+        tenants: PathBuf,
+        /// Port on 127.0.0.1.
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// The store: `memory`, `file:DIR` (the default, survives a crash) or
+        /// `redis://HOST:PORT[/DB]` (many replicas).
+        #[arg(long, default_value = "file:serve-data")]
+        kv: String,
+        /// Send Genesys hosts to this loopback URL (a simulator) instead of Genesys Cloud.
+        #[arg(long)]
+        genesys_base_url: Option<String>,
+        /// Where compiled components are cached.
+        #[arg(long, default_value = "target/serve-cache")]
+        cache: PathBuf,
+        /// Seconds between flushes of outboxes with something waiting (0: off).
+        #[arg(long, default_value_t = 5)]
+        flush_every: u64,
+        /// Seconds between inactivity checks of open handovers (0: off).
+        #[arg(long, default_value_t = 60)]
+        inactivity_every: u64,
+    },
+    /// Component and native figures side by side.
+    Bench {
+        /// Handovers per figure.
+        #[arg(long, default_value_t = 500)]
+        iterations: usize,
+        /// Where bench.json goes.
+        #[arg(long, default_value = "target/bench")]
+        out: PathBuf,
+        /// Component file (default: the release build).
+        #[arg(long)]
+        wasm: Option<PathBuf>,
+    },
+    /// A Genesys Cloud simulator on 127.0.0.1.
+    Simulator {
+        /// Port (0: any free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// OAuth client id it accepts.
+        #[arg(long, default_value = demo::CLIENT_ID)]
+        client_id: String,
+        /// OAuth client secret it accepts.
+        #[arg(long, default_value = demo::CLIENT_SECRET)]
+        client_secret: String,
+        /// Name of its Open Messaging integration.
+        #[arg(long, default_value = demo::DEPLOYMENT)]
+        deployment: String,
+        /// The integration's webhook signature secret.
+        #[arg(long, default_value = demo::WEBHOOK_SECRET)]
+        webhook_secret: String,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum DemoMode {
+    /// Through `host-test serve`.
+    Serve,
+}
+
+fn init_logs(json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder.without_time().init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let wasm = |w: Option<PathBuf>| w.unwrap_or_else(default_wasm_path);
+    match cli.command {
+        Command::Demo { mode: Some(DemoMode::Serve), wasm: w } => {
+            init_logs(false);
+            demo::run_served(&wasm(w)).await?;
+        }
+        Command::Demo { mode: None, wasm: w } => {
+            init_logs(false);
+            demo::run(&wasm(w)).await?;
+        }
+        Command::Run { scenario: file, genesys_base_url, wasm: w } => {
+            init_logs(false);
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let sc: scenario::Scenario =
+                serde_json::from_str(&text).with_context(|| format!("parsing {}", file.display()))?;
+            // Without a URL, start a simulator that knows the scenario's tenant.
+            let (base, _sim) = match genesys_base_url {
+                Some(url) => (url, None),
+                None => {
+                    let get = |k: &str| sc.config.get(k).cloned().unwrap_or_default();
+                    let sim = Simulator::start(&get("client-id"), &get("client-secret")).await?;
+                    sim.add_integration(&get("deployment-name"), "", &get("webhook-secret"));
+                    (sim.base_url(), Some(sim))
+                }
+            };
+            let plugin = Plugin::load(&engine()?, &wasm(w), Egress::redirect(&base)?, Store::memory())?;
+            for line in scenario::run(&plugin, &sc).await? {
+                println!("{line}");
+            }
+        }
+        Command::Bench { iterations, out, wasm: w } => {
+            host_test::bench::run(&wasm(w), &out, iterations).await?;
+        }
+        Command::Serve { tenants, port, kv, genesys_base_url, cache, flush_every, inactivity_every } => {
+            init_logs(true);
+            let egress = match genesys_base_url {
+                Some(url) => Egress::redirect(&url)?,
+                None => Egress::Genesys,
+            };
+            let store = Store::open(&kv).await.with_context(|| format!("--kv {kv}"))?;
+            let mut opts = ServeOptions::new(tenants, store, egress).flags_from_env();
+            opts.listen = ([127, 0, 0, 1], port).into();
+            opts.cache_dir = cache;
+            opts.flush_every = Duration::from_secs(flush_every);
+            opts.inactivity_every = Duration::from_secs(inactivity_every);
+            let addr = genesys_om_host::serve::start(Server::new(opts, engine()?)).await?;
+            println!("serving tenants on http://{addr} (store: {kv})");
+            tokio::signal::ctrl_c().await?;
+        }
+        Command::Simulator { port, client_id, client_secret, deployment, webhook_secret } => {
+            let sim = Simulator::start_on(port, &client_id, &client_secret).await?;
+            let id = sim.add_integration(&deployment, "", &webhook_secret);
+            println!("Genesys Cloud simulator listening on {}", sim.base_url());
+            println!("integration {deployment} = {id}");
+            tokio::signal::ctrl_c().await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,196 @@
+//! `host-test run SCENARIO.json`: drive the hooks from a JSON file and print each hook's
+//! result as one JSON line. The format is documented in the README.
+
+use genesys_om_host::bindings::types::{EndSignal, Webhook};
+use genesys_om_host::api::{Event, Line, Settings, User};
+use genesys_om_host::{Plugin, Tenant};
+use crate::show;
+use genesys_sim::sign;
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::HashMap;
+
+/// A scenario file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Tenant name (scopes KV); default `demo`.
+    #[serde(default = "default_tenant")]
+    pub tenant: String,
+    /// Provider settings (`wasi:config`), string values.
+    pub config: HashMap<String, String>,
+    /// The hook calls, in order.
+    pub steps: Vec<Step>,
+}
+
+fn default_tenant() -> String {
+    "demo".into()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+/// One step: a hook call and its arguments.
+pub enum Step {
+    /// `start`.
+    Start {
+        /// The user.
+        user: Box<User>,
+        /// The conversation so far.
+        #[serde(default)]
+        transcript: Vec<Line>,
+        /// Node settings.
+        #[serde(default)]
+        settings: Box<Settings>,
+    },
+    /// `user-message`.
+    UserMessage {
+        /// The user.
+        user_id: String,
+        /// What they did.
+        #[serde(flatten)]
+        event: Event,
+    },
+    /// An agent text webhook built and signed with the tenant's `webhook-secret`.
+    AgentSays {
+        /// The user it is for.
+        user_id: String,
+        /// The agent's text.
+        text: String,
+        /// The integration it comes from.
+        #[serde(default)]
+        integration_id: String,
+    },
+    /// A raw webhook: headers and body exactly as given.
+    AgentWebhook {
+        /// Request headers.
+        #[serde(default)]
+        headers: Vec<(String, String)>,
+        /// Request body.
+        body: String,
+    },
+    /// A Genesys event JSON (EventBridge envelope or Data Action body).
+    GenesysEvent(serde_json::Value),
+    /// The user left (a user id).
+    UserLeft(String),
+    /// The bot closed (a user id).
+    BotClosed(String),
+    /// An inactivity tick (a user id).
+    InactivityCheck(String),
+    /// `report-delivery`.
+    ReportDelivery {
+        /// The user.
+        user_id: String,
+        /// The agent message's id.
+        message_id: String,
+        /// Whether it reached the user.
+        delivered: bool,
+        /// Why not.
+        #[serde(default)]
+        reason: Option<String>,
+    },
+}
+
+/// A Genesys-shaped agent text webhook signed with `secret`.
+pub fn agent_text_webhook(
+    user_id: &str,
+    integration_id: &str,
+    text: &str,
+    n: usize,
+    secret: Option<&str>,
+) -> Webhook {
+    let id = format!("{:032x}", 0x5ce0_0000_u128 + n as u128);
+    let body = json!({
+        "id": id,
+        "channel": { "id": integration_id, "platform": "Open", "type": "Private",
+                     "to": { "id": user_id, "idType": "Opaque" },
+                     "from": { "id": integration_id, "idType": "Opaque", "nickname": "scenario" },
+                     "time": "2026-11-25T09:14:05.001Z", "messageId": id },
+        "type": "Text", "text": text, "originatingEntity": "Human", "direction": "Outbound"
+    })
+    .to_string()
+    .into_bytes();
+    let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
+    if let Some(s) = secret {
+        headers.push(("X-Hub-Signature-256".to_string(), sign(s, &body)));
+    }
+    Webhook { headers, body }
+}
+
+/// Run every step; returns the JSON lines.
+pub async fn run(plugin: &Plugin, scenario: &Scenario) -> anyhow::Result<Vec<String>> {
+    let tenant = Tenant::new(&scenario.tenant, scenario.config.clone());
+    let secret = scenario.config.get("webhook-secret").map(String::as_str);
+    let mut out = Vec::new();
+    for (i, step) in scenario.steps.iter().enumerate() {
+        let n = i + 1;
+        let (hook, result) = match step {
+            Step::Start {
+                user,
+                transcript: lines,
+                settings: s,
+            } => (
+                "start",
+                plugin
+                    .start(&tenant, &user.as_ref().into(), &genesys_om_host::api::transcript(lines)?, &s.as_ref().into())
+                    .await?,
+            ),
+            Step::UserMessage { user_id, event: e } => (
+                "user-message",
+                plugin.user_message(&tenant, user_id, &e.into()).await?,
+            ),
+            Step::AgentSays {
+                user_id,
+                text,
+                integration_id,
+            } => {
+                let w = agent_text_webhook(user_id, integration_id, text, n, secret);
+                ("agent-message", plugin.agent_message(&tenant, &w).await?)
+            }
+            Step::AgentWebhook { headers, body } => {
+                let w = Webhook {
+                    headers: headers.clone(),
+                    body: body.clone().into_bytes(),
+                };
+                ("agent-message", plugin.agent_message(&tenant, &w).await?)
+            }
+            Step::GenesysEvent(v) => (
+                "end",
+                plugin
+                    .end(
+                        &tenant,
+                        &EndSignal::GenesysEvent(v.to_string().into_bytes()),
+                    )
+                    .await?,
+            ),
+            Step::UserLeft(u) => (
+                "end",
+                plugin.end(&tenant, &EndSignal::UserLeft(u.clone())).await?,
+            ),
+            Step::BotClosed(u) => (
+                "end",
+                plugin
+                    .end(&tenant, &EndSignal::BotClosed(u.clone()))
+                    .await?,
+            ),
+            Step::InactivityCheck(u) => (
+                "end",
+                plugin
+                    .end(&tenant, &EndSignal::InactivityCheck(u.clone()))
+                    .await?,
+            ),
+            Step::ReportDelivery {
+                user_id,
+                message_id,
+                delivered,
+                reason,
+            } => (
+                "report-delivery",
+                plugin
+                    .report_delivery(&tenant, user_id, message_id, *delivered, reason.as_deref())
+                    .await?,
+            ),
+        };
+        out.push(show::json_line(n, hook, &result));
+    }
+    Ok(out)
+}

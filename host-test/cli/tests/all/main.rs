@@ -1,0 +1,15 @@
+//! Every integration suite of the host in one test binary, so the release component is
+//! compiled once per run (`support::compiled`). Each module is one suite.
+
+mod support;
+
+mod concurrency;
+mod durability;
+mod ending;
+mod from_genesys;
+mod handover;
+mod isolation;
+mod reliability;
+mod replicas;
+mod serving;
+mod to_genesys;

@@ -1,0 +1,277 @@
+//! Many replicas over one Redis: three `host-test serve` processes, every request to a
+//! random replica, every agent webhook posted twice at once to two replicas, one replica
+//! killed with SIGKILL and restarted mid-run. Both sides see every message once, in order.
+
+use crate::support::artifact;
+use genesys_om_host::bindings::types::Action;
+use genesys_om_host::Store;
+use genesys_sim::{request, AgentSends, Simulator};
+use handover_testkit::{free_port, Child, RedisServer, TempDir};
+use serde_json::{json, Value};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const CLIENT_ID: &str = "replica-client";
+pub const CLIENT_SECRET: &str = "replica-client-secret";
+pub const SECRET: &str = "replica-webhook-secret";
+pub const DEPLOYMENT: &str = "ReplicaDeployment";
+
+/// A tenants directory with tenant `acme` on the release component.
+pub fn tenants_dir(dir: &Path) {
+    std::fs::copy(artifact("genesys-om-handover.wasm"), dir.join("acme.wasm")).unwrap();
+    let file = json!({
+        "component": "acme.wasm", "events-api-key": "acme-events-key",
+        "config": { "host": "mypurecloud.de", "deployment-name": DEPLOYMENT, "webhook-secret": SECRET,
+                    "client-id": CLIENT_ID, "client-secret": CLIENT_SECRET, "queue-id": "q" }
+    });
+    std::fs::write(dir.join("acme.json"), file.to_string()).unwrap();
+}
+
+/// One `host-test serve` process.
+pub struct Replica {
+    pub port: u16,
+    args: Vec<String>,
+    cwd: std::path::PathBuf,
+    child: Option<Child>,
+}
+
+impl Replica {
+    pub fn spawn(cwd: &Path, extra: &[String]) -> Replica {
+        let port = free_port();
+        let mut args: Vec<String> = ["serve", "--port", &port.to_string()]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.extend(extra.iter().cloned());
+        let mut r = Replica {
+            port,
+            args,
+            cwd: cwd.to_path_buf(),
+            child: None,
+        };
+        r.start();
+        r
+    }
+
+    pub fn start(&mut self) {
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_host-test"))
+            .args(&self.args)
+            .current_dir(&self.cwd)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("host-test serve starts");
+        self.child = Some(Child::new(child));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "replica on {} never listened", self.port);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL, no goodbye.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill_now();
+        }
+    }
+
+    pub fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+/// xorshift64*: a replayable source of "random replica".
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n as u64) as usize
+    }
+}
+
+/// The outcome of one request: answered, refused before it was sent (safe to send
+/// elsewhere), or lost on the way (it may or may not have been handled).
+pub enum Sent {
+    Answered(u16, Value),
+    Refused,
+    Lost,
+}
+
+pub async fn send(method: &str, url: &str, body: &[u8]) -> Sent {
+    let headers = [("content-type".to_string(), "application/json".to_string())];
+    match request(method, url, &headers, body).await {
+        Ok((status, out)) => Sent::Answered(status, serde_json::from_slice(&out).unwrap_or(Value::Null)),
+        Err(e) if format!("{e:#}").contains("onnection refused") => Sent::Refused,
+        Err(_) => Sent::Lost,
+    }
+}
+
+/// POST to a random replica; a refused connection moves on to another one.
+async fn post_any(bases: &[String], rng: &Mutex<Rng>, path: &str, body: &Value) -> Option<(u16, Value)> {
+    for _ in 0..200 {
+        let i = rng.lock().unwrap().below(bases.len());
+        match send("POST", &format!("{}{path}", bases[i]), body.to_string().as_bytes()).await {
+            Sent::Answered(s, v) => return Some((s, v)),
+            Sent::Lost => return None,
+            Sent::Refused => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    }
+    panic!("no replica answered {path}");
+}
+
+fn texts(actions: &[Value]) -> Vec<String> {
+    actions
+        .iter()
+        .filter_map(|a| serde_json::from_value::<Action>(a.clone()).ok())
+        .filter_map(|a| match a {
+            Action::SendText(t) => Some(t.text),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_replicas_over_one_redis_lose_and_repeat_nothing() {
+    const CONVERSATIONS: usize = 30;
+    const MESSAGES: usize = 10;
+    let redis = RedisServer::start().expect("redis-server (make test installs it)");
+    let sim = Simulator::start(CLIENT_ID, CLIENT_SECRET).await.unwrap();
+    sim.add_integration(DEPLOYMENT, "", SECRET);
+    let dir = TempDir::with_prefix("replicas").unwrap();
+    tenants_dir(dir.path());
+    let args: Vec<String> = [
+        "--tenants", ".", "--kv", &redis.url(), "--genesys-base-url", &sim.base_url(),
+        "--cache", "cache", "--flush-every", "1", "--inactivity-every", "0",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let replicas: Vec<Replica> = (0..3).map(|_| Replica::spawn(dir.path(), &args)).collect();
+    let bases: Arc<Vec<String>> = Arc::new(replicas.iter().map(Replica::base).collect());
+    let replicas = Arc::new(Mutex::new(replicas));
+    let rng = Arc::new(Mutex::new(Rng(0x9e37_79b9_7f4a_7c15)));
+    let sent = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+
+    // Kill replica 0 once a third of the user messages are through, then bring it back.
+    let killer = {
+        let (replicas, sent) = (replicas.clone(), sent.clone());
+        tokio::spawn(async move {
+            while sent.load(Ordering::Relaxed) < (CONVERSATIONS * MESSAGES / 3) as u64 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            replicas.lock().unwrap()[0].kill();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            tokio::task::spawn_blocking(move || replicas.lock().unwrap()[0].start())
+                .await
+                .unwrap();
+        })
+    };
+
+    let mut tasks = Vec::new();
+    for c in 0..CONVERSATIONS {
+        let (bases, rng, sim, sent) = (bases.clone(), rng.clone(), sim.clone(), sent.clone());
+        tasks.push(tokio::spawn(async move {
+            let user = format!("replica-user-{c}");
+            let session = format!("replica-session-{c}");
+            let start = json!({"user": {"user_id": user, "session_id": session}, "transcript": [{"speaker": "user", "text": "help"}]});
+            let (status, v) = post_any(&bases, &rng, "/api/acme/start", &start).await.expect("start answered");
+            assert_eq!(status, 200, "{v}");
+            let conv = sim.conversation_of(&user).expect("one conversation").id;
+            let mut acknowledged = Vec::new();
+            for i in 0..MESSAGES {
+                let text = format!("{user} says {i}");
+                let body = json!({"user_id": user, "text": text});
+                if let Some((status, v)) = post_any(&bases, &rng, "/api/acme/message", &body).await {
+                    assert_eq!(status, 200, "{v}");
+                    acknowledged.push(text);
+                }
+                sent.fetch_add(1, Ordering::Relaxed);
+                // The agent answers; Genesys's copy arrives twice at once, on two replicas,
+                // and is posted again until one copy is answered 200 (Genesys retries).
+                let w = sim.webhook(&conv, AgentSends::Text(format!("agent to {user}: {i}"))).unwrap();
+                let headers: Vec<(String, String)> = w.headers.clone();
+                loop {
+                    let (a, b) = {
+                        let mut r = rng.lock().unwrap();
+                        let a = r.below(bases.len());
+                        (a, (a + 1 + r.below(bases.len() - 1)) % bases.len())
+                    };
+                    let post = |base: String| {
+                        let (headers, body) = (headers.clone(), w.body.clone());
+                        async move {
+                            request("POST", &format!("{base}/handover/genesysCloudOM/acme"), &headers, &body)
+                                .await
+                                .map(|r| r.0)
+                                .unwrap_or(0)
+                        }
+                    };
+                    let (x, y) = tokio::join!(post(bases[a].clone()), post(bases[b].clone()));
+                    if x == 200 || y == 200 {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+            // The bot side: long-poll any replica until every agent text is in.
+            let mut got = Vec::new();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while texts(&got).len() < MESSAGES && Instant::now() < deadline {
+                let i = rng.lock().unwrap().below(bases.len());
+                let url = format!("{}/api/acme/sessions/{session}/actions?wait=500", bases[i]);
+                if let Sent::Answered(200, v) = send("GET", &url, b"").await {
+                    got.extend(v["actions"].as_array().cloned().unwrap_or_default());
+                }
+            }
+            let expected: Vec<String> = (0..MESSAGES).map(|i| format!("agent to {user}: {i}")).collect();
+            assert_eq!(texts(&got), expected, "{user}: agent texts once each, in order");
+            (user, session, acknowledged)
+        }));
+    }
+    let mut done = Vec::new();
+    for t in tasks {
+        done.push(t.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    killer.await.unwrap();
+    println!(
+        "three replicas over Redis: {} user messages and {} agent webhooks (posted twice) in {:.2} s: {:.0} user messages/s",
+        CONVERSATIONS * MESSAGES,
+        CONVERSATIONS * MESSAGES,
+        elapsed.as_secs_f64(),
+        (CONVERSATIONS * MESSAGES) as f64 / elapsed.as_secs_f64()
+    );
+
+    // Genesys's side: every acknowledged message once, in order; nothing twice.
+    tokio::time::sleep(Duration::from_secs(2)).await; // the flush timer's round
+    for (user, _, acknowledged) in &done {
+        let arrived: Vec<String> = sim.texts_of(user).into_iter().filter(|t| t.contains(" says ")).collect();
+        let mut unique = arrived.clone();
+        unique.dedup();
+        assert_eq!(unique.len(), arrived.len(), "{user}: nothing twice: {arrived:?}");
+        let acked_order: Vec<&String> = arrived.iter().filter(|t| acknowledged.contains(t)).collect();
+        assert_eq!(acked_order.len(), acknowledged.len(), "{user}: every acknowledged message arrived: {arrived:?}");
+        assert!(acked_order.iter().zip(acknowledged).all(|(a, b)| *a == b), "{user}: in order: {arrived:?}");
+    }
+
+    // Every handover ends, and leaves nothing behind in Redis.
+    for (user, _, _) in &done {
+        let body = json!({"user_id": user, "reason": "bot_closed"});
+        let (status, v) = post_any(&bases, &rng, "/api/acme/end", &body).await.unwrap();
+        assert_eq!(status, 200, "{v}");
+    }
+    let kv = Store::open_redis(&redis.url()).await.unwrap();
+    let keys = genesys_om_host::keyvalue::component_keys(&kv, "acme").await.unwrap();
+    let left: Vec<&String> = keys
+        .iter()
+        .filter(|k| done.iter().any(|(u, _, _)| k.contains(u.as_str())))
+        .collect();
+    assert!(left.is_empty(), "keys of ended handovers left in Redis: {left:?}");
+}

@@ -1,0 +1,237 @@
+//! Shared test harness: the release component (compiled once per test run), a fresh
+//! Genesys simulator per test, and a tenant whose settings point at it.
+#![allow(dead_code)]
+
+use genesys_om_host::bindings::types::{
+    EndSignal, Error, HandoverSettings, Outcome, Speaker, TranscriptEntry, UserEvent, UserProfile,
+    Webhook,
+};
+use genesys_om_host::runtime::default_wasm_path;
+use genesys_om_host::{engine, Egress, Plugin, Store, Tenant};
+use genesys_sim::{AgentSends, Simulator};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use wasmtime::component::Component;
+use wasmtime::Engine;
+
+pub const CLIENT_ID: &str = "test-client";
+pub const CLIENT_SECRET: &str = "test-client-secret-value";
+pub const WEBHOOK_SECRET: &str = "test-webhook-secret-value";
+pub const DEPLOYMENT: &str = "CognigyHandover";
+
+/// The engine and the release component, compiled once for the whole test binary.
+pub fn compiled() -> &'static (Engine, Component) {
+    static C: OnceLock<(Engine, Component)> = OnceLock::new();
+    C.get_or_init(|| {
+        let path = default_wasm_path();
+        assert!(
+            path.exists(),
+            "{} is missing: run `make build` first",
+            path.display()
+        );
+        let engine = engine().unwrap();
+        let component = Component::from_file(&engine, &path).expect("component compiles");
+        (engine, component)
+    })
+}
+
+pub struct H {
+    pub sim: Simulator,
+    pub plugin: Plugin,
+    pub tenant: Tenant,
+    pub integration: String,
+}
+
+pub fn config() -> HashMap<String, String> {
+    [
+        ("host", "mypurecloud.de"),
+        ("deployment-name", DEPLOYMENT),
+        ("queue-id", "queue-1"),
+        ("webhook-secret", WEBHOOK_SECRET),
+        ("client-id", CLIENT_ID),
+        ("client-secret", CLIENT_SECRET),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+pub async fn harness() -> H {
+    harness_with(|_| {}).await
+}
+
+pub async fn harness_with(f: impl FnOnce(&mut HashMap<String, String>)) -> H {
+    harness_on(Store::memory(), f).await
+}
+
+/// A harness whose component keeps its state in `kv`.
+pub async fn harness_on(kv: Store, f: impl FnOnce(&mut HashMap<String, String>)) -> H {
+    let sim = Simulator::start(CLIENT_ID, CLIENT_SECRET).await.unwrap();
+    let integration = sim.add_integration(DEPLOYMENT, "", WEBHOOK_SECRET);
+    let mut cfg = config();
+    f(&mut cfg);
+    let (engine, component) = compiled();
+    let egress = Egress::redirect(&sim.base_url()).unwrap();
+    let plugin = Plugin::from_component(engine, component, egress, kv).unwrap();
+    H {
+        sim,
+        plugin,
+        tenant: Tenant::new("tenant-a", cfg),
+        integration,
+    }
+}
+
+pub fn user(id: &str) -> UserProfile {
+    UserProfile {
+        user_id: id.into(),
+        session_id: format!("session-of-{id}"),
+        first_name: Some("Jane".into()),
+        last_name: Some("Doe".into()),
+        nickname: Some("JD".into()),
+        email: Some("jane@example.com".into()),
+    }
+}
+
+pub fn settings() -> HandoverSettings {
+    HandoverSettings {
+        language: Some("english".into()),
+        skills: Some("escalation".into()),
+        priority: Some("1".into()),
+        enable_user_connects_message: true,
+        enable_user_disconnects_message: true,
+        display_agent_details: false,
+        custom_attributes: None,
+        disconnect_message: None,
+    }
+}
+
+pub fn transcript() -> Vec<TranscriptEntry> {
+    vec![
+        TranscriptEntry {
+            speaker: Speaker::User,
+            text: "I need help".into(),
+            data: None,
+        },
+        TranscriptEntry {
+            speaker: Speaker::Bot,
+            text: "Connecting you to an agent".into(),
+            data: None,
+        },
+    ]
+}
+
+impl H {
+    pub async fn start_with(
+        &self,
+        u: &UserProfile,
+        t: &[TranscriptEntry],
+        s: &HandoverSettings,
+    ) -> Result<Outcome, Error> {
+        self.plugin
+            .start(&self.tenant, u, t, s)
+            .await
+            .expect("no trap")
+    }
+
+    pub async fn start(&self, id: &str) -> Outcome {
+        self.start_with(&user(id), &transcript(), &settings())
+            .await
+            .expect("start succeeds")
+    }
+
+    /// Start and return the simulator's conversation id.
+    pub async fn open(&self, id: &str) -> String {
+        self.start(id).await;
+        self.sim
+            .conversation_of(id)
+            .expect("conversation exists")
+            .id
+    }
+
+    pub async fn user_says(&self, id: &str, e: UserEvent) -> Result<Outcome, Error> {
+        self.plugin
+            .user_message(&self.tenant, id, &e)
+            .await
+            .expect("no trap")
+    }
+
+    pub async fn agent(&self, w: &Webhook) -> Result<Outcome, Error> {
+        self.plugin
+            .agent_message(&self.tenant, w)
+            .await
+            .expect("no trap")
+    }
+
+    /// A signed webhook from the simulator's agent, as the WIT type.
+    pub fn webhook(&self, conv: &str, s: AgentSends) -> anyhow::Result<Webhook> {
+        Ok(webhook(self.sim.webhook(conv, s)?))
+    }
+
+    pub async fn agent_sends(&self, conv: &str, s: AgentSends) -> Result<Outcome, Error> {
+        let w = self.webhook(conv, s).unwrap();
+        self.agent(&w).await
+    }
+
+    pub async fn end(&self, s: EndSignal) -> Result<Outcome, Error> {
+        self.plugin.end(&self.tenant, &s).await.expect("no trap")
+    }
+
+    pub async fn event(
+        &self,
+        conv: &str,
+        topic: &str,
+        disconnect: Option<&str>,
+        agent: Option<&str>,
+    ) -> Result<Outcome, Error> {
+        let ev = self.sim.eventbridge(conv, topic, disconnect, agent);
+        self.end(EndSignal::GenesysEvent(ev.to_string().into_bytes()))
+            .await
+    }
+
+    /// Keys the component stored for a handover (they name its user or its Genesys
+    /// conversation), as left in the tenant's store; tenant-wide caches are not counted.
+    pub async fn handover_keys(&self) -> Vec<String> {
+        let ids: Vec<String> = {
+            let st = self.sim.state.lock().unwrap();
+            st.conversations
+                .values()
+                .flat_map(|c| [c.id.clone(), c.user_id.clone()])
+                .collect()
+        };
+        let keys = genesys_om_host::keyvalue::component_keys(&self.plugin.kv, &self.tenant.name)
+            .await
+            .unwrap();
+        keys.into_iter()
+            .filter(|k| ids.iter().any(|id| k.contains(id.as_str())))
+            .collect()
+    }
+}
+
+/// The simulator's webhook as the WIT type.
+pub fn webhook(w: genesys_sim::Webhook) -> Webhook {
+    Webhook {
+        headers: w.headers,
+        body: w.body,
+    }
+}
+
+/// Everything the component stored for `tenant` (keys without the host's scoping prefix).
+pub async fn dump(kv: &Store, tenant: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    for k in genesys_om_host::keyvalue::component_keys(kv, tenant).await.unwrap() {
+        let full = format!("c/{tenant}/{k}");
+        if let Some(v) = kv.get(&full).await.unwrap() {
+            out.insert(k, v);
+        }
+    }
+    out
+}
+
+/// The directory holding the built artefacts (`make build`).
+pub fn artifact(name: &str) -> std::path::PathBuf {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target")
+        .join(name);
+    assert!(p.exists(), "{} is missing: run `make build` first", p.display());
+    p
+}

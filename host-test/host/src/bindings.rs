@@ -1,0 +1,21 @@
+//! Host-side bindings of `wit/handover.wit`. The WASI interfaces come from wasmtime's crates;
+//! `wasi:keyvalue` and `wasi:config` are implemented by this crate, asynchronously, because
+//! the store behind them may be a Redis server across the network.
+
+wasmtime::component::bindgen!({
+    path: "../../wit",
+    world: "handover:genesys-om/handover",
+    imports: { default: async | trappable },
+    exports: { default: async },
+    with: {
+        "wasi:io": wasmtime_wasi::p2::bindings::io,
+        "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
+        "wasi:random": wasmtime_wasi::p2::bindings::random,
+        "wasi:http": wasmtime_wasi_http::p2::bindings::http,
+        "wasi:keyvalue/store.bucket": crate::keyvalue::Bucket,
+    },
+    additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
+});
+
+pub use exports::handover::genesys_om::hooks;
+pub use handover::genesys_om::types;

@@ -1,0 +1,153 @@
+//! The component's outbound HTTP policy as a type of its own: credentials may only ever go
+//! to a Genesys Cloud region's `login.` and `api.` hosts. Tests and tools redirect those
+//! hosts to a loopback simulator, or answer them in process; every other host is refused.
+
+use std::future::Future;
+use std::sync::Arc;
+use wasmtime_wasi_http::{WasiBody, WasiHttpHooks};
+
+/// Genesys Cloud region base domains: the same allowlist the component checks.
+pub use genesys_om_handover::region::REGIONS;
+
+/// Whether `host` is `login.<region>` or `api.<region>` of a known Genesys Cloud region.
+pub fn is_genesys_host(host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    ["login.", "api."]
+        .iter()
+        .any(|p| host.strip_prefix(p).is_some_and(|d| REGIONS.contains(&d)))
+}
+
+/// Whether `uri` names a loopback host (127.0.0.1, ::1 or localhost).
+pub fn is_loopback(uri: &http::Uri) -> bool {
+    matches!(
+        uri.host(),
+        Some("127.0.0.1" | "localhost" | "[::1]" | "::1")
+    )
+}
+
+/// Answers Genesys requests without a network (benchmarks).
+pub trait Responder: Send + Sync {
+    /// Status and body for a request.
+    fn respond(&self, method: &str, url: &str, body: &[u8]) -> (u16, Vec<u8>);
+}
+
+/// Where the component's requests may go.
+#[derive(Clone)]
+pub enum Egress {
+    /// Every request is refused.
+    Deny,
+    /// Genesys Cloud region hosts over HTTPS, as in production; every other host is refused.
+    Genesys,
+    /// Genesys hosts go to this loopback base URL (a simulator); every other host is refused.
+    Redirect(http::Uri),
+    /// Genesys hosts are answered in process; every other host is refused.
+    InProcess(Arc<dyn Responder>),
+}
+
+impl Egress {
+    /// Redirect Genesys hosts to `base`, which must be a loopback `http://` URL.
+    pub fn redirect(base: &str) -> anyhow::Result<Self> {
+        let uri: http::Uri = base
+            .parse()
+            .map_err(|e| anyhow::anyhow!("bad Genesys base URL {base:?}: {e}"))?;
+        anyhow::ensure!(
+            is_loopback(&uri),
+            "the Genesys base URL must be a loopback address (127.0.0.1, ::1 or localhost)"
+        );
+        Ok(Egress::Redirect(uri))
+    }
+}
+
+type IoFuture = Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>;
+type SendResult = Result<(http::Response<WasiBody>, IoFuture), wasmtime_wasi_http::Error>;
+
+async fn answer_in_process(
+    responder: Arc<dyn Responder>,
+    request: http::Request<WasiBody>,
+) -> SendResult {
+    use http_body_util::BodyExt;
+    let (parts, body) = request.into_parts();
+    let body = body.collect().await?.to_bytes();
+    let (status, out) = responder.respond(parts.method.as_str(), &parts.uri.to_string(), &body);
+    let body = http_body_util::Full::new(bytes::Bytes::from(out))
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    let response = http::Response::builder()
+        .status(status)
+        .body(body)
+        .map_err(|_| wasmtime_wasi_http::Error::HttpResponseIncomplete)?;
+    Ok((response, Box::new(async { Ok(()) }) as IoFuture))
+}
+
+async fn send_to(
+    mut request: http::Request<WasiBody>,
+    options: Option<wasmtime_wasi_http::RequestOptions>,
+    base: Option<http::Uri>,
+) -> SendResult {
+    use http_body_util::BodyExt;
+    if let Some(base) = base {
+        let pq = request
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
+        let uri = http::Uri::builder()
+            .scheme(base.scheme_str().unwrap_or("http"))
+            .authority(base.authority().map(|a| a.as_str()).unwrap_or("127.0.0.1"))
+            .path_and_query(pq)
+            .build()
+            .map_err(|_| wasmtime_wasi_http::Error::HttpRequestUriInvalid)?;
+        *request.uri_mut() = uri;
+    }
+    let (res, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+    Ok((res.map(BodyExt::boxed_unsync), Box::new(io) as IoFuture))
+}
+
+impl WasiHttpHooks for Egress {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<wasmtime_wasi_http::RequestOptions>,
+        _fut: IoFuture,
+    ) -> Box<dyn Future<Output = SendResult> + Send> {
+        let host = request.uri().host().unwrap_or("").to_string();
+        let https = request.uri().scheme_str() == Some("https");
+        match self {
+            Egress::InProcess(r) if is_genesys_host(&host) => {
+                Box::new(answer_in_process(r.clone(), request))
+            }
+            Egress::Redirect(base) if is_genesys_host(&host) => {
+                Box::new(send_to(request, options, Some(base.clone())))
+            }
+            Egress::Genesys if is_genesys_host(&host) && https => {
+                Box::new(send_to(request, options, None))
+            }
+            _ => {
+                tracing::warn!(host = %host, "refused an outgoing request: not a Genesys Cloud region host");
+                Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_login_and_api_hosts_of_known_regions_are_genesys() {
+        assert!(is_genesys_host("api.mypurecloud.de"));
+        assert!(is_genesys_host("LOGIN.mypurecloud.com"));
+        assert!(!is_genesys_host("apps.mypurecloud.de"));
+        assert!(!is_genesys_host("api.mypurecloud.de.evil.example"));
+        assert!(!is_genesys_host("api.example.com"));
+    }
+
+    #[test]
+    fn a_redirect_must_stay_on_loopback() {
+        assert!(Egress::redirect("http://127.0.0.1:8085").is_ok());
+        assert!(Egress::redirect("http://[::1]:8085").is_ok());
+        assert!(Egress::redirect("http://10.0.0.1:8085").is_err());
+        assert!(Egress::redirect("http://example.com").is_err());
+    }
+}

@@ -1,0 +1,28 @@
+//! The reference host for genesys-om-handover: a wasmtime embedding that implements the
+//! component's imports over a shared store (memory, an on-disk file, or Redis for many
+//! replicas), an egress policy that lets credentials reach only Genesys, and `serve`.
+
+#![deny(missing_docs)]
+
+pub mod api;
+#[allow(missing_docs)]
+pub mod bindings;
+pub mod bus;
+pub mod egress;
+pub mod http;
+pub mod keyvalue;
+pub mod kv;
+pub mod metrics;
+pub mod records;
+pub mod routes;
+pub mod runtime;
+pub mod serve;
+pub mod sweeper;
+pub mod tenant;
+pub mod tenants;
+pub mod webhook;
+
+pub use egress::Egress;
+pub use kv::Store;
+pub use runtime::{engine, Plugin};
+pub use tenant::Tenant;

@@ -1,0 +1,142 @@
+//! What `/metrics` shows, in Prometheus text format (prometheus-client): hook calls, errors
+//! by kind, latency, traps, component swaps and store failures, labelled by tenant.
+
+use crate::bindings::types::Error as HookError;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use std::sync::Mutex;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HookLabels {
+    tenant: String,
+    hook: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ErrorLabels {
+    tenant: String,
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HookOnly {
+    hook: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TenantOnly {
+    tenant: String,
+}
+
+/// Latency buckets in milliseconds.
+const BUCKETS_MS: [f64; 8] = [1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 1000.0];
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(BUCKETS_MS.into_iter())
+}
+
+/// The host's metrics.
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    hooks: Family<HookLabels, Counter>,
+    errors: Family<ErrorLabels, Counter>,
+    latency: Family<HookOnly, Histogram, fn() -> Histogram>,
+    traps: Family<HookLabels, Counter>,
+    swaps: Family<TenantOnly, Counter>,
+    store_errors: Counter,
+}
+
+/// The kind label of a hook error.
+pub fn error_kind(e: &HookError) -> &'static str {
+    match e {
+        HookError::Config(_) => "config",
+        HookError::Auth(_) => "auth",
+        HookError::Api(_) => "api",
+        HookError::Transport(_) => "transport",
+        HookError::InvalidInput(_) => "invalid-input",
+        HookError::BadSignature(_) => "bad-signature",
+        HookError::UnknownConversation(_) => "unknown-conversation",
+        HookError::Storage(_) => "storage",
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let m = Metrics {
+            registry: Mutex::new(Registry::default()),
+            hooks: Family::default(),
+            errors: Family::default(),
+            latency: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
+            traps: Family::default(),
+            swaps: Family::default(),
+            store_errors: Counter::default(),
+        };
+        {
+            let mut r = m.registry.lock().unwrap();
+            r.register("handover_hook_calls", "Hook calls by tenant and hook", m.hooks.clone());
+            r.register("handover_hook_errors", "Hook errors by tenant and kind", m.errors.clone());
+            r.register("handover_hook_duration_ms", "Hook latency in milliseconds", m.latency.clone());
+            r.register("handover_hook_traps", "Hook calls that trapped (deadline, memory, panic)", m.traps.clone());
+            r.register("handover_component_swaps", "Component or config swaps by tenant", m.swaps.clone());
+            r.register("handover_store_errors", "Failed operations of the host's store", m.store_errors.clone());
+        }
+        m
+    }
+}
+
+impl Metrics {
+    /// A hook call finished with a result.
+    pub fn hook(&self, tenant: &str, hook: &str, ms: f64, error: Option<&HookError>) {
+        let labels = HookLabels {
+            tenant: tenant.into(),
+            hook: hook.into(),
+        };
+        self.hooks.get_or_create(&labels).inc();
+        if let Some(e) = error {
+            let kind = error_kind(e).to_string();
+            self.errors
+                .get_or_create(&ErrorLabels {
+                    tenant: tenant.into(),
+                    kind,
+                })
+                .inc();
+        }
+        self.latency
+            .get_or_create(&HookOnly { hook: hook.into() })
+            .observe(ms);
+    }
+
+    /// A hook call trapped.
+    pub fn trap(&self, tenant: &str, hook: &str) {
+        let labels = HookLabels {
+            tenant: tenant.into(),
+            hook: hook.into(),
+        };
+        self.traps.get_or_create(&labels).inc();
+    }
+
+    /// A tenant's component or config was swapped.
+    pub fn swap(&self, tenant: &str) {
+        self.swaps
+            .get_or_create(&TenantOnly {
+                tenant: tenant.into(),
+            })
+            .inc();
+    }
+
+    /// The host's own store failed.
+    pub fn store_error(&self) {
+        self.store_errors.inc();
+    }
+
+    /// Everything in Prometheus text format.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        let r = self.registry.lock().unwrap();
+        let _ = prometheus_client::encoding::text::encode(&mut out, &r);
+        out
+    }
+}

@@ -1,0 +1,330 @@
+//! Running the component: one engine, a pre-instantiated component per file, and a fresh
+//! wasmtime store per hook call holding the tenant's config, its scoped key-value bucket and
+//! the egress policy. Limits (deadline, memory) apply to every call.
+
+use crate::bindings::types::{
+    self, EndSignal, HandoverSettings, Outcome, TranscriptEntry, UserEvent, UserProfile, Webhook,
+};
+use crate::bindings::{wasi, Handover, HandoverPre};
+use crate::egress::Egress;
+use crate::kv::Store;
+use crate::tenant::Tenant;
+use anyhow::Result;
+use std::path::Path;
+use std::time::Duration;
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{Config, Engine, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+/// What one hook call may use. A call past its deadline or memory cap traps; the host
+/// keeps serving.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Wall-clock budget of one hook call (checked at epoch ticks of [`EPOCH_TICK`]).
+    pub hook_timeout: Duration,
+    /// Linear memory one instance may grow to.
+    pub memory_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            hook_timeout: Duration::from_secs(30),
+            memory_bytes: 64 << 20,
+        }
+    }
+}
+
+/// How often the engine's epoch advances.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// The store's resource limiter: the configured caps, plus the peak memory asked for.
+pub struct Limiter {
+    inner: StoreLimits,
+    /// Largest linear memory size (bytes) any memory of the instance grew to.
+    pub peak_memory: usize,
+}
+
+impl wasmtime::ResourceLimiter for Limiter {
+    fn memory_growing(&mut self, current: usize, desired: usize, max: Option<usize>) -> wasmtime::Result<bool> {
+        let ok = self.inner.memory_growing(current, desired, max)?;
+        if ok {
+            self.peak_memory = self.peak_memory.max(desired);
+        }
+        Ok(ok)
+    }
+
+    fn table_growing(&mut self, current: usize, desired: usize, max: Option<usize>) -> wasmtime::Result<bool> {
+        self.inner.table_growing(current, desired, max)
+    }
+
+    fn instances(&self) -> usize {
+        self.inner.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.inner.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.inner.memories()
+    }
+}
+
+/// Everything one instance can reach.
+pub struct State {
+    /// Memory and instance caps.
+    pub limiter: Limiter,
+    /// The tenant the call runs for: scopes the key-value buckets.
+    pub tenant: Tenant,
+    /// The shared store behind `wasi:keyvalue`.
+    pub kv: Store,
+    /// Resources handed to the guest.
+    pub table: ResourceTable,
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    egress: Egress,
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for State {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.egress,
+        }
+    }
+}
+
+impl wasi::config::store::Host for State {
+    async fn get(
+        &mut self,
+        key: String,
+    ) -> wasmtime::Result<Result<Option<String>, wasi::config::store::Error>> {
+        Ok(Ok(self.tenant.config.get(&key).cloned()))
+    }
+
+    async fn get_all(
+        &mut self,
+    ) -> wasmtime::Result<Result<Vec<(String, String)>, wasi::config::store::Error>> {
+        let all = self.tenant.config.iter();
+        Ok(Ok(all.map(|(k, v)| (k.clone(), v.clone())).collect()))
+    }
+}
+
+/// The engine every host in this crate uses: async, epoch interruption on, with a
+/// background thread advancing the epoch every [`EPOCH_TICK`].
+pub fn engine() -> Result<Engine> {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    let engine = Engine::new(&config)?;
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })?;
+    Ok(engine)
+}
+
+/// Where `make build` writes the release component.
+pub const DEFAULT_WASM: &str = "target/genesys-om-handover.wasm";
+
+/// Find the release component from the workspace root or from a crate folder.
+pub fn default_wasm_path() -> std::path::PathBuf {
+    for p in [DEFAULT_WASM, "../target/genesys-om-handover.wasm", "../../target/genesys-om-handover.wasm"] {
+        if Path::new(p).exists() {
+            return p.into();
+        }
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(DEFAULT_WASM)
+}
+
+/// A loaded component, ready to run hooks for any tenant.
+#[derive(Clone)]
+pub struct Plugin {
+    engine: Engine,
+    pre: HandoverPre<State>,
+    /// The store behind `wasi:keyvalue`.
+    pub kv: Store,
+    /// Where the component's requests may go.
+    pub egress: Egress,
+    /// Deadline and memory cap of each call.
+    pub limits: Limits,
+    /// When set, the component's stderr goes here instead of the host's.
+    pub stderr: Option<wasmtime_wasi::p2::pipe::MemoryOutputPipe>,
+}
+
+impl Plugin {
+    /// Compile the component file and link the imports.
+    pub fn load(engine: &Engine, path: &Path, egress: Egress, kv: Store) -> Result<Self> {
+        let component = Component::from_file(engine, path).map_err(|e| {
+            anyhow::Error::from(e).context(format!("loading component {}", path.display()))
+        })?;
+        Self::from_component(engine, &component, egress, kv)
+    }
+
+    /// Link the imports of an already compiled component.
+    pub fn from_component(
+        engine: &Engine,
+        component: &Component,
+        egress: Egress,
+        kv: Store,
+    ) -> Result<Self> {
+        let mut linker = Linker::<State>::new(engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        wasi::keyvalue::store::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
+        wasi::keyvalue::atomics::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
+        wasi::config::store::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
+        let pre = HandoverPre::new(linker.instantiate_pre(component)?)?;
+        Ok(Self {
+            engine: engine.clone(),
+            pre,
+            kv,
+            egress,
+            limits: Limits::default(),
+            stderr: None,
+        })
+    }
+
+    /// A fresh store for one tenant, with the plugin's limits applied.
+    pub fn store(&self, tenant: &Tenant) -> wasmtime::Store<State> {
+        let mut wasi = WasiCtx::builder();
+        match &self.stderr {
+            Some(pipe) => wasi.stderr(pipe.clone()),
+            None => wasi.inherit_stderr(),
+        };
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(self.limits.memory_bytes)
+            .instances(16)
+            .build();
+        let state = State {
+            limiter: Limiter {
+                inner: limits,
+                peak_memory: 0,
+            },
+            tenant: tenant.clone(),
+            kv: self.kv.clone(),
+            table: ResourceTable::new(),
+            wasi: wasi.build(),
+            http: WasiHttpCtx::new(),
+            egress: self.egress.clone(),
+        };
+        let mut store = wasmtime::Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        let ticks = (self.limits.hook_timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
+        store
+    }
+
+    /// Instantiate into an existing store (benchmarks reuse one warm instance).
+    pub async fn instantiate(&self, store: &mut wasmtime::Store<State>) -> Result<Handover> {
+        Ok(self.pre.instantiate_async(store).await?)
+    }
+
+    /// A fresh instance for one call of `tenant`.
+    async fn instance(&self, tenant: &Tenant) -> Result<(wasmtime::Store<State>, Handover)> {
+        let mut store = self.store(tenant);
+        let inst = self.pre.instantiate_async(&mut store).await?;
+        Ok((store, inst))
+    }
+
+    /// The store's writes are made durable before a result is returned, so an answer is
+    /// only given for what survives a crash; a store that cannot is a typed `storage` error.
+    async fn durable(&self, r: Result<Outcome, types::Error>) -> Result<Result<Outcome, types::Error>> {
+        Ok(match self.kv.sync().await {
+            Ok(()) => r,
+            Err(e) => Err(types::Error::Storage(e.to_string())),
+        })
+    }
+
+    /// `start`: a handover begins.
+    pub async fn start(
+        &self,
+        tenant: &Tenant,
+        user: &UserProfile,
+        transcript: &[TranscriptEntry],
+        settings: &HandoverSettings,
+    ) -> Result<Result<Outcome, types::Error>> {
+        let (mut store, inst) = self.instance(tenant).await?;
+        let r = inst.handover_genesys_om_hooks().call_start(&mut store, user, transcript, settings).await?;
+        self.durable(r).await
+    }
+
+    /// `user-message`: a user turn or event.
+    pub async fn user_message(
+        &self,
+        tenant: &Tenant,
+        user_id: &str,
+        event: &UserEvent,
+    ) -> Result<Result<Outcome, types::Error>> {
+        let (mut store, inst) = self.instance(tenant).await?;
+        let r = inst.handover_genesys_om_hooks().call_user_message(&mut store, user_id, event).await?;
+        self.durable(r).await
+    }
+
+    /// `agent-message`: a Genesys outbound webhook.
+    pub async fn agent_message(
+        &self,
+        tenant: &Tenant,
+        webhook: &Webhook,
+    ) -> Result<Result<Outcome, types::Error>> {
+        let (mut store, inst) = self.instance(tenant).await?;
+        let r = inst.handover_genesys_om_hooks().call_agent_message(&mut store, webhook).await?;
+        self.durable(r).await
+    }
+
+    /// `end`: a signal that may end the handover.
+    pub async fn end(
+        &self,
+        tenant: &Tenant,
+        signal: &EndSignal,
+    ) -> Result<Result<Outcome, types::Error>> {
+        let (mut store, inst) = self.instance(tenant).await?;
+        let r = inst.handover_genesys_om_hooks().call_end(&mut store, signal).await?;
+        self.durable(r).await
+    }
+
+    /// `flush`: re-send the handover's outbox.
+    pub async fn flush(&self, tenant: &Tenant, user_id: &str) -> Result<Result<Outcome, types::Error>> {
+        let (mut store, inst) = self.instance(tenant).await?;
+        let r = inst.handover_genesys_om_hooks().call_flush(&mut store, user_id).await?;
+        self.durable(r).await
+    }
+
+    /// `report-delivery`: whether an agent message reached the user.
+    pub async fn report_delivery(
+        &self,
+        tenant: &Tenant,
+        user_id: &str,
+        message_id: &str,
+        delivered: bool,
+        reason: Option<&str>,
+    ) -> Result<Result<Outcome, types::Error>> {
+        let (mut store, inst) = self.instance(tenant).await?;
+        let r = inst.handover_genesys_om_hooks().call_report_delivery(&mut store, user_id, message_id, delivered, reason).await?;
+        self.durable(r).await
+    }
+
+    /// The version the component reports.
+    pub async fn version(&self, tenant: &Tenant) -> Result<String> {
+        let (mut store, inst) = self.instance(tenant).await?;
+        Ok(inst.handover_genesys_om_hooks().call_version(&mut store).await?)
+    }
+}

@@ -1,0 +1,236 @@
+//! `serve`: the multi-tenant reference host. It owns what every request shares (tenants,
+//! store, host records, the bot side's queues, metrics) and runs one hook call at a time
+//! through [`Server::run`], which measures, logs and routes its outcome.
+
+use crate::bindings::types::{
+    EndSignal, Error as HookError, HandoverSettings, Outcome, TranscriptEntry, UserEvent,
+    UserProfile, Warning, Webhook,
+};
+use crate::bus::Bus;
+use crate::egress::Egress;
+use crate::kv::Store;
+use crate::metrics::{error_kind, Metrics};
+use crate::records::Records;
+use crate::runtime::Plugin;
+use crate::tenant::Tenant;
+use crate::tenants::{Loaded, Tenants};
+use anyhow::{anyhow, Result};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How the server is set up.
+#[derive(Clone)]
+pub struct ServeOptions {
+    /// Where the tenant files are.
+    pub tenants_dir: PathBuf,
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Where the component's requests may go.
+    pub egress: Egress,
+    /// The store shared by every replica.
+    pub kv: Store,
+    /// Where precompiled components are cached.
+    pub cache_dir: PathBuf,
+    /// `FEATURE_ENABLE_GENESYS_CLOUD_OM`: the provider at all.
+    pub enabled: bool,
+    /// `FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST`: `*` or tenant names.
+    pub whitelist: Vec<String>,
+    /// How often outboxes with something waiting are flushed (zero: never).
+    pub flush_every: Duration,
+    /// How often open handovers get an inactivity check (zero: never).
+    pub inactivity_every: Duration,
+}
+
+impl ServeOptions {
+    /// Options with the defaults of `serve` for the given tenants directory and store.
+    pub fn new(tenants_dir: PathBuf, kv: Store, egress: Egress) -> Self {
+        Self {
+            tenants_dir,
+            listen: ([127, 0, 0, 1], 8080).into(),
+            egress,
+            kv,
+            cache_dir: PathBuf::from("target/serve-cache"),
+            enabled: true,
+            whitelist: vec!["*".into()],
+            flush_every: Duration::from_secs(5),
+            inactivity_every: Duration::from_secs(60),
+        }
+    }
+
+    /// Feature flags from the environment, as the feature source names them.
+    pub fn flags_from_env(mut self) -> Self {
+        if let Ok(v) = std::env::var("FEATURE_ENABLE_GENESYS_CLOUD_OM") {
+            self.enabled = v.trim().eq_ignore_ascii_case("true");
+        }
+        if let Ok(v) = std::env::var("FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST") {
+            self.whitelist = v
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+        }
+        self
+    }
+
+    /// Whether the provider is enabled for `tenant`.
+    pub fn allows(&self, tenant: &str) -> bool {
+        self.enabled && self.whitelist.iter().any(|w| w == "*" || w == tenant)
+    }
+}
+
+/// One hook call, with its arguments.
+pub enum Call {
+    /// `start`.
+    Start(UserProfile, Vec<TranscriptEntry>, HandoverSettings),
+    /// `user-message`.
+    UserMessage(String, UserEvent),
+    /// `agent-message`.
+    AgentMessage(Webhook),
+    /// `end`.
+    End(EndSignal),
+    /// `flush`.
+    Flush(String),
+}
+
+impl Call {
+    /// The hook's name in the contract.
+    pub fn hook(&self) -> &'static str {
+        match self {
+            Call::Start(..) => "start",
+            Call::UserMessage(..) => "user-message",
+            Call::AgentMessage(_) => "agent-message",
+            Call::End(_) => "end",
+            Call::Flush(_) => "flush",
+        }
+    }
+
+    async fn on(&self, p: &Plugin, t: &Tenant) -> Result<Result<Outcome, HookError>> {
+        match self {
+            Call::Start(u, lines, s) => p.start(t, u, lines, s).await,
+            Call::UserMessage(u, e) => p.user_message(t, u, e).await,
+            Call::AgentMessage(w) => p.agent_message(t, w).await,
+            Call::End(s) => p.end(t, s).await,
+            Call::Flush(u) => p.flush(t, u).await,
+        }
+    }
+}
+
+/// The running server.
+pub struct Server {
+    /// Its options.
+    pub opts: ServeOptions,
+    /// The tenants it hosts.
+    pub tenants: Tenants,
+    /// The store shared by every replica.
+    pub kv: Store,
+    /// The host's records (integration → tenant, open handovers, pending outboxes).
+    pub records: Records,
+    /// The bot side's action queues.
+    pub bus: Bus,
+    /// `/metrics`.
+    pub metrics: Metrics,
+    /// This replica's id (leases of timed work).
+    pub replica: String,
+}
+
+impl Server {
+    /// A server over `engine` with the given options.
+    pub fn new(opts: ServeOptions, engine: wasmtime::Engine) -> Arc<Self> {
+        let kv = opts.kv.clone();
+        let tenants = Tenants::new(
+            opts.tenants_dir.clone(),
+            opts.cache_dir.clone(),
+            engine,
+            opts.egress.clone(),
+            kv.clone(),
+        );
+        let replica = format!("{}-{:x}", std::process::id(), Instant::now().elapsed().subsec_nanos() ^ rand_seed());
+        Arc::new(Self {
+            records: Records::new(kv.clone()),
+            bus: Bus::new(kv.clone()),
+            metrics: Metrics::default(),
+            tenants,
+            kv,
+            opts,
+            replica,
+        })
+    }
+
+    /// The tenant's current runtime, if the provider is enabled for it and it exists.
+    pub async fn tenant(&self, name: &str) -> Result<Arc<Loaded>> {
+        if !self.opts.allows(name) {
+            return Err(anyhow!(
+                "Genesys Cloud Open Messaging is not enabled for tenant {name}"
+            ));
+        }
+        self.tenants.get(name, &self.metrics).await
+    }
+
+    /// Run one hook on the tenant's current plugin (an `Arc`: a swap does not stop it),
+    /// then record it and route its outcome: host records, the session's queue.
+    pub async fn run(&self, loaded: &Arc<Loaded>, call: Call) -> Result<Result<Outcome, HookError>> {
+        let (tenant, hook) = (loaded.tenant.name.as_str(), call.hook());
+        let started = Instant::now();
+        let result = call.on(&loaded.plugin, &loaded.tenant).await;
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        let mut result = match result {
+            Ok(r) => r,
+            Err(trap) => {
+                self.metrics.trap(tenant, hook);
+                tracing::error!(tenant, hook, ms, error = %trap, "trap");
+                return Err(trap);
+            }
+        };
+        if let Ok(outcome) = &result {
+            if let Err(e) = self.route(tenant, outcome).await {
+                self.metrics.store_error();
+                tracing::error!(tenant, hook, error = %e, "store failed after the hook");
+                result = Err(HookError::Storage(e.to_string()));
+            }
+        }
+        self.metrics.hook(tenant, hook, ms, result.as_ref().err());
+        match &result {
+            Ok(o) => tracing::info!(
+                tenant,
+                session = o.session_id.as_deref(),
+                hook,
+                ms,
+                actions = o.actions.len(),
+                warnings = ?o.warnings,
+                "hook"
+            ),
+            Err(e) => tracing::warn!(tenant, hook, ms, error = error_kind(e), "hook"),
+        }
+        Ok(result)
+    }
+
+    async fn route(&self, tenant: &str, outcome: &Outcome) -> Result<(), crate::kv::StoreError> {
+        self.bus.deliver(tenant, outcome).await?;
+        if let Err(e) = self.records.learn(tenant, outcome).await {
+            self.metrics.store_error();
+            tracing::warn!(tenant, error = %e, "could not update the host's records");
+        }
+        if outcome.warnings.contains(&Warning::NoOpenHandover) {
+            if let Some(u) = &outcome.user_id {
+                let _ = self.records.closed(tenant, u).await;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn rand_seed() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::process::id() as u64);
+    h.finish() as u32
+}
+
+/// Start serving (routes and timers); returns the bound address.
+pub async fn start(server: Arc<Server>) -> Result<SocketAddr> {
+    let addr = crate::http::serve(server.opts.listen, crate::routes::router(server.clone())).await?;
+    crate::sweeper::spawn(server);
+    Ok(addr)
+}

@@ -1,0 +1,71 @@
+//! Timed work of `serve`: flush outboxes that have something waiting and give open
+//! handovers their inactivity check. One replica at a time does a tenant's round: it holds
+//! the tenant's lease in the shared store, so N replicas do not do N times the work.
+
+use crate::bindings::types::{Action, EndSignal, HandoverStatus, Warning};
+use crate::serve::{Call, Server};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Start the timers of `server` (each one off when its interval is zero).
+pub fn spawn(server: Arc<Server>) {
+    let every = server.opts.flush_every;
+    if every.is_zero() && server.opts.inactivity_every.is_zero() {
+        return;
+    }
+    let tick = if every.is_zero() { server.opts.inactivity_every } else { every };
+    tokio::spawn(async move {
+        let mut last_inactivity = Instant::now();
+        loop {
+            tokio::time::sleep(tick).await;
+            let check = !server.opts.inactivity_every.is_zero()
+                && last_inactivity.elapsed() >= server.opts.inactivity_every;
+            if check {
+                last_inactivity = Instant::now();
+            }
+            for tenant in server.tenants.names() {
+                if server.opts.allows(&tenant) {
+                    round(&server, &tenant, tick, check).await;
+                }
+            }
+        }
+    });
+}
+
+/// One round for one tenant, if this replica holds the tenant's lease.
+pub async fn round(server: &Server, tenant: &str, tick: Duration, inactivity: bool) {
+    let lease = format!("sweep/{tenant}");
+    match server.kv.try_lease(&lease, &server.replica, tick * 3).await {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => {
+            server.metrics.store_error();
+            tracing::warn!(tenant, error = %e, "sweep lease unavailable");
+            return;
+        }
+    }
+    let Ok(loaded) = server.tenant(tenant).await else {
+        return;
+    };
+    if let Ok(users) = server.records.pending(tenant).await {
+        for user in users {
+            if let Ok(Ok(o)) = server.run(&loaded, Call::Flush(user.clone())).await {
+                if !o.warnings.contains(&Warning::DeliveryPending) {
+                    let _ = server.records.flushed(tenant, &user).await;
+                }
+            }
+        }
+    }
+    if !inactivity {
+        return;
+    }
+    if let Ok(users) = server.records.open(tenant).await {
+        for user in users {
+            let r = server.run(&loaded, Call::End(EndSignal::InactivityCheck(user.clone()))).await;
+            let ended = matches!(&r, Ok(Ok(o)) if o.actions.iter().any(|a| matches!(a, Action::Status(HandoverStatus::Ended(_)))));
+            if !ended {
+                let _ = server.run(&loaded, Call::Flush(user)).await;
+            }
+        }
+    }
+}

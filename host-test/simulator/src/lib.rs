@@ -1,0 +1,107 @@
+//! A local Genesys Cloud simulator on 127.0.0.1: OAuth, the open-messaging integrations
+//! list, the inbound Open Messaging API, conversations, users, and an agent that sends
+//! signed outbound webhooks. It validates as Genesys does, so a green test means something.
+//!
+//! It is an independent oracle: it shares no code with the component under test (its own
+//! validation, signing and clock), so one misreading of Genesys's contract cannot hide itself.
+//! Start one with [`Simulator::start`]; point clients at [`Simulator::base_url`] (a loopback
+//! `Host` reaches both the login and the api endpoints) and inspect [`Simulator::state`].
+#![deny(missing_docs)]
+
+mod agent;
+mod client;
+mod conversations;
+mod events;
+mod faults;
+mod ids;
+mod inbound;
+mod integrations;
+mod oauth;
+mod reply;
+mod routes;
+mod serve;
+mod sign;
+mod state;
+mod time;
+mod validate;
+
+pub use agent::{AgentSends, Webhook};
+pub use client::{post, request};
+pub use faults::{Fault, Faults};
+pub use reply::{error_body, Answer};
+pub use sign::sign;
+pub use state::{Conversation, Integration, Participant, Received, SimState};
+pub use validate::{
+    is_iso8601, validate_event, validate_message, validate_receipt, MAX_ATTRIBUTES_BYTES,
+    MAX_ATTRIBUTE_VALUE, MAX_TEXT_CHARS,
+};
+
+use ids::Ids;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+/// A running simulator; clones share it.
+#[derive(Clone)]
+pub struct Simulator {
+    /// Where it listens (127.0.0.1).
+    pub addr: SocketAddr,
+    /// Everything it knows and records; tests read and adjust it directly.
+    pub state: Arc<Mutex<SimState>>,
+    ids: Arc<Ids>,
+}
+
+impl Simulator {
+    /// Start on 127.0.0.1 with a random port; `client_id`/`secret` is the one OAuth client.
+    pub async fn start(client_id: &str, client_secret: &str) -> anyhow::Result<Self> {
+        Self::start_on(0, client_id, client_secret).await
+    }
+
+    /// Start on 127.0.0.1:`port` (0 picks a free port). It serves until the runtime stops.
+    pub async fn start_on(port: u16, client_id: &str, client_secret: &str) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        let state = SimState {
+            clients: HashMap::from([(client_id.to_string(), client_secret.to_string())]),
+            token_lifetime_secs: 86_399,
+            ..SimState::default()
+        };
+        let sim = Simulator {
+            addr,
+            state: Arc::new(Mutex::new(state)),
+            ids: Arc::new(Ids::new(u64::from(addr.port()) * 7919)),
+        };
+        let app = routes::router(sim.clone());
+        tokio::spawn(serve::accept_loop(listener, sim.clone(), app));
+        Ok(sim)
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Requests that reached the simulator for one path kind, faulted ones included (see
+    /// [`SimState::requests`] for the kinds).
+    pub fn requests(&self, kind: &str) -> usize {
+        self.lock().requests.get(kind).copied().unwrap_or(0)
+    }
+
+    /// The state, even if a panicking test thread poisoned the lock.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, SimState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A fresh UUID-shaped id.
+    pub(crate) fn next_id(&self) -> String {
+        self.ids.next()
+    }
+
+    /// A fresh id without dashes.
+    pub(crate) fn hex_id(&self) -> String {
+        self.ids.hex()
+    }
+}
+
+#[cfg(test)]
+mod testkit;
