@@ -1,17 +1,18 @@
-//! Genesys Cloud Open Messaging handover provider.
-//!
-//! The domain logic is plain Rust over the small traits in [`ports`], so it runs natively in
-//! unit tests and inside the WebAssembly component alike; `component.rs` binds it to WASI.
+//! Genesys Cloud Open Messaging handover provider, as a WebAssembly component. The domain
+//! logic is plain Rust over the traits in [`ports`], so it runs natively in tests and in the
+//! component alike; `component/` binds it to WASI (wasm32 only).
+
+#![deny(missing_docs)]
 
 pub mod flatten;
 pub mod genesys;
 pub mod hooks;
 pub mod model;
+pub mod outbox;
 pub mod ports;
-pub mod region;
 pub mod settings;
-pub mod signature;
 pub mod state;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod time;
 pub mod transcript;
@@ -19,5 +20,6 @@ pub mod transcript;
 #[cfg(target_arch = "wasm32")]
 mod component;
 
+pub use genesys::{region, signature};
 pub use model::*;
 pub use ports::{Clock, Config, Env, Http, HttpRequest, HttpResponse, Kv};

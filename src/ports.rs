@@ -1,5 +1,6 @@
 //! The small traits the domain logic needs from its host: HTTP, key-value, config, clock.
-//! The component implements them over WASI; tests implement them in memory.
+//! The component implements them over WASI (`component/`); tests implement them in memory
+//! (`testing/`), so every hook runs natively as well as inside the component.
 
 /// An HTTP request to Genesys.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +45,10 @@ pub trait Http {
 }
 
 /// A key-value bucket already scoped to the tenant by the host.
+///
+/// Several hook calls may use the same bucket at once (other instances, other replicas):
+/// each operation is atomic on its key, nothing more. There is no listing and no
+/// compare-and-swap; [`Kv::increment`] is the only read-modify-write.
 pub trait Kv {
     /// Value of `key`, if any.
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String>;
@@ -51,6 +56,11 @@ pub trait Kv {
     fn set(&self, key: &str, value: &[u8]) -> Result<(), String>;
     /// Remove `key` (no error when absent).
     fn delete(&self, key: &str) -> Result<(), String>;
+    /// Atomically add `delta` to the counter under `key` and return the new value; a
+    /// missing key counts as 0 (`wasi:keyvalue/atomics.increment`). Counters are only ever
+    /// read through this call (with `delta` 0), never with [`Kv::get`], so their stored
+    /// encoding is the host's business.
+    fn increment(&self, key: &str, delta: u64) -> Result<u64, String>;
 }
 
 /// Provider settings supplied by the host (`wasi:config`).
@@ -63,16 +73,47 @@ pub trait Config {
 pub trait Clock {
     /// Milliseconds since the Unix epoch.
     fn now_ms(&self) -> u64;
-    /// A fresh unique identifier (UUID text).
+    /// A fresh unique identifier (UUID text): 128 random bits in the component
+    /// (`wasi:random`), see [`uuid_v4`].
     fn new_id(&self) -> String;
     /// Wait before a retry.
     fn sleep_ms(&self, ms: u64);
 }
 
+/// Format 16 random bytes as a version-4 UUID (`xxxxxxxx-xxxx-4xxx-Nxxx-xxxxxxxxxxxx`).
+pub fn uuid_v4(mut b: [u8; 16]) -> String {
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
 /// Everything a hook needs from its host.
 pub struct Env<'a> {
+    /// Requests to Genesys.
     pub http: &'a dyn Http,
+    /// The tenant's key-value bucket.
     pub kv: &'a dyn Kv,
+    /// The tenant's provider settings.
     pub config: &'a dyn Config,
+    /// Time, sleeping and fresh ids.
     pub clock: &'a dyn Clock,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuid_v4_sets_version_and_variant() {
+        assert_eq!(uuid_v4([0xff; 16]), "ffffffff-ffff-4fff-bfff-ffffffffffff");
+        assert_eq!(uuid_v4([0; 16]), "00000000-0000-4000-8000-000000000000");
+    }
 }

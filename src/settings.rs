@@ -1,27 +1,44 @@
-//! Provider settings read through `wasi:config`: one set per tenant, supplied by the host.
-//! Keys are documented in the README; values are never echoed in errors.
+//! Provider settings read through `wasi:config`: one set per tenant, supplied by the host,
+//! checked before any request is made. Keys are documented in the README; values are never
+//! echoed in errors.
 
+use crate::genesys::region::Region;
 use crate::model::Error;
 use crate::ports::Config;
-use crate::region::Region;
 
 /// Config keys.
 pub mod keys {
+    /// Genesys Cloud region.
     pub const HOST: &str = "host";
+    /// Name of the Open Messaging integration.
     pub const DEPLOYMENT_NAME: &str = "deployment-name";
+    /// Queue sent as the `queueId` attribute.
     pub const QUEUE_ID: &str = "queue-id";
+    /// Outbound webhook signature secret.
     pub const WEBHOOK_SECRET: &str = "webhook-secret";
+    /// The previous secret, accepted during a rotation.
     pub const WEBHOOK_SECRET_PREVIOUS: &str = "webhook-secret-previous";
+    /// OAuth client id.
     pub const CLIENT_ID: &str = "client-id";
+    /// OAuth client secret.
     pub const CLIENT_SECRET: &str = "client-secret";
+    /// Send the user's profile in `channel.from`.
     pub const SEND_PROFILE: &str = "send-profile";
+    /// Forward Genesys bot messages as `update` statuses.
     pub const HANDLE_BOT_MESSAGES: &str = "handle-bot-messages";
+    /// Drop transcript lines with unsupported content.
     pub const FILTER_UNSUPPORTED: &str = "filter-unsupported-messages";
+    /// Drop empty transcript lines.
     pub const FILTER_EMPTY: &str = "filter-empty-messages";
+    /// Idle time after which an inactivity check ends the handover.
     pub const INACTIVITY_TIMEOUT_SECS: &str = "inactivity-timeout-secs";
+    /// An `acw` this soon after a transfer does not end the handover.
     pub const ACW_GRACE_MS: &str = "acw-after-transfer-grace-ms";
+    /// Total time one request may spend on retries.
     pub const RETRY_DEADLINE_MS: &str = "retry-deadline-ms";
+    /// Longest `Retry-After` honoured.
     pub const MAX_RETRY_AFTER_MS: &str = "max-retry-after-ms";
+    /// Timeout of one attempt.
     pub const REQUEST_TIMEOUT_MS: &str = "request-timeout-ms";
     /// Only read by builds with the `loopback-genesys` feature.
     pub const TEST_BASE_URL: &str = "test-genesys-base-url";
@@ -30,20 +47,35 @@ pub mod keys {
 /// The provider settings of one tenant.
 #[derive(Clone)]
 pub struct ProviderSettings {
+    /// The region (checked against the known ones).
     pub region: Region,
+    /// Name of the Open Messaging integration.
     pub deployment_name: String,
+    /// Queue for the `queueId` attribute.
     pub queue_id: Option<String>,
+    /// Webhook secrets, current first.
     pub webhook_secrets: Vec<String>,
+    /// OAuth client id.
     pub client_id: String,
+    /// OAuth client secret.
     pub client_secret: String,
+    /// Send the user's profile.
     pub send_profile: bool,
+    /// Forward bot messages.
     pub handle_bot_messages: bool,
+    /// Drop unsupported transcript lines.
     pub filter_unsupported: bool,
+    /// Drop empty transcript lines.
     pub filter_empty: bool,
+    /// Inactivity timeout.
     pub inactivity_timeout_secs: u64,
+    /// Grace period for `acw` after a transfer.
     pub acw_grace_ms: u64,
+    /// Retry deadline of one request.
     pub retry_deadline_ms: u64,
+    /// Longest `Retry-After` honoured.
     pub max_retry_after_ms: u64,
+    /// Timeout of one attempt.
     pub request_timeout_ms: u64,
     /// Loopback stand-in for both Genesys hosts (`loopback-genesys` test builds only).
     pub base_override: Option<String>,

@@ -1,5 +1,6 @@
 //! The bot transcript sent to the agent as the first message(s) of the handover, with
-//! the two optional filters of the feature source (unsupported and empty messages).
+//! the two optional filters of the feature source (unsupported and empty messages), split
+//! to Genesys's text length.
 
 use crate::model::{Speaker, TranscriptEntry};
 
@@ -11,7 +12,9 @@ pub const UNSUPPORTED_MARKER: &str = "UNSUPPORTED_STRUCTURE_DATA";
 /// Filters for transcript lines.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Filters {
+    /// Drop lines with the unsupported-content marker.
     pub drop_unsupported: bool,
+    /// Drop lines without text or data.
     pub drop_empty: bool,
 }
 

@@ -1,14 +1,28 @@
-//! Genesys end events: the parser and the `end` hook on any body.
+//! Genesys end events: the parser and the `end` hook on any body, for a user with an open
+//! handover (so transfers, agents joining and endings are reached).
 #![no_main]
 use genesys_om_handover::genesys::events;
-use genesys_om_handover::hooks;
-use genesys_om_handover::testing::{FixedClock, MapConfig, MemKv, NoHttp};
-use genesys_om_handover::{EndSignal, Env};
+use genesys_om_handover::state::{self, Handover};
+use genesys_om_handover::testing::{Fakes, NoHttp};
+use genesys_om_handover::{hooks, EndSignal, Env};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let _ = events::parse(data);
-    let (kv, config, clock) = (MemKv::default(), MapConfig::working(), FixedClock::default());
-    let env = Env { http: &NoHttp, kv: &kv, config: &config, clock: &clock };
+    let fakes = Fakes::working();
+    let env = Env { http: &NoHttp, ..fakes.env() };
+    let h = Handover {
+        user_id: "u1".into(),
+        session_id: "s1".into(),
+        hid: "fuzz-hid".into(),
+        generation: 1,
+        integration_id: "integration-1".into(),
+        conversation_id: "c".into(),
+        display_agent_details: false,
+        user_connects_message: true,
+        user_disconnects_message: true,
+        disconnect_message: None,
+    };
+    state::handover::create(&fakes.kv, &h, 0).unwrap();
     let _ = hooks::end(&env, &EndSignal::GenesysEvent(data.to_vec()));
 });

@@ -1,22 +1,29 @@
 //! Genesys events that may end a handover, in the shapes Genesys produces them: an Amazon
-//! EventBridge envelope, a Notifications frame, or a Web Services Data Action body.
+//! EventBridge envelope, a Notifications frame, or a Web Services Data Action body, parsed
+//! into the few facts `end` decides on.
 
-use crate::model::Error;
+use crate::model::{EndReason, Error};
 use serde_json::Value;
 
 /// The topic kinds that matter for a handover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Topic {
+    /// `…customer.end`: the customer side ended.
     CustomerEnd,
+    /// `…user.end`: an agent left (ended, or transferred / requeued / rejected).
     UserEnd,
+    /// `…acw`: after-call work began.
     Acw,
+    /// `…user.start`: an agent joined.
     UserStart,
+    /// Anything else.
     Other,
 }
 
 /// A parsed Genesys conversation event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
+    /// What happened.
     pub topic: Topic,
     /// Genesys conversation id, when the event carries one.
     pub conversation_id: Option<String>,
@@ -24,6 +31,7 @@ pub struct Event {
     pub end_user_id: Option<String>,
     /// The agent (Genesys user) the event is about.
     pub agent_user_id: Option<String>,
+    /// Genesys's `disconnectType` (`CLIENT`, `PEER`, `TRANSFER`, ...).
     pub disconnect_type: Option<String>,
     /// False when the event is not about an Open Messaging conversation.
     pub is_open_messaging: bool,
@@ -112,6 +120,16 @@ pub fn parse(bytes: &[u8]) -> Result<Event, Error> {
 /// Whether a `user.end` disconnect type means the chat moved on rather than ended.
 pub fn is_transfer(disconnect_type: Option<&str>) -> bool {
     disconnect_type.is_some_and(|d| d.contains("TRANSFER"))
+}
+
+/// Why the handover ended, from the `disconnectType` of an ending event.
+pub fn end_reason(disconnect_type: Option<&str>) -> EndReason {
+    match disconnect_type.unwrap_or("") {
+        "PEER" => EndReason::AgentEnded,
+        "ERROR" | "TRANSPORT_FAILURE" | "SYSTEM" => EndReason::Error,
+        "INACTIVITY" | "SESSION_EXPIRED" | "TIMEOUT" => EndReason::Inactivity,
+        _ => EndReason::CustomerEnded,
+    }
 }
 
 #[cfg(test)]

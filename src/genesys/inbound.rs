@@ -1,9 +1,72 @@
 //! Bodies of the inbound Open Messaging API (bot platform → Genesys): messages, typing
-//! events and receipts, shaped as `OpenInboundNormalized*` in Genesys's API.
+//! events and receipts, shaped as `OpenInboundNormalized*` in Genesys's API, and the
+//! participant data (routing and custom attributes) the first message carries.
 
-use crate::model::{Attachment, UserProfile};
+use crate::flatten;
+use crate::model::{Attachment, Error, HandoverSettings, UserProfile};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
+
+/// The inbound endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Messages (text, attachments).
+    Message,
+    /// Events (typing).
+    Event,
+    /// Delivery receipts.
+    Receipt,
+}
+
+impl Kind {
+    /// The endpoint's name in the path.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Message => "message",
+            Kind::Event => "event",
+            Kind::Receipt => "receipt",
+        }
+    }
+}
+
+/// Routing attributes the Architect flow reads (`queueId`, `myLanguage`, `mySkills`,
+/// `priority`, `userId`, `sessionId`), plus the node's Custom Attributes, flattened and
+/// checked against Genesys's limits.
+pub fn attributes(
+    user: &UserProfile,
+    node: &HandoverSettings,
+    queue_id: Option<&str>,
+) -> Result<BTreeMap<String, String>, Error> {
+    let mut attrs = BTreeMap::new();
+    let routing = [
+        ("queueId", queue_id),
+        ("myLanguage", node.language.as_deref()),
+        ("mySkills", node.skills.as_deref()),
+        ("priority", node.priority.as_deref()),
+        ("userId", Some(user.user_id.as_str())),
+        ("sessionId", Some(user.session_id.as_str())),
+    ];
+    for (k, v) in routing {
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            attrs.insert(k.to_string(), v.to_string());
+        }
+    }
+    let custom = node.custom_attributes.as_deref();
+    if let Some(custom) = custom.filter(|c| !c.trim().is_empty()) {
+        for (k, v) in flatten::flatten(custom)? {
+            if attrs.contains_key(&k) {
+                return Err(Error::InvalidInput(format!(
+                    "custom attribute {k:?} collides with a routing attribute of the same name"
+                )));
+            }
+            attrs.insert(k, v);
+        }
+    }
+    flatten::check_limits(&attrs)?;
+    Ok(attrs)
+}
 
 /// `channel.from`: the end user. Profile fields only when `send_profile` is on.
 pub fn from(user_id: &str, profile: Option<&UserProfile>) -> Value {
@@ -95,9 +158,4 @@ pub fn receipt(
         }]);
     }
     v
-}
-
-/// Path of an inbound endpoint (`message`, `event`, `receipt`) of an integration.
-pub fn path(integration_id: &str, kind: &str) -> String {
-    format!("/api/v2/conversations/messages/{integration_id}/inbound/open/{kind}")
 }

@@ -1,7 +1,8 @@
 //! Genesys outbound webhooks (Genesys → bot platform): the normalized message as Genesys
-//! sends it, turned into what the user should see.
+//! sends it, and its content turned into parts the user can be shown. Which actions a
+//! webhook produces is decided in `webhook.rs`.
 
-use crate::model::{AgentInfo, Attachment, Choice};
+use crate::model::{Attachment, Choice};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -9,31 +10,46 @@ use serde_json::Value;
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Webhook {
+    /// Message id (Genesys retries carry the same one).
     pub id: Option<String>,
+    /// Channel: integration, recipient, time.
     #[serde(default)]
     pub channel: Channel,
+    /// `Text`, `Structured`, `Event`, `Receipt`, ...
     #[serde(rename = "type")]
     pub kind: Option<String>,
+    /// Message text.
     pub text: Option<String>,
+    /// Content items (attachments, quick replies, cards, ...).
     #[serde(default)]
     pub content: Vec<Value>,
+    /// Events (typing).
     #[serde(default)]
     pub events: Vec<Value>,
+    /// `Human` or `Bot`.
     pub originating_entity: Option<String>,
+    /// The Genesys conversation, when Genesys names it.
     pub conversation_id: Option<String>,
 }
 
+/// `channel` of an outbound message.
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Channel {
+    /// The integration id.
     pub id: Option<String>,
+    /// Message id, when the top-level one is missing.
     pub message_id: Option<String>,
+    /// When Genesys sent it.
     pub time: Option<String>,
+    /// The end user.
     pub to: Option<Recipient>,
 }
 
+/// `channel.to` of an outbound message.
 #[derive(Debug, Deserialize, Default)]
 pub struct Recipient {
+    /// The end user's id (our `channel.from.id`).
     pub id: Option<String>,
 }
 
@@ -53,6 +69,7 @@ impl Webhook {
         self.id.as_deref().or(self.channel.message_id.as_deref())
     }
 
+    /// Whether a Genesys bot or flow (not a person) sent it.
     pub fn is_bot(&self) -> bool {
         self.originating_entity.as_deref() == Some("Bot")
     }
@@ -61,10 +78,17 @@ impl Webhook {
 /// What one outbound message shows the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Part {
+    /// Text.
     Text(String),
+    /// A file, with its caption.
     Attachment(Attachment, Option<String>),
-    Choices { text: String, choices: Vec<Choice> },
-    Typing,
+    /// Choices with their prompt.
+    Choices {
+        /// Prompt or card texts.
+        text: String,
+        /// The choices, in order.
+        choices: Vec<Choice>,
+    },
 }
 
 fn s(v: &Value, k: &str) -> Option<String> {
@@ -98,83 +122,89 @@ fn card_choices(card: &Value, out: &mut Vec<Choice>) -> String {
     }
 }
 
-/// The parts of a `Text` or `Structured` message, in order. Unknown content is skipped.
-pub fn parts(w: &Webhook) -> Vec<Part> {
-    let text = w.text.clone().filter(|t| !t.is_empty());
-    let mut parts = Vec::new();
-    let mut choices = Vec::new();
-    let mut card_texts = Vec::new();
-    for c in &w.content {
+fn attachment(c: &Value) -> Option<Part> {
+    let a = c.get("attachment")?;
+    let att = Attachment {
+        url: s(a, "url")?,
+        mime_type: s(a, "mime").unwrap_or_else(|| "application/octet-stream".into()),
+        file_name: s(a, "filename"),
+    };
+    Some(Part::Attachment(att, s(a, "text")))
+}
+
+fn array(v: Option<&Value>) -> impl Iterator<Item = &Value> {
+    v.and_then(Value::as_array).into_iter().flatten()
+}
+
+/// What the content items of a message hold, gathered in order.
+#[derive(Default)]
+struct Content {
+    parts: Vec<Part>,
+    choices: Vec<Choice>,
+    texts: Vec<String>,
+}
+
+impl Content {
+    /// Take in one content item; unknown ones are skipped.
+    fn add(&mut self, c: &Value) {
         match c.get("contentType").and_then(Value::as_str).unwrap_or("") {
-            "Attachment" => {
-                if let Some(a) = c.get("attachment") {
-                    if let Some(url) = s(a, "url") {
-                        let att = Attachment {
-                            url,
-                            mime_type: s(a, "mime")
-                                .unwrap_or_else(|| "application/octet-stream".into()),
-                            file_name: s(a, "filename"),
-                        };
-                        parts.push(Part::Attachment(att, s(a, "text")));
-                    }
-                }
-            }
-            "QuickReply" => choices.extend(c.get("quickReply").and_then(quick_reply)),
+            "Attachment" => self.parts.extend(attachment(c)),
+            "QuickReply" => self
+                .choices
+                .extend(c.get("quickReply").and_then(quick_reply)),
             "QuickReplyV2" => {
                 if let Some(q) = c.get("quickReplyV2") {
-                    if let Some(t) = s(q, "title") {
-                        card_texts.push(t);
-                    }
-                    for a in q
-                        .get("actions")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                    {
-                        choices.extend(quick_reply(a));
-                    }
+                    self.texts.extend(s(q, "title"));
+                    self.choices
+                        .extend(array(q.get("actions")).filter_map(quick_reply));
                 }
             }
-            "ButtonResponse" => {}
             "Card" => {
                 if let Some(card) = c.get("card") {
-                    card_texts.push(card_choices(card, &mut choices));
+                    self.texts.push(card_choices(card, &mut self.choices));
                 }
             }
             "Carousel" => {
-                for card in c
-                    .pointer("/carousel/cards")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    card_texts.push(card_choices(card, &mut choices));
+                for card in array(c.pointer("/carousel/cards")) {
+                    self.texts.push(card_choices(card, &mut self.choices));
                 }
             }
-            "Text" => {
-                if let Some(b) = c.pointer("/text/body").and_then(Value::as_str) {
-                    card_texts.push(b.to_string());
-                }
-            }
+            "Text" => self.texts.extend(
+                c.pointer("/text/body")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            ),
             _ => {}
         }
     }
-    if !choices.is_empty() {
-        let mut t: Vec<String> = text.iter().cloned().collect();
-        t.extend(card_texts.into_iter().filter(|s| !s.is_empty()));
+}
+
+/// The parts of a `Text` or `Structured` message, in order: the text (or the choices with
+/// their prompt) first, then attachments. Unknown content is skipped.
+pub fn parts(w: &Webhook) -> Vec<Part> {
+    let mut content = Content::default();
+    for c in &w.content {
+        content.add(c);
+    }
+    let mut text: Vec<String> = w
+        .text
+        .clone()
+        .filter(|t| !t.is_empty())
+        .into_iter()
+        .collect();
+    text.extend(content.texts.into_iter().filter(|s| !s.is_empty()));
+    let mut parts = content.parts;
+    if !content.choices.is_empty() {
+        let choices = content.choices;
         parts.insert(
             0,
             Part::Choices {
-                text: t.join("\n"),
+                text: text.join("\n"),
                 choices,
             },
         );
-    } else {
-        let mut t: Vec<String> = text.iter().cloned().collect();
-        t.extend(card_texts.into_iter().filter(|s| !s.is_empty()));
-        if !t.is_empty() {
-            parts.insert(0, Part::Text(t.join("\n")));
-        }
+    } else if !text.is_empty() {
+        parts.insert(0, Part::Text(text.join("\n")));
     }
     parts
 }
@@ -194,22 +224,6 @@ pub fn fallback(text: &str, choices: &[Choice]) -> String {
     } else {
         format!("{text}\nOptions: {}", labels.join(" | "))
     }
-}
-
-/// The agent as described by `GET /api/v2/users/{id}`: name and the largest image.
-pub fn agent_from_user(v: &Value) -> Option<AgentInfo> {
-    let name = s(v, "name").filter(|n| !n.is_empty())?;
-    let images = v.get("images").and_then(Value::as_array);
-    let avatar_url = images.and_then(|imgs| {
-        imgs.iter()
-            .filter_map(|i| Some((s(i, "resolution").unwrap_or_default(), s(i, "imageUri")?)))
-            .max_by_key(|(r, _)| {
-                let digits: String = r.chars().filter(char::is_ascii_digit).collect();
-                digits.parse::<u64>().unwrap_or(0)
-            })
-            .map(|(_, u)| u)
-    });
-    Some(AgentInfo { name, avatar_url })
 }
 
 #[cfg(test)]
@@ -267,17 +281,5 @@ mod tests {
         assert_eq!(text, "A\nB\nbee");
         assert_eq!(choices[0].value, "https://a");
         assert_eq!(choices[1].value, "b");
-    }
-
-    #[test]
-    fn agent_details() {
-        let v: Value = serde_json::from_str(
-            r#"{"id":"a","name":"Alex Agent","images":[{"resolution":"x48","imageUri":"https://s/48"},
-            {"resolution":"x300","imageUri":"https://s/300"}]}"#,
-        )
-        .unwrap();
-        let a = agent_from_user(&v).unwrap();
-        assert_eq!(a.name, "Alex Agent");
-        assert_eq!(a.avatar_url.as_deref(), Some("https://s/300"));
     }
 }

@@ -1,14 +1,14 @@
 //! `host-test demo`: one whole handover on embedded defaults, printed as a person reads it.
 //! Simulator, component and webhook endpoint all run in this process, on loopback.
 
+use crate::show;
+use anyhow::{anyhow, bail, Result};
 use genesys_om_host::bindings::types::{
     EndSignal, Outcome, Speaker, TranscriptEntry, UserEvent, UserProfile,
 };
-use genesys_om_host::{engine, Egress, Plugin, Store, Tenant};
-use crate::show;
-use genesys_sim::{AgentSends, Simulator};
 use genesys_om_host::webhook;
-use anyhow::{anyhow, bail, Result};
+use genesys_om_host::{engine, Egress, Plugin, Store, Tenant};
+use genesys_sim::{AgentSends, Simulator};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;

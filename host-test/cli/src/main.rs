@@ -12,7 +12,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "host-test", about = "Try genesys-om-handover, or host it for real")]
+#[command(
+    name = "host-test",
+    about = "Try genesys-om-handover, or host it for real"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -105,7 +108,9 @@ enum DemoMode {
 fn init_logs(json: bool) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().flatten_event(true).init();
     } else {
@@ -118,19 +123,30 @@ async fn main() -> Result<()> {
     let cli = Cli::parse();
     let wasm = |w: Option<PathBuf>| w.unwrap_or_else(default_wasm_path);
     match cli.command {
-        Command::Demo { mode: Some(DemoMode::Serve), wasm: w } => {
+        Command::Demo {
+            mode: Some(DemoMode::Serve),
+            wasm: w,
+        } => {
             init_logs(false);
             demo::run_served(&wasm(w)).await?;
         }
-        Command::Demo { mode: None, wasm: w } => {
+        Command::Demo {
+            mode: None,
+            wasm: w,
+        } => {
             init_logs(false);
             demo::run(&wasm(w)).await?;
         }
-        Command::Run { scenario: file, genesys_base_url, wasm: w } => {
+        Command::Run {
+            scenario: file,
+            genesys_base_url,
+            wasm: w,
+        } => {
             init_logs(false);
-            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-            let sc: scenario::Scenario =
-                serde_json::from_str(&text).with_context(|| format!("parsing {}", file.display()))?;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let sc: scenario::Scenario = serde_json::from_str(&text)
+                .with_context(|| format!("parsing {}", file.display()))?;
             // Without a URL, start a simulator that knows the scenario's tenant.
             let (base, _sim) = match genesys_base_url {
                 Some(url) => (url, None),
@@ -141,21 +157,40 @@ async fn main() -> Result<()> {
                     (sim.base_url(), Some(sim))
                 }
             };
-            let plugin = Plugin::load(&engine()?, &wasm(w), Egress::redirect(&base)?, Store::memory())?;
+            let plugin = Plugin::load(
+                &engine()?,
+                &wasm(w),
+                Egress::redirect(&base)?,
+                Store::memory(),
+            )?;
             for line in scenario::run(&plugin, &sc).await? {
                 println!("{line}");
             }
         }
-        Command::Bench { iterations, out, wasm: w } => {
+        Command::Bench {
+            iterations,
+            out,
+            wasm: w,
+        } => {
             host_test::bench::run(&wasm(w), &out, iterations).await?;
         }
-        Command::Serve { tenants, port, kv, genesys_base_url, cache, flush_every, inactivity_every } => {
+        Command::Serve {
+            tenants,
+            port,
+            kv,
+            genesys_base_url,
+            cache,
+            flush_every,
+            inactivity_every,
+        } => {
             init_logs(true);
             let egress = match genesys_base_url {
                 Some(url) => Egress::redirect(&url)?,
                 None => Egress::Genesys,
             };
-            let store = Store::open(&kv).await.with_context(|| format!("--kv {kv}"))?;
+            let store = Store::open(&kv)
+                .await
+                .with_context(|| format!("--kv {kv}"))?;
             let mut opts = ServeOptions::new(tenants, store, egress).flags_from_env();
             opts.listen = ([127, 0, 0, 1], port).into();
             opts.cache_dir = cache;
@@ -165,7 +200,13 @@ async fn main() -> Result<()> {
             println!("serving tenants on http://{addr} (store: {kv})");
             tokio::signal::ctrl_c().await?;
         }
-        Command::Simulator { port, client_id, client_secret, deployment, webhook_secret } => {
+        Command::Simulator {
+            port,
+            client_id,
+            client_secret,
+            deployment,
+            webhook_secret,
+        } => {
             let sim = Simulator::start_on(port, &client_id, &client_secret).await?;
             let id = sim.add_integration(&deployment, "", &webhook_secret);
             println!("Genesys Cloud simulator listening on {}", sim.base_url());

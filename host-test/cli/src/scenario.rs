@@ -1,10 +1,10 @@
 //! `host-test run SCENARIO.json`: drive the hooks from a JSON file and print each hook's
 //! result as one JSON line. The format is documented in the README.
 
-use genesys_om_host::bindings::types::{EndSignal, Webhook};
-use genesys_om_host::api::{Event, Line, Settings, User};
-use genesys_om_host::{Plugin, Tenant};
 use crate::show;
+use genesys_om_host::api::{Event, Line, Settings, User};
+use genesys_om_host::bindings::types::{EndSignal, Webhook};
+use genesys_om_host::{Plugin, Tenant};
 use genesys_sim::sign;
 use serde::Deserialize;
 use serde_json::json;
@@ -131,7 +131,12 @@ pub async fn run(plugin: &Plugin, scenario: &Scenario) -> anyhow::Result<Vec<Str
             } => (
                 "start",
                 plugin
-                    .start(&tenant, &user.as_ref().into(), &genesys_om_host::api::transcript(lines)?, &s.as_ref().into())
+                    .start(
+                        &tenant,
+                        &user.as_ref().into(),
+                        &genesys_om_host::api::transcript(lines)?,
+                        &s.as_ref().into(),
+                    )
                     .await?,
             ),
             Step::UserMessage { user_id, event: e } => (

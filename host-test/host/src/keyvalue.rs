@@ -82,13 +82,18 @@ impl store::HostBucket for State {
         cursor: Option<u64>,
     ) -> KvResult<store::KeyResponse> {
         let prefix = self.key(&b, "")?;
-        Ok(match self.kv.keys_with_prefix(&prefix, cursor, 1000).await {
-            Ok((keys, cursor)) => Ok(store::KeyResponse {
-                keys: keys.into_iter().map(|k| k[prefix.len()..].to_string()).collect(),
-                cursor,
-            }),
-            Err(e) => Err(kv_error(e)),
-        })
+        Ok(
+            match self.kv.keys_with_prefix(&prefix, cursor, 1000).await {
+                Ok((keys, cursor)) => Ok(store::KeyResponse {
+                    keys: keys
+                        .into_iter()
+                        .map(|k| k[prefix.len()..].to_string())
+                        .collect(),
+                    cursor,
+                }),
+                Err(e) => Err(kv_error(e)),
+            },
+        )
     }
 
     async fn drop(&mut self, b: Resource<Bucket>) -> wasmtime::Result<()> {

@@ -35,7 +35,7 @@ struct TenantOnly {
 const BUCKETS_MS: [f64; 8] = [1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 1000.0];
 
 fn latency_histogram() -> Histogram {
-    Histogram::new(BUCKETS_MS.into_iter())
+    Histogram::new(BUCKETS_MS)
 }
 
 /// The host's metrics.
@@ -76,12 +76,36 @@ impl Default for Metrics {
         };
         {
             let mut r = m.registry.lock().unwrap();
-            r.register("handover_hook_calls", "Hook calls by tenant and hook", m.hooks.clone());
-            r.register("handover_hook_errors", "Hook errors by tenant and kind", m.errors.clone());
-            r.register("handover_hook_duration_ms", "Hook latency in milliseconds", m.latency.clone());
-            r.register("handover_hook_traps", "Hook calls that trapped (deadline, memory, panic)", m.traps.clone());
-            r.register("handover_component_swaps", "Component or config swaps by tenant", m.swaps.clone());
-            r.register("handover_store_errors", "Failed operations of the host's store", m.store_errors.clone());
+            r.register(
+                "handover_hook_calls",
+                "Hook calls by tenant and hook",
+                m.hooks.clone(),
+            );
+            r.register(
+                "handover_hook_errors",
+                "Hook errors by tenant and kind",
+                m.errors.clone(),
+            );
+            r.register(
+                "handover_hook_duration_ms",
+                "Hook latency in milliseconds",
+                m.latency.clone(),
+            );
+            r.register(
+                "handover_hook_traps",
+                "Hook calls that trapped (deadline, memory, panic)",
+                m.traps.clone(),
+            );
+            r.register(
+                "handover_component_swaps",
+                "Component or config swaps by tenant",
+                m.swaps.clone(),
+            );
+            r.register(
+                "handover_store_errors",
+                "Failed operations of the host's store",
+                m.store_errors.clone(),
+            );
         }
         m
     }

@@ -93,7 +93,12 @@ async fn webhook_by_integration(State(s): S, headers: HeaderMap, body: Bytes) ->
     }
 }
 
-async fn webhook(State(s): S, Path(tenant): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+async fn webhook(
+    State(s): S,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     deliver_webhook(&s, &tenant, headers, body).await
 }
 
@@ -105,12 +110,13 @@ async fn deliver_webhook(s: &Server, tenant: &str, headers: HeaderMap, body: Byt
         headers: crate::http::header_pairs(&headers),
         body: body.to_vec(),
     };
-    let status = match tokio::time::timeout(WEBHOOK_DEADLINE, s.run(&loaded, Call::AgentMessage(w))).await {
-        // Not done in time: let Genesys retry (the message id makes the retry safe).
-        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
-        Ok(Err(_trap)) => StatusCode::INTERNAL_SERVER_ERROR,
-        Ok(Ok(result)) => status_for(&result),
-    };
+    let status =
+        match tokio::time::timeout(WEBHOOK_DEADLINE, s.run(&loaded, Call::AgentMessage(w))).await {
+            // Not done in time: let Genesys retry (the message id makes the retry safe).
+            Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Ok(Err(_trap)) => StatusCode::INTERNAL_SERVER_ERROR,
+            Ok(Ok(result)) => status_for(&result),
+        };
     reply(status, json!({}))
 }
 
@@ -118,7 +124,12 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-async fn events(State(s): S, Path(tenant): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+async fn events(
+    State(s): S,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let loaded = match s.tenant(&tenant).await {
         Ok(l) => l,
         Err(e) => return bad_request(e),
@@ -131,7 +142,10 @@ async fn events(State(s): S, Path(tenant): Path<String>, headers: HeaderMap, bod
     if expected.is_empty() || !constant_time_eq(key.as_bytes(), expected) {
         return reply(StatusCode::UNAUTHORIZED, json!({"error": "bad api key"}));
     }
-    answer(s.run(&loaded, Call::End(EndSignal::GenesysEvent(body.to_vec()))).await)
+    answer(
+        s.run(&loaded, Call::End(EndSignal::GenesysEvent(body.to_vec())))
+            .await,
+    )
 }
 
 async fn version(State(s): S, Path(tenant): Path<String>) -> Response {
@@ -207,7 +221,10 @@ async fn actions(
         Err(e) => {
             s.metrics.store_error();
             tracing::error!(tenant, error = %e, "long-poll failed");
-            reply(StatusCode::SERVICE_UNAVAILABLE, json!({"error": "storage unavailable"}))
+            reply(
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"error": "storage unavailable"}),
+            )
         }
     }
 }

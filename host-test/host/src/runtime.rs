@@ -47,7 +47,12 @@ pub struct Limiter {
 }
 
 impl wasmtime::ResourceLimiter for Limiter {
-    fn memory_growing(&mut self, current: usize, desired: usize, max: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         let ok = self.inner.memory_growing(current, desired, max)?;
         if ok {
             self.peak_memory = self.peak_memory.max(desired);
@@ -55,7 +60,12 @@ impl wasmtime::ResourceLimiter for Limiter {
         Ok(ok)
     }
 
-    fn table_growing(&mut self, current: usize, desired: usize, max: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         self.inner.table_growing(current, desired, max)
     }
 
@@ -146,12 +156,18 @@ pub const DEFAULT_WASM: &str = "target/genesys-om-handover.wasm";
 
 /// Find the release component from the workspace root or from a crate folder.
 pub fn default_wasm_path() -> std::path::PathBuf {
-    for p in [DEFAULT_WASM, "../target/genesys-om-handover.wasm", "../../target/genesys-om-handover.wasm"] {
+    for p in [
+        DEFAULT_WASM,
+        "../target/genesys-om-handover.wasm",
+        "../../target/genesys-om-handover.wasm",
+    ] {
         if Path::new(p).exists() {
             return p.into();
         }
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(DEFAULT_WASM)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(DEFAULT_WASM)
 }
 
 /// A loaded component, ready to run hooks for any tenant.
@@ -247,7 +263,10 @@ impl Plugin {
 
     /// The store's writes are made durable before a result is returned, so an answer is
     /// only given for what survives a crash; a store that cannot is a typed `storage` error.
-    async fn durable(&self, r: Result<Outcome, types::Error>) -> Result<Result<Outcome, types::Error>> {
+    async fn durable(
+        &self,
+        r: Result<Outcome, types::Error>,
+    ) -> Result<Result<Outcome, types::Error>> {
         Ok(match self.kv.sync().await {
             Ok(()) => r,
             Err(e) => Err(types::Error::Storage(e.to_string())),
@@ -263,7 +282,10 @@ impl Plugin {
         settings: &HandoverSettings,
     ) -> Result<Result<Outcome, types::Error>> {
         let (mut store, inst) = self.instance(tenant).await?;
-        let r = inst.handover_genesys_om_hooks().call_start(&mut store, user, transcript, settings).await?;
+        let r = inst
+            .handover_genesys_om_hooks()
+            .call_start(&mut store, user, transcript, settings)
+            .await?;
         self.durable(r).await
     }
 
@@ -275,7 +297,10 @@ impl Plugin {
         event: &UserEvent,
     ) -> Result<Result<Outcome, types::Error>> {
         let (mut store, inst) = self.instance(tenant).await?;
-        let r = inst.handover_genesys_om_hooks().call_user_message(&mut store, user_id, event).await?;
+        let r = inst
+            .handover_genesys_om_hooks()
+            .call_user_message(&mut store, user_id, event)
+            .await?;
         self.durable(r).await
     }
 
@@ -286,7 +311,10 @@ impl Plugin {
         webhook: &Webhook,
     ) -> Result<Result<Outcome, types::Error>> {
         let (mut store, inst) = self.instance(tenant).await?;
-        let r = inst.handover_genesys_om_hooks().call_agent_message(&mut store, webhook).await?;
+        let r = inst
+            .handover_genesys_om_hooks()
+            .call_agent_message(&mut store, webhook)
+            .await?;
         self.durable(r).await
     }
 
@@ -297,14 +325,24 @@ impl Plugin {
         signal: &EndSignal,
     ) -> Result<Result<Outcome, types::Error>> {
         let (mut store, inst) = self.instance(tenant).await?;
-        let r = inst.handover_genesys_om_hooks().call_end(&mut store, signal).await?;
+        let r = inst
+            .handover_genesys_om_hooks()
+            .call_end(&mut store, signal)
+            .await?;
         self.durable(r).await
     }
 
     /// `flush`: re-send the handover's outbox.
-    pub async fn flush(&self, tenant: &Tenant, user_id: &str) -> Result<Result<Outcome, types::Error>> {
+    pub async fn flush(
+        &self,
+        tenant: &Tenant,
+        user_id: &str,
+    ) -> Result<Result<Outcome, types::Error>> {
         let (mut store, inst) = self.instance(tenant).await?;
-        let r = inst.handover_genesys_om_hooks().call_flush(&mut store, user_id).await?;
+        let r = inst
+            .handover_genesys_om_hooks()
+            .call_flush(&mut store, user_id)
+            .await?;
         self.durable(r).await
     }
 
@@ -318,13 +356,19 @@ impl Plugin {
         reason: Option<&str>,
     ) -> Result<Result<Outcome, types::Error>> {
         let (mut store, inst) = self.instance(tenant).await?;
-        let r = inst.handover_genesys_om_hooks().call_report_delivery(&mut store, user_id, message_id, delivered, reason).await?;
+        let r = inst
+            .handover_genesys_om_hooks()
+            .call_report_delivery(&mut store, user_id, message_id, delivered, reason)
+            .await?;
         self.durable(r).await
     }
 
     /// The version the component reports.
     pub async fn version(&self, tenant: &Tenant) -> Result<String> {
         let (mut store, inst) = self.instance(tenant).await?;
-        Ok(inst.handover_genesys_om_hooks().call_version(&mut store).await?)
+        Ok(inst
+            .handover_genesys_om_hooks()
+            .call_version(&mut store)
+            .await?)
     }
 }

@@ -146,7 +146,11 @@ impl Server {
             opts.egress.clone(),
             kv.clone(),
         );
-        let replica = format!("{}-{:x}", std::process::id(), Instant::now().elapsed().subsec_nanos() ^ rand_seed());
+        let replica = format!(
+            "{}-{:x}",
+            std::process::id(),
+            Instant::now().elapsed().subsec_nanos() ^ rand_seed()
+        );
         Arc::new(Self {
             records: Records::new(kv.clone()),
             bus: Bus::new(kv.clone()),
@@ -170,7 +174,11 @@ impl Server {
 
     /// Run one hook on the tenant's current plugin (an `Arc`: a swap does not stop it),
     /// then record it and route its outcome: host records, the session's queue.
-    pub async fn run(&self, loaded: &Arc<Loaded>, call: Call) -> Result<Result<Outcome, HookError>> {
+    pub async fn run(
+        &self,
+        loaded: &Arc<Loaded>,
+        call: Call,
+    ) -> Result<Result<Outcome, HookError>> {
         let (tenant, hook) = (loaded.tenant.name.as_str(), call.hook());
         let started = Instant::now();
         let result = call.on(&loaded.plugin, &loaded.tenant).await;
@@ -230,7 +238,8 @@ fn rand_seed() -> u32 {
 
 /// Start serving (routes and timers); returns the bound address.
 pub async fn start(server: Arc<Server>) -> Result<SocketAddr> {
-    let addr = crate::http::serve(server.opts.listen, crate::routes::router(server.clone())).await?;
+    let addr =
+        crate::http::serve(server.opts.listen, crate::routes::router(server.clone())).await?;
     crate::sweeper::spawn(server);
     Ok(addr)
 }

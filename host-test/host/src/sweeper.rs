@@ -13,7 +13,11 @@ pub fn spawn(server: Arc<Server>) {
     if every.is_zero() && server.opts.inactivity_every.is_zero() {
         return;
     }
-    let tick = if every.is_zero() { server.opts.inactivity_every } else { every };
+    let tick = if every.is_zero() {
+        server.opts.inactivity_every
+    } else {
+        every
+    };
     tokio::spawn(async move {
         let mut last_inactivity = Instant::now();
         loop {
@@ -61,7 +65,9 @@ pub async fn round(server: &Server, tenant: &str, tick: Duration, inactivity: bo
     }
     if let Ok(users) = server.records.open(tenant).await {
         for user in users {
-            let r = server.run(&loaded, Call::End(EndSignal::InactivityCheck(user.clone()))).await;
+            let r = server
+                .run(&loaded, Call::End(EndSignal::InactivityCheck(user.clone())))
+                .await;
             let ended = matches!(&r, Ok(Ok(o)) if o.actions.iter().any(|a| matches!(a, Action::Status(HandoverStatus::Ended(_)))));
             if !ended {
                 let _ = server.run(&loaded, Call::Flush(user)).await;

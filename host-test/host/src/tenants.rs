@@ -57,7 +57,13 @@ pub struct Tenants {
 
 impl Tenants {
     /// Tenants of `dir`, compiled into `cache_dir`, sharing one engine, egress and store.
-    pub fn new(dir: PathBuf, cache_dir: PathBuf, engine: Engine, egress: Egress, kv: Store) -> Self {
+    pub fn new(
+        dir: PathBuf,
+        cache_dir: PathBuf,
+        engine: Engine,
+        egress: Egress,
+        kv: Store,
+    ) -> Self {
         Self {
             dir,
             cache_dir,
@@ -90,8 +96,15 @@ impl Tenants {
         self.dir.join(format!("{name}.json"))
     }
 
-    fn current_stamps(&self, name: &str, file: &TenantFile) -> (Option<FileStamp>, Option<FileStamp>) {
-        (stamp(&self.file_path(name)), stamp(&self.dir.join(&file.component)))
+    fn current_stamps(
+        &self,
+        name: &str,
+        file: &TenantFile,
+    ) -> (Option<FileStamp>, Option<FileStamp>) {
+        (
+            stamp(&self.file_path(name)),
+            stamp(&self.dir.join(&file.component)),
+        )
     }
 
     /// Compile (or load the cached `.cwasm` of) a component by content hash.
@@ -147,7 +160,12 @@ impl Tenants {
         let file = TenantFile::read(&file_path).map_err(|_| anyhow!("unknown tenant {name}"))?;
         let stamp_now = self.current_stamps(name, &file);
         let (component, hash) = self.component(&self.dir.join(&file.component))?;
-        let plugin = Plugin::from_component(&self.engine, &component, self.egress.clone(), self.kv.clone())?;
+        let plugin = Plugin::from_component(
+            &self.engine,
+            &component,
+            self.egress.clone(),
+            self.kv.clone(),
+        )?;
         let loaded = Arc::new(Loaded {
             tenant: Tenant::new(name, file.config.clone()),
             file,
@@ -158,12 +176,20 @@ impl Tenants {
         match &current {
             Some(old) if old.component_hash != hash || old.file.config != loaded.file.config => {
                 metrics.swap(name);
-                tracing::info!(tenant = name, from = &old.component_hash[..12], to = &hash[..12], "swap");
+                tracing::info!(
+                    tenant = name,
+                    from = &old.component_hash[..12],
+                    to = &hash[..12],
+                    "swap"
+                );
             }
             Some(_) => {}
             None => tracing::info!(tenant = name, component = &hash[..12], "load"),
         }
-        self.loaded.lock().unwrap().insert(name.to_string(), loaded.clone());
+        self.loaded
+            .lock()
+            .unwrap()
+            .insert(name.to_string(), loaded.clone());
         Ok(loaded)
     }
 }

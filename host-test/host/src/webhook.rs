@@ -35,7 +35,11 @@ pub fn status_for(result: &Delivery) -> StatusCode {
 
 type Ctx = (Arc<Plugin>, Tenant, mpsc::UnboundedSender<Delivery>);
 
-async fn handle(State((plugin, tenant, tx)): State<Ctx>, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn handle(
+    State((plugin, tenant, tx)): State<Ctx>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
     let webhook = Webhook {
         headers: crate::http::header_pairs(&headers),
         body: body.to_vec(),

@@ -214,6 +214,11 @@ impl RedisServer {
         self.dir.path()
     }
 
+    /// The server's process id while it runs (e.g. to freeze it with SIGSTOP in a test).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
     /// Whether the server process runs (it was started and not stopped).
     pub fn is_running(&mut self) -> bool {
         match self.child.as_mut() {

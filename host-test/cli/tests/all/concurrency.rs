@@ -18,7 +18,9 @@ async fn concurrent_messages(kv: Store, trials: usize, n: usize) {
         let tasks: Vec<_> = (0..n)
             .map(|i| {
                 let (h, user) = (h.clone(), user.clone());
-                tokio::spawn(async move { h.user_says(&user, UserEvent::Text(format!("m{i}"))).await })
+                tokio::spawn(
+                    async move { h.user_says(&user, UserEvent::Text(format!("m{i}"))).await },
+                )
             })
             .collect();
         for t in tasks {
@@ -30,7 +32,11 @@ async fn concurrent_messages(kv: Store, trials: usize, n: usize) {
             *seen.entry(t).or_default() += 1;
         }
         for i in 0..n {
-            assert_eq!(seen.get(&format!("m{i}")), Some(&1), "trial {trial}: {seen:?}");
+            assert_eq!(
+                seen.get(&format!("m{i}")),
+                Some(&1),
+                "trial {trial}: {seen:?}"
+            );
         }
     }
 }
@@ -114,7 +120,8 @@ async fn two_concurrent_starts_open_one_conversation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_messages_over_redis_arrive_once_each() {
-    let redis = handover_testkit::RedisServer::start().expect("redis-server (make test installs it)");
+    let redis =
+        handover_testkit::RedisServer::start().expect("redis-server (make test installs it)");
     let kv = Store::open_redis(&redis.url()).await.unwrap();
     concurrent_messages(kv, 2, 20).await;
 }

@@ -1,7 +1,9 @@
 //! `serve` on its default on-disk store, killed with SIGKILL under load and restarted:
 //! every handover open before still works, and every acknowledged message arrived once.
 
-use crate::replicas::{send, tenants_dir, Replica, Sent, CLIENT_ID, CLIENT_SECRET, DEPLOYMENT, SECRET};
+use crate::replicas::{
+    send, tenants_dir, Replica, Sent, CLIENT_ID, CLIENT_SECRET, DEPLOYMENT, SECRET,
+};
 use genesys_sim::Simulator;
 use handover_testkit::TempDir;
 use serde_json::json;
@@ -17,15 +19,28 @@ async fn the_on_disk_store_survives_kill_9_with_nothing_acknowledged_lost() {
     let dir = TempDir::with_prefix("durability").unwrap();
     tenants_dir(dir.path());
     // No --kv: the default store, a file under the working directory.
-    let args: Vec<String> = ["--tenants", ".", "--genesys-base-url", &sim.base_url(), "--cache", "cache"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let args: Vec<String> = [
+        "--tenants",
+        ".",
+        "--genesys-base-url",
+        &sim.base_url(),
+        "--cache",
+        "cache",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     let mut replica = Replica::spawn(dir.path(), &args);
     let base = replica.base();
     for u in 0..USERS {
         let start = json!({"user": {"user_id": format!("disk-user-{u}"), "session_id": format!("disk-session-{u}")}});
-        let Sent::Answered(200, _) = send("POST", &format!("{base}/api/acme/start"), start.to_string().as_bytes()).await else {
+        let Sent::Answered(200, _) = send(
+            "POST",
+            &format!("{base}/api/acme/start"),
+            start.to_string().as_bytes(),
+        )
+        .await
+        else {
             panic!("start");
         };
     }
@@ -42,7 +57,13 @@ async fn the_on_disk_store_survives_kill_9_with_nothing_acknowledged_lost() {
                 let text = format!("{user} line {i}");
                 i += 1;
                 let body = json!({"user_id": user, "text": text});
-                match send("POST", &format!("{base}/api/acme/message"), body.to_string().as_bytes()).await {
+                match send(
+                    "POST",
+                    &format!("{base}/api/acme/message"),
+                    body.to_string().as_bytes(),
+                )
+                .await
+                {
                     Sent::Answered(200, _) => acknowledged.push(text),
                     Sent::Answered(s, v) => panic!("{s} {v}"),
                     _ => break,
@@ -74,21 +95,35 @@ async fn the_on_disk_store_survives_kill_9_with_nothing_acknowledged_lost() {
     for (user, acknowledged) in &results {
         let after = format!("{user} after the restart");
         let body = json!({"user_id": user, "text": after});
-        match send("POST", &format!("{base}/api/acme/message"), body.to_string().as_bytes()).await {
+        match send(
+            "POST",
+            &format!("{base}/api/acme/message"),
+            body.to_string().as_bytes(),
+        )
+        .await
+        {
             Sent::Answered(200, _) => {}
             Sent::Answered(s, v) => panic!("{user}: the handover survives the restart: {s} {v}"),
             _ => panic!("{user}: no answer after the restart"),
         }
         let arrived = sim.texts_of(user);
         for a in acknowledged {
-            assert_eq!(arrived.iter().filter(|t| *t == a).count(), 1, "{user}: {a} once: {arrived:?}");
+            assert_eq!(
+                arrived.iter().filter(|t| *t == a).count(),
+                1,
+                "{user}: {a} once: {arrived:?}"
+            );
         }
         assert_eq!(arrived.last(), Some(&after));
         let mut positions: Vec<usize> = acknowledged
             .iter()
             .map(|a| arrived.iter().position(|t| t == a).unwrap())
             .collect();
-        let sorted = { let mut p = positions.clone(); p.sort(); p };
+        let sorted = {
+            let mut p = positions.clone();
+            p.sort();
+            p
+        };
         assert_eq!(positions, sorted, "{user}: in order");
         positions.clear();
     }

@@ -1,10 +1,10 @@
 //! The end of a handover, every way it can end: Genesys events in their real shapes, the
 //! user or bot closing, inactivity; state cleanup and double ends.
 
-
-
 use crate::support::*;
-use genesys_om_host::bindings::types::{Action, EndReason, EndSignal, Error, HandoverStatus, Warning};
+use genesys_om_host::bindings::types::{
+    Action, EndReason, EndSignal, Error, HandoverStatus, Warning,
+};
 use serde_json::json;
 
 fn ended(o: &genesys_om_host::bindings::types::Outcome) -> Option<EndReason> {
@@ -25,7 +25,11 @@ async fn customer_end_from_eventbridge_ends_and_cleans_up() {
         .unwrap();
     assert_eq!(ended(&o), Some(EndReason::CustomerEnded));
     assert_eq!(o.session_id.as_deref(), Some("session-of-u1"));
-    assert!(h.handover_keys().await.is_empty(), "{:?}", h.handover_keys().await);
+    assert!(
+        h.handover_keys().await.is_empty(),
+        "{:?}",
+        h.handover_keys().await
+    );
     // A second end of the same handover is a harmless no-op.
     let again = h
         .event(&conv, "customer.end", Some("CLIENT"), None)
@@ -95,7 +99,11 @@ async fn acw_after_the_grace_period_ends_the_handover() {
     tokio::time::sleep(std::time::Duration::from_millis(120)).await;
     let o = h.event(&conv, "acw", None, None).await.unwrap();
     assert_eq!(ended(&o), Some(EndReason::AgentEnded));
-    assert!(h.handover_keys().await.is_empty(), "{:?}", h.handover_keys().await);
+    assert!(
+        h.handover_keys().await.is_empty(),
+        "{:?}",
+        h.handover_keys().await
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -190,7 +198,11 @@ async fn the_user_leaving_disconnects_the_genesys_customer_after_the_goodbye() {
         .unwrap();
     let patch = log.iter().position(|l| l.starts_with("PATCH")).unwrap();
     assert!(msg < patch, "{log:?}");
-    assert!(h.handover_keys().await.is_empty(), "{:?}", h.handover_keys().await);
+    assert!(
+        h.handover_keys().await.is_empty(),
+        "{:?}",
+        h.handover_keys().await
+    );
     assert_eq!(
         h.end(EndSignal::UserLeft("u1".into()))
             .await
@@ -232,7 +244,11 @@ async fn inactivity_closes_only_idle_handovers() {
         .unwrap();
     assert_eq!(ended(&o), Some(EndReason::Inactivity));
     assert_eq!(h.sim.state.lock().unwrap().disconnects.len(), 1);
-    assert!(h.handover_keys().await.is_empty(), "{:?}", h.handover_keys().await);
+    assert!(
+        h.handover_keys().await.is_empty(),
+        "{:?}",
+        h.handover_keys().await
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -242,5 +258,9 @@ async fn a_conversation_genesys_no_longer_knows_still_ends_locally() {
     h.sim.state.lock().unwrap().conversations.remove(&conv);
     let o = h.end(EndSignal::UserLeft("u1".into())).await.unwrap();
     assert_eq!(ended(&o), Some(EndReason::UserLeft));
-    assert!(h.handover_keys().await.is_empty(), "{:?}", h.handover_keys().await);
+    assert!(
+        h.handover_keys().await.is_empty(),
+        "{:?}",
+        h.handover_keys().await
+    );
 }

@@ -1,8 +1,6 @@
 //! Everything Genesys sends back: signed webhooks of every payload type, bot messages,
 //! agent details, duplicates, receipts, and a randomized robustness run.
 
-
-
 use crate::support::*;
 use genesys_om_host::bindings::types::{
     Action, Error, HandoverStatus, SignatureProblem, Warning, Webhook,
@@ -159,7 +157,8 @@ async fn without_a_secret_webhooks_are_accepted_with_a_warning() {
 async fn a_retried_webhook_yields_one_action() {
     let h = harness().await;
     let conv = h.open("u1").await;
-    let w = h.webhook(&conv, AgentSends::Text("only once".into()))
+    let w = h
+        .webhook(&conv, AgentSends::Text("only once".into()))
         .unwrap();
     let first = h.agent(&w).await.unwrap();
     assert_eq!(first.actions.len(), 1);
@@ -339,20 +338,19 @@ impl Rng {
 async fn random_and_mutated_webhooks_never_trap_or_act_unsigned() {
     let h = harness().await;
     let conv = h.open("u1").await;
-    let base = h.webhook(&conv, AgentSends::Text("seed".into()))
-        .unwrap();
+    let base = h.webhook(&conv, AgentSends::Text("seed".into())).unwrap();
     let samples: Vec<Vec<u8>> = vec![
         base.body.clone(),
         h.webhook(&conv, AgentSends::Typing).unwrap().body,
         h.webhook(
-                &conv,
-                AgentSends::QuickReplies {
-                    text: "q".into(),
-                    replies: vec![("a".into(), "b".into())],
-                },
-            )
-            .unwrap()
-            .body,
+            &conv,
+            AgentSends::QuickReplies {
+                text: "q".into(),
+                replies: vec![("a".into(), "b".into())],
+            },
+        )
+        .unwrap()
+        .body,
         b"{}".to_vec(),
         b"[]".to_vec(),
     ];

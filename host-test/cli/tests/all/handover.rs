@@ -1,7 +1,5 @@
 //! The foundation: the release component under wasmtime against the Genesys simulator.
 
-
-
 use crate::support::*;
 use genesys_om_host::bindings::types::{Action, Error, HandoverStatus, SignatureProblem, Webhook};
 use genesys_sim::AgentSends;
@@ -193,9 +191,15 @@ async fn requests_to_other_hosts_are_refused_by_the_host() {
         "{e:?}"
     );
     assert!(h.sim.state.lock().unwrap().log.is_empty());
-    assert!(!genesys_om_host::egress::is_genesys_host("attacker.example"));
-    assert!(!genesys_om_host::egress::is_genesys_host("apps.mypurecloud.de"));
-    assert!(genesys_om_host::egress::is_genesys_host("api.mypurecloud.de"));
+    assert!(!genesys_om_host::egress::is_genesys_host(
+        "attacker.example"
+    ));
+    assert!(!genesys_om_host::egress::is_genesys_host(
+        "apps.mypurecloud.de"
+    ));
+    assert!(genesys_om_host::egress::is_genesys_host(
+        "api.mypurecloud.de"
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,12 +1,10 @@
 //! Host limits, tenant isolation and secrets: a misbehaving component is stopped while the
 //! host keeps serving, tenants cannot see each other, and no secret reaches a log or result.
 
-
-
 use crate::support::*;
 use genesys_om_host::bindings::types::{EndSignal, Error, SignatureProblem, UserEvent, Webhook};
-use genesys_om_host::Store;
 use genesys_om_host::runtime::Limits;
+use genesys_om_host::Store;
 use genesys_om_host::{engine, Egress, Plugin, Tenant};
 use genesys_sim::AgentSends;
 use std::time::{Duration, Instant};
@@ -18,13 +16,7 @@ fn misbehave_path() -> std::path::PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_looping_or_hoarding_component_is_stopped_and_the_host_keeps_serving() {
     let engine = engine().unwrap();
-    let mut bad = Plugin::load(
-        &engine,
-        &misbehave_path(),
-        Egress::Deny,
-        Store::memory(),
-    )
-    .unwrap();
+    let mut bad = Plugin::load(&engine, &misbehave_path(), Egress::Deny, Store::memory()).unwrap();
     bad.limits = Limits {
         hook_timeout: Duration::from_millis(300),
         memory_bytes: 32 << 20,
@@ -74,7 +66,10 @@ async fn tenants_cannot_read_each_other_or_borrow_a_secret() {
 
     let conv_a = h.open("shared-user").await;
     let a_keys = dump(&h.plugin.kv, "tenant-a").await;
-    assert!(a_keys.keys().any(|k| k.contains("shared-user")), "{a_keys:?}");
+    assert!(
+        a_keys.keys().any(|k| k.contains("shared-user")),
+        "{a_keys:?}"
+    );
     assert!(dump(&h.plugin.kv, "tenant-b").await.is_empty());
 
     // Tenant B does not see A's handover for the same user id...
@@ -85,7 +80,8 @@ async fn tenants_cannot_read_each_other_or_borrow_a_secret() {
         .unwrap();
     assert!(matches!(e, Err(Error::UnknownConversation(_))), "{e:?}");
     // ...and refuses a webhook signed with A's secret.
-    let w = h.webhook(&conv_a, AgentSends::Text("for A".into()))
+    let w = h
+        .webhook(&conv_a, AgentSends::Text("for A".into()))
         .unwrap();
     let e = h.plugin.agent_message(&tenant_b, &w).await.unwrap();
     assert_eq!(e, Err(Error::BadSignature(SignatureProblem::Mismatch)));

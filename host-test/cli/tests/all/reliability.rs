@@ -1,7 +1,5 @@
 //! Surviving a flaky Genesys: retries, Retry-After, the per-handover outbox, and a chaos run.
 
-
-
 use crate::support::*;
 use genesys_om_host::bindings::types::{UserEvent, Warning};
 use genesys_sim::Faults;

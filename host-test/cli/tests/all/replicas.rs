@@ -67,7 +67,11 @@ impl Replica {
         self.child = Some(Child::new(child));
         let deadline = Instant::now() + Duration::from_secs(60);
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "replica on {} never listened", self.port);
+            assert!(
+                Instant::now() < deadline,
+                "replica on {} never listened",
+                self.port
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -107,17 +111,30 @@ pub enum Sent {
 pub async fn send(method: &str, url: &str, body: &[u8]) -> Sent {
     let headers = [("content-type".to_string(), "application/json".to_string())];
     match request(method, url, &headers, body).await {
-        Ok((status, out)) => Sent::Answered(status, serde_json::from_slice(&out).unwrap_or(Value::Null)),
+        Ok((status, out)) => {
+            Sent::Answered(status, serde_json::from_slice(&out).unwrap_or(Value::Null))
+        }
         Err(e) if format!("{e:#}").contains("onnection refused") => Sent::Refused,
         Err(_) => Sent::Lost,
     }
 }
 
 /// POST to a random replica; a refused connection moves on to another one.
-async fn post_any(bases: &[String], rng: &Mutex<Rng>, path: &str, body: &Value) -> Option<(u16, Value)> {
+async fn post_any(
+    bases: &[String],
+    rng: &Mutex<Rng>,
+    path: &str,
+    body: &Value,
+) -> Option<(u16, Value)> {
     for _ in 0..200 {
         let i = rng.lock().unwrap().below(bases.len());
-        match send("POST", &format!("{}{path}", bases[i]), body.to_string().as_bytes()).await {
+        match send(
+            "POST",
+            &format!("{}{path}", bases[i]),
+            body.to_string().as_bytes(),
+        )
+        .await
+        {
             Sent::Answered(s, v) => return Some((s, v)),
             Sent::Lost => return None,
             Sent::Refused => tokio::time::sleep(Duration::from_millis(10)).await,
@@ -147,8 +164,18 @@ async fn three_replicas_over_one_redis_lose_and_repeat_nothing() {
     let dir = TempDir::with_prefix("replicas").unwrap();
     tenants_dir(dir.path());
     let args: Vec<String> = [
-        "--tenants", ".", "--kv", &redis.url(), "--genesys-base-url", &sim.base_url(),
-        "--cache", "cache", "--flush-every", "1", "--inactivity-every", "0",
+        "--tenants",
+        ".",
+        "--kv",
+        &redis.url(),
+        "--genesys-base-url",
+        &sim.base_url(),
+        "--cache",
+        "cache",
+        "--flush-every",
+        "1",
+        "--inactivity-every",
+        "0",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -252,26 +279,51 @@ async fn three_replicas_over_one_redis_lose_and_repeat_nothing() {
     // Genesys's side: every acknowledged message once, in order; nothing twice.
     tokio::time::sleep(Duration::from_secs(2)).await; // the flush timer's round
     for (user, _, acknowledged) in &done {
-        let arrived: Vec<String> = sim.texts_of(user).into_iter().filter(|t| t.contains(" says ")).collect();
+        let arrived: Vec<String> = sim
+            .texts_of(user)
+            .into_iter()
+            .filter(|t| t.contains(" says "))
+            .collect();
         let mut unique = arrived.clone();
         unique.dedup();
-        assert_eq!(unique.len(), arrived.len(), "{user}: nothing twice: {arrived:?}");
-        let acked_order: Vec<&String> = arrived.iter().filter(|t| acknowledged.contains(t)).collect();
-        assert_eq!(acked_order.len(), acknowledged.len(), "{user}: every acknowledged message arrived: {arrived:?}");
-        assert!(acked_order.iter().zip(acknowledged).all(|(a, b)| *a == b), "{user}: in order: {arrived:?}");
+        assert_eq!(
+            unique.len(),
+            arrived.len(),
+            "{user}: nothing twice: {arrived:?}"
+        );
+        let acked_order: Vec<&String> = arrived
+            .iter()
+            .filter(|t| acknowledged.contains(t))
+            .collect();
+        assert_eq!(
+            acked_order.len(),
+            acknowledged.len(),
+            "{user}: every acknowledged message arrived: {arrived:?}"
+        );
+        assert!(
+            acked_order.iter().zip(acknowledged).all(|(a, b)| *a == b),
+            "{user}: in order: {arrived:?}"
+        );
     }
 
     // Every handover ends, and leaves nothing behind in Redis.
     for (user, _, _) in &done {
         let body = json!({"user_id": user, "reason": "bot_closed"});
-        let (status, v) = post_any(&bases, &rng, "/api/acme/end", &body).await.unwrap();
+        let (status, v) = post_any(&bases, &rng, "/api/acme/end", &body)
+            .await
+            .unwrap();
         assert_eq!(status, 200, "{v}");
     }
     let kv = Store::open_redis(&redis.url()).await.unwrap();
-    let keys = genesys_om_host::keyvalue::component_keys(&kv, "acme").await.unwrap();
+    let keys = genesys_om_host::keyvalue::component_keys(&kv, "acme")
+        .await
+        .unwrap();
     let left: Vec<&String> = keys
         .iter()
         .filter(|k| done.iter().any(|(u, _, _)| k.contains(u.as_str())))
         .collect();
-    assert!(left.is_empty(), "keys of ended handovers left in Redis: {left:?}");
+    assert!(
+        left.is_empty(),
+        "keys of ended handovers left in Redis: {left:?}"
+    );
 }

@@ -244,7 +244,7 @@ async fn two_tenants_one_swapped_mid_conversation() {
         "{metrics}"
     );
     assert!(
-        metrics.contains("handover_hook_duration_ms_bucket{hook=\"start\",le=\"+Inf\"} 2"),
+        metrics.contains("handover_hook_duration_ms_bucket{le=\"+Inf\",hook=\"start\"} 2"),
         "{metrics}"
     );
     // The compiled v1 and v2 are cached by content hash.

@@ -218,7 +218,10 @@ pub fn webhook(w: genesys_sim::Webhook) -> Webhook {
 /// Everything the component stored for `tenant` (keys without the host's scoping prefix).
 pub async fn dump(kv: &Store, tenant: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
     let mut out = std::collections::BTreeMap::new();
-    for k in genesys_om_host::keyvalue::component_keys(kv, tenant).await.unwrap() {
+    for k in genesys_om_host::keyvalue::component_keys(kv, tenant)
+        .await
+        .unwrap()
+    {
         let full = format!("c/{tenant}/{k}");
         if let Some(v) = kv.get(&full).await.unwrap() {
             out.insert(k, v);
@@ -232,6 +235,10 @@ pub fn artifact(name: &str) -> std::path::PathBuf {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../target")
         .join(name);
-    assert!(p.exists(), "{} is missing: run `make build` first", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: run `make build` first",
+        p.display()
+    );
     p
 }

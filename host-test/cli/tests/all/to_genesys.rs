@@ -1,8 +1,6 @@
 //! Everything the plugin sends to Genesys: auth, integration lookup, transcript, custom
 //! attributes, profile, user turns and events.
 
-
-
 use crate::support::*;
 use genesys_om_host::bindings::types::{
     Action, Attachment, Error, HandoverStatus, Speaker, TranscriptEntry, UserEvent,

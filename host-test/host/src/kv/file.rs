@@ -16,9 +16,10 @@
 //! - `leases`: `key` → `(owner, expires_at_unix_ms: u64)`, wall-clock so they survive restarts;
 //! - `meta`: `"format"` → 1.
 //!
-//! Writes (and the fsync) run on tokio's blocking pool, since redb blocks while another
-//! write transaction or an fsync is in progress; reads run inline (MVCC, never blocked by
-//! writers).
+//! Writers take an async gate before redb's write lock, so they wait for each other and
+//! for an fsync in flight without blocking a runtime thread; the commit itself (no fsync,
+//! ~0.1 ms) then runs inline. The fsync runs on tokio's blocking pool. Reads run inline
+//! (MVCC, never blocked by writers).
 
 use super::{overflow, parse_counter, StoreError};
 use redb::{
@@ -28,6 +29,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::OwnedMutexGuard;
 
 const KV: TableDefinition<&str, &[u8]> = TableDefinition::new("kv");
 const QUEUES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("queues");
@@ -46,21 +48,29 @@ pub const FILE_NAME: &str = "store.redb";
 /// pages only in durable commits).
 const AUTO_SYNC_EVERY: u64 = 4096;
 
+/// Every this many `try_lease` calls, expired leases are deleted (in that call's
+/// transaction), so leases on keys never used again do not pile up.
+const LEASE_SWEEP_EVERY: u64 = 1024;
+
 /// redb's page cache.
 const CACHE_BYTES: usize = 64 << 20;
 
 /// A redb-backed store; see the module doc.
 pub struct FileStore {
     shared: Arc<Shared>,
-    /// Held by the caller whose fsync is in flight; the others queue here (group commit).
-    sync_lock: tokio::sync::Mutex<()>,
+    /// Every write transaction (and the fsync) is made holding this gate, so writers wait
+    /// for each other, and for an fsync in flight, asynchronously instead of blocking in
+    /// redb's `begin_write`. Callers of `sync` queued behind an fsync find their writes
+    /// covered by it and return (group commit).
+    gate: Arc<tokio::sync::Mutex<()>>,
+    lease_calls: AtomicU64,
 }
 
 struct Shared {
     db: Database,
     path: PathBuf,
-    /// Sequence number of the last write transaction begun (assigned while it holds
-    /// redb's write lock, so the order is the commit order).
+    /// How many write transactions have begun (counted under the gate, so in commit
+    /// order).
     written: AtomicU64,
     /// Every write transaction up to this sequence number is durable.
     synced: AtomicU64,
@@ -98,9 +108,9 @@ impl FileStore {
             durable_commits: AtomicU64::new(0),
         };
         // Create every table (so reads never meet a missing one) and check the format.
-        let mut tx = shared.db.begin_write().map_err(|e| shared.err(e.into()))?;
+        let mut tx = shared.db.begin_write().map_err(|e| shared.err(e))?;
         tx.set_durability(Durability::Immediate);
-        let format = (|| -> Result<Option<u64>, redb::Error> {
+        let format = (|| -> Result<Option<u64>, DbError> {
             tx.open_table(KV)?;
             tx.open_table(QUEUES)?;
             tx.open_multimap_table(SETS)?;
@@ -119,10 +129,11 @@ impl FileStore {
                 shared.path.display()
             )));
         }
-        tx.commit().map_err(|e| shared.err(e.into()))?;
+        tx.commit().map_err(|e| shared.err(e))?;
         Ok(FileStore {
             shared: Arc::new(shared),
-            sync_lock: tokio::sync::Mutex::new(()),
+            gate: Arc::new(tokio::sync::Mutex::new(())),
+            lease_calls: AtomicU64::new(1),
         })
     }
 
@@ -147,9 +158,8 @@ impl FileStore {
 
     /// See [`super::Store::set`].
     pub async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        let (key, value) = (key.to_string(), value.to_vec());
-        self.write(move |tx| {
-            tx.open_table(KV)?.insert(key.as_str(), value.as_slice())?;
+        self.write(|tx| {
+            tx.open_table(KV)?.insert(key, value)?;
             Ok(Ok(()))
         })
         .await
@@ -157,9 +167,8 @@ impl FileStore {
 
     /// See [`super::Store::delete`].
     pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        let key = key.to_string();
-        self.write(move |tx| {
-            tx.open_table(KV)?.remove(key.as_str())?;
+        self.write(|tx| {
+            tx.open_table(KV)?.remove(key)?;
             Ok(Ok(()))
         })
         .await
@@ -172,20 +181,19 @@ impl FileStore {
 
     /// See [`super::Store::increment`].
     pub async fn increment(&self, key: &str, delta: u64) -> Result<u64, StoreError> {
-        let key = key.to_string();
-        self.write(move |tx| {
+        self.write(|tx| {
             let mut table = tx.open_table(KV)?;
-            let current = match table.get(key.as_str())? {
-                Some(v) => match parse_counter(&key, v.value()) {
+            let current = match table.get(key)? {
+                Some(v) => match parse_counter(key, v.value()) {
                     Ok(n) => n,
                     Err(e) => return Ok(Err(e)),
                 },
                 None => 0,
             };
             let Some(next) = current.checked_add(delta) else {
-                return Ok(Err(overflow(&key)));
+                return Ok(Err(overflow(key)));
             };
-            table.insert(key.as_str(), next.to_string().as_bytes())?;
+            table.insert(key, next.to_string().as_bytes())?;
             Ok(Ok(next))
         })
         .await
@@ -228,18 +236,16 @@ impl FileStore {
 
     /// See [`super::Store::push`].
     pub async fn push(&self, queue: &str, items: &[Vec<u8>]) -> Result<(), StoreError> {
-        let (queue, items) = (queue.to_string(), items.to_vec());
-        self.write(move |tx| {
+        self.write(|tx| {
             let mut table = tx.open_table(QUEUES)?;
             let last = table
-                .range((queue.as_str(), 0u64)..=(queue.as_str(), u64::MAX))?
+                .range((queue, 0u64)..=(queue, u64::MAX))?
                 .next_back()
                 .transpose()?
                 .map(|(k, _)| k.value().1);
-            let mut seq = last.map_or(0, |s| s + 1);
-            for item in &items {
-                table.insert((queue.as_str(), seq), item.as_slice())?;
-                seq += 1;
+            let first = last.map_or(0, |s| s + 1);
+            for (seq, item) in (first..).zip(items) {
+                table.insert((queue, seq), item.as_slice())?;
             }
             Ok(Ok(()))
         })
@@ -248,19 +254,15 @@ impl FileStore {
 
     /// See [`super::Store::pop`].
     pub async fn pop(&self, queue: &str, max: usize) -> Result<Vec<Vec<u8>>, StoreError> {
-        let queue = queue.to_string();
-        self.write(move |tx| {
+        self.write(|tx| {
             let mut table = tx.open_table(QUEUES)?;
             let mut taken = Vec::new();
-            for entry in table
-                .range((queue.as_str(), 0u64)..=(queue.as_str(), u64::MAX))?
-                .take(max)
-            {
+            for entry in table.range((queue, 0u64)..=(queue, u64::MAX))?.take(max) {
                 let (k, v) = entry?;
                 taken.push((k.value().1, v.value().to_vec()));
             }
             for (seq, _) in &taken {
-                table.remove((queue.as_str(), *seq))?;
+                table.remove((queue, *seq))?;
             }
             Ok(Ok(taken.into_iter().map(|(_, v)| v).collect()))
         })
@@ -269,10 +271,8 @@ impl FileStore {
 
     /// See [`super::Store::set_add`].
     pub async fn set_add(&self, set: &str, member: &str) -> Result<(), StoreError> {
-        let (set, member) = (set.to_string(), member.to_string());
-        self.write(move |tx| {
-            tx.open_multimap_table(SETS)?
-                .insert(set.as_str(), member.as_str())?;
+        self.write(|tx| {
+            tx.open_multimap_table(SETS)?.insert(set, member)?;
             Ok(Ok(()))
         })
         .await
@@ -280,10 +280,8 @@ impl FileStore {
 
     /// See [`super::Store::set_remove`].
     pub async fn set_remove(&self, set: &str, member: &str) -> Result<(), StoreError> {
-        let (set, member) = (set.to_string(), member.to_string());
-        self.write(move |tx| {
-            tx.open_multimap_table(SETS)?
-                .remove(set.as_str(), member.as_str())?;
+        self.write(|tx| {
+            tx.open_multimap_table(SETS)?.remove(set, member)?;
             Ok(Ok(()))
         })
         .await
@@ -308,11 +306,10 @@ impl FileStore {
         owner: &str,
         ttl: Duration,
     ) -> Result<bool, StoreError> {
-        let (key, owner) = (key.to_string(), owner.to_string());
-        self.write(move |tx| {
+        self.write(|tx| {
             let now = unix_ms();
             let mut table = tx.open_table(LEASES)?;
-            let free = match table.get(key.as_str())? {
+            let free = match table.get(key)? {
                 Some(held) => {
                     let (holder, expires) = held.value();
                     holder == owner || expires <= now
@@ -322,7 +319,14 @@ impl FileStore {
             if free {
                 let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
                 let expires = now.saturating_add(ttl_ms);
-                table.insert(key.as_str(), (owner.as_str(), expires))?;
+                table.insert(key, (owner, expires))?;
+            }
+            if self
+                .lease_calls
+                .fetch_add(1, Ordering::Relaxed)
+                .is_multiple_of(LEASE_SWEEP_EVERY)
+            {
+                table.retain(|_, (_, expires)| expires > now)?;
             }
             Ok(Ok(free))
         })
@@ -336,76 +340,90 @@ impl FileStore {
         if self.shared.synced.load(Ordering::SeqCst) >= target {
             return Ok(());
         }
-        let _leader = self.sync_lock.lock().await;
-        // The fsync that ran while we queued may have covered our writes already.
+        let gate = self.gate.clone().lock_owned().await;
+        // The fsync that ran while we queued covered our writes, which were done before.
         if self.shared.synced.load(Ordering::SeqCst) >= target {
             return Ok(());
         }
+        self.durable_commit(gate).await.map(drop)
+    }
+
+    /// An empty `Durability::Immediate` commit on the blocking pool, which makes every
+    /// earlier commit durable. The gate stays held until it is done, even if the caller
+    /// stops waiting.
+    async fn durable_commit(
+        &self,
+        gate: OwnedMutexGuard<()>,
+    ) -> Result<OwnedMutexGuard<()>, StoreError> {
         let shared = self.shared.clone();
         blocking(move || {
-            let mut tx = shared.db.begin_write().map_err(|e| shared.err(e.into()))?;
-            // Holding the write lock: every transaction numbered so far has finished.
+            let mut tx = shared.db.begin_write().map_err(|e| shared.err(e))?;
+            // Every transaction numbered so far has finished (they hold the gate too).
             let upto = shared.written.load(Ordering::SeqCst);
             tx.set_durability(Durability::Immediate);
-            tx.commit().map_err(|e| shared.err(e.into()))?;
+            tx.commit().map_err(|e| shared.err(e))?;
             shared.synced.fetch_max(upto, Ordering::SeqCst);
             shared.durable_commits.fetch_add(1, Ordering::Relaxed);
-            Ok(())
+            Ok(gate)
         })
         .await
     }
 
     fn read<T>(
         &self,
-        f: impl FnOnce(&redb::ReadTransaction) -> Result<T, redb::Error>,
+        f: impl FnOnce(&redb::ReadTransaction) -> Result<T, DbError>,
     ) -> Result<T, StoreError> {
         let tx = self
             .shared
             .db
             .begin_read()
-            .map_err(|e| self.shared.err(e.into()))?;
+            .map_err(|e| self.shared.err(e))?;
         f(&tx).map_err(|e| self.shared.err(e))
     }
 
-    /// Runs `f` in its own write transaction on the blocking pool and commits it (without
-    /// an fsync, unless too many commits are pending). `f` returns `Ok(Err(_))` to abort
-    /// with a store error of its own.
-    async fn write<T: Send + 'static>(
+    /// Runs `f` in its own write transaction, committed without an fsync, holding the
+    /// gate (so redb's write lock is free and nothing here blocks on another writer). `f`
+    /// returns `Ok(Err(_))` to abort with a store error of its own. If too many commits
+    /// are pending, a durable commit runs first, on the blocking pool.
+    async fn write<T>(
         &self,
-        f: impl FnOnce(&WriteTransaction) -> Result<Result<T, StoreError>, redb::Error> + Send + 'static,
+        f: impl FnOnce(&WriteTransaction) -> Result<Result<T, StoreError>, DbError>,
     ) -> Result<T, StoreError> {
-        let shared = self.shared.clone();
-        blocking(move || {
-            let mut tx = shared.db.begin_write().map_err(|e| shared.err(e.into()))?;
-            let seq = shared.written.fetch_add(1, Ordering::SeqCst) + 1;
-            let durable =
-                seq.saturating_sub(shared.synced.load(Ordering::SeqCst)) >= AUTO_SYNC_EVERY;
-            tx.set_durability(if durable {
-                Durability::Immediate
-            } else {
-                Durability::None
-            });
-            let out = match f(&tx).map_err(|e| shared.err(e))? {
-                Ok(out) => out,
-                Err(e) => {
-                    let _ = tx.abort();
-                    return Err(e);
-                }
-            };
-            tx.commit().map_err(|e| shared.err(e.into()))?;
-            if durable {
-                shared.synced.fetch_max(seq, Ordering::SeqCst);
-                shared.durable_commits.fetch_add(1, Ordering::Relaxed);
+        let mut gate = self.gate.clone().lock_owned().await;
+        let shared = &self.shared;
+        let pending = (shared.written.load(Ordering::SeqCst))
+            .saturating_sub(shared.synced.load(Ordering::SeqCst));
+        if pending >= AUTO_SYNC_EVERY {
+            gate = self.durable_commit(gate).await?;
+        }
+        let mut tx = shared.db.begin_write().map_err(|e| shared.err(e))?;
+        shared.written.fetch_add(1, Ordering::SeqCst);
+        tx.set_durability(Durability::None);
+        let out = match f(&tx).map_err(|e| shared.err(e))? {
+            Ok(out) => out,
+            Err(e) => {
+                let _ = tx.abort();
+                return Err(e);
             }
-            Ok(out)
-        })
-        .await
+        };
+        tx.commit().map_err(|e| shared.err(e))?;
+        drop(gate);
+        Ok(out)
     }
 }
 
 impl Shared {
-    fn err(&self, e: redb::Error) -> StoreError {
-        from_redb(&self.path, e)
+    fn err(&self, e: impl Into<DbError>) -> StoreError {
+        from_redb(&self.path, *e.into().0)
+    }
+}
+
+/// Any redb error, boxed (redb's own error type is large).
+struct DbError(Box<redb::Error>);
+
+impl<E: Into<redb::Error>> From<E> for DbError {
+    fn from(e: E) -> DbError {
+        DbError(Box::new(e.into()))
     }
 }
 
@@ -578,6 +596,28 @@ mod tests {
             store.set(&format!("k{}", i % 16), b"v").await.unwrap();
         }
         assert!(file_store(&store).durable_commits() >= 1);
+    }
+
+    #[tokio::test]
+    async fn expired_leases_are_swept() {
+        use redb::ReadableTableMetadata;
+        let dir = TempDir::new().unwrap();
+        let store = Store::open_file(dir.path()).unwrap();
+        let count = || {
+            let tx = file_store(&store).shared.db.begin_read().unwrap();
+            tx.open_table(super::LEASES).unwrap().len().unwrap()
+        };
+        for i in 0..super::LEASE_SWEEP_EVERY {
+            let ttl = Duration::from_millis(if i == 0 { 60_000 } else { 1 });
+            store.try_lease(&format!("l{i}"), "o", ttl).await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert!(count() >= super::LEASE_SWEEP_EVERY - 1);
+        store
+            .try_lease("last", "o", Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(count(), 2, "only the unexpired leases are left");
     }
 
     const KILL9_DIR: &str = "GOM_KV_KILL9_DIR";

@@ -19,7 +19,11 @@ struct Inner {
     sets: HashMap<String, BTreeSet<String>>,
     /// key → (owner, expiry).
     leases: HashMap<String, (String, Instant)>,
+    lease_calls: u64,
 }
+
+/// Every this many `try_lease` calls, expired leases are dropped.
+const LEASE_SWEEP_EVERY: u64 = 1024;
 
 impl MemoryStore {
     /// A new, empty store.
@@ -154,6 +158,10 @@ impl MemoryStore {
     pub fn try_lease(&self, key: &str, owner: &str, ttl: Duration) -> Result<bool, StoreError> {
         let now = Instant::now();
         let mut inner = self.lock();
+        inner.lease_calls += 1;
+        if inner.lease_calls.is_multiple_of(LEASE_SWEEP_EVERY) {
+            inner.leases.retain(|_, (_, expiry)| *expiry > now);
+        }
         match inner.leases.get_mut(key) {
             Some((holder, expiry)) if *expiry > now && holder != owner => Ok(false),
             Some((holder, expiry)) => {
@@ -180,6 +188,24 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn memory_store_passes_the_conformance_suite() {
         conformance::run_all(&Store::memory()).await;
+    }
+
+    #[tokio::test]
+    async fn expired_leases_are_swept() {
+        let store = super::MemoryStore::new();
+        let ttl = |i| std::time::Duration::from_millis(if i == 0 { 60_000 } else { 1 });
+        for i in 1..super::LEASE_SWEEP_EVERY {
+            store.try_lease(&format!("l{i}"), "o", ttl(i)).unwrap();
+        }
+        store.try_lease("l0", "o", ttl(0)).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert_eq!(store.lock().leases.len() as u64, super::LEASE_SWEEP_EVERY);
+        store.try_lease("last", "o", ttl(0)).unwrap();
+        assert_eq!(
+            store.lock().leases.len(),
+            2,
+            "only the unexpired leases are left"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

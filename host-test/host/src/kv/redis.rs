@@ -14,6 +14,13 @@
 //! Every operation is one command or one script, so it is atomic across processes; LPOP
 //! hands each item to exactly one caller.
 //!
+//! `keys_with_prefix` follows SCAN (pattern `gom:k:<escaped prefix>*`): each page is
+//! sorted, pages come in SCAN order, and a key present throughout the listing is returned
+//! at least once. A SCAN batch larger than the page's room is split: the rest is kept in
+//! this process for 60 s under a token in the cursor's high 16 bits (the low 48 bits are
+//! the SCAN cursor the batch started at). Presented to another process, or later, such a
+//! cursor reads that batch again: a few keys may come twice, none is skipped.
+//!
 //! Connection: made on first use (opening only checks the URL), one multiplexed
 //! connection shared by all callers, with a 2 s connect timeout, a 2 s response timeout
 //! and a 5 s bound on a whole operation. A lost connection is dropped and remade by the
@@ -28,6 +35,7 @@
 use super::{overflow, StoreError};
 use ::redis::aio::MultiplexedConnection;
 use ::redis::{AsyncConnectionConfig, Client, Cmd, ErrorKind, FromRedisValue, RedisError};
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -38,14 +46,17 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 const OP_TIMEOUT: Duration = Duration::from_secs(5);
 const RECONNECT_BACKOFF: Duration = Duration::from_millis(200);
-const IDLE_PING: Duration = Duration::from_secs(3600);
+const IDLE_PING: Duration = Duration::from_secs(1);
 /// Bounds the SCAN round trips of one `keys_with_prefix` call (a sparse prefix on a big
 /// keyspace then returns a short page and a cursor to go on from).
 const MAX_SCANS_PER_PAGE: usize = 16;
-/// `keys_with_prefix` cursors: the low bits hold Redis's SCAN cursor, the high bits how
-/// many keys of that SCAN batch (sorted) were already returned.
+/// `keys_with_prefix` cursors: the low bits hold Redis's SCAN cursor, the high 16 bits a
+/// token for the rest of a SCAN batch that did not fit in the page (see [`Leftovers`]).
 const SCAN_CURSOR_BITS: u32 = 48;
 const SCAN_CURSOR_MASK: u64 = (1 << SCAN_CURSOR_BITS) - 1;
+/// How long, and how many, leftover SCAN batches are kept for the next page.
+const LEFTOVER_TTL: Duration = Duration::from_secs(60);
+const LEFTOVER_MAX: usize = 1024;
 
 /// `KEYS[1]` += `ARGV[1]` if it is missing or holds decimal digits; else a NOTANUMBER error.
 const INCREMENT: &str = r"
@@ -78,6 +89,7 @@ pub struct RedisStore {
     state: Mutex<State>,
     /// Held while connecting, so concurrent callers wait for one attempt.
     connect_lock: tokio::sync::Mutex<()>,
+    leftovers: Mutex<Leftovers>,
 }
 
 #[derive(Default)]
@@ -117,6 +129,7 @@ impl RedisStore {
             target,
             state: Mutex::new(State::default()),
             connect_lock: tokio::sync::Mutex::new(()),
+            leftovers: Mutex::new(Leftovers::default()),
         })
     }
 
@@ -201,7 +214,15 @@ impl RedisStore {
         let pattern = format!("{}{}*", glob_escape(&namespace), glob_escape(prefix));
         let count = limit.clamp(16, 1000);
         let mut scan = cursor & SCAN_CURSOR_MASK;
-        let mut skip = usize::try_from(cursor >> SCAN_CURSOR_BITS).unwrap_or(usize::MAX);
+        let token = (cursor >> SCAN_CURSOR_BITS) as u16;
+        if token != 0 {
+            // The rest of the batch that started at `scan`, if this process still has it;
+            // if not, that batch is read again (a few keys may come twice, none is lost).
+            let left = self.leftovers().take(token, prefix, scan);
+            if let Some((keys, next)) = left {
+                return Ok(self.page_of(prefix, scan, keys, next, limit));
+            }
+        }
         let mut page = Vec::new();
         for _ in 0..MAX_SCANS_PER_PAGE {
             let mut cmd = ::redis::cmd("SCAN");
@@ -211,6 +232,11 @@ impl RedisStore {
                 .arg("COUNT")
                 .arg(count);
             let (next, raw): (u64, Vec<Vec<u8>>) = self.run("SCAN", &cmd, Retry::Safe).await?;
+            if next > SCAN_CURSOR_MASK {
+                return Err(StoreError::Other(format!(
+                    "Redis SCAN cursor {next} exceeds {SCAN_CURSOR_BITS} bits"
+                )));
+            }
             let mut batch: Vec<String> = raw
                 .iter()
                 .filter_map(|k| k.strip_prefix(namespace.as_bytes()))
@@ -218,30 +244,15 @@ impl RedisStore {
                 .collect();
             batch.sort();
             batch.dedup();
-            let rest = batch.get(skip..).unwrap_or_default();
             let room = limit - page.len();
-            if rest.len() > room {
-                // This batch does not fit: remember how much of it was returned and scan
-                // it again next time (SCAN returns the same batch for the same cursor
-                // unless the keyspace changed in between).
-                page.extend_from_slice(&rest[..room]);
-                let done = (skip + room) as u64;
-                if done > u64::MAX >> SCAN_CURSOR_BITS {
-                    return Err(StoreError::Other(
-                        "a Redis SCAN batch is too large to page through".into(),
-                    ));
-                }
-                return Ok((page, Some(done << SCAN_CURSOR_BITS | scan)));
+            if batch.len() > room {
+                let (mut rest, more) = self.page_of(prefix, scan, batch, next, room);
+                page.append(&mut rest);
+                return Ok((page, more));
             }
-            page.extend_from_slice(rest);
-            skip = 0;
+            page.append(&mut batch);
             if next == 0 {
                 return Ok((page, None));
-            }
-            if next > SCAN_CURSOR_MASK {
-                return Err(StoreError::Other(format!(
-                    "Redis SCAN cursor {next} exceeds {SCAN_CURSOR_BITS} bits"
-                )));
             }
             scan = next;
             if page.len() == limit {
@@ -249,6 +260,28 @@ impl RedisStore {
             }
         }
         Ok((page, Some(scan)))
+    }
+
+    /// The first `limit` of `keys` (the batch that started at SCAN cursor `scan` and went
+    /// on at `next`); what does not fit is kept under a token for the next page.
+    fn page_of(
+        &self,
+        prefix: &str,
+        scan: u64,
+        mut keys: Vec<String>,
+        next: u64,
+        limit: usize,
+    ) -> (Vec<String>, Option<u64>) {
+        if keys.len() <= limit {
+            return (keys, (next != 0).then_some(next));
+        }
+        let rest = keys.split_off(limit);
+        let token = self.leftovers().put(prefix, scan, rest, next);
+        (keys, Some(u64::from(token) << SCAN_CURSOR_BITS | scan))
+    }
+
+    fn leftovers(&self) -> MutexGuard<'_, Leftovers> {
+        self.leftovers.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// See [`super::Store::push`].
@@ -476,6 +509,56 @@ impl RedisStore {
 
     fn forget_all(&self) {
         self.state().live = None;
+    }
+}
+
+/// The keys of SCAN batches that did not fit in their page, by token, for the next page
+/// in this process (kept for [`LEFTOVER_TTL`], at most [`LEFTOVER_MAX`]).
+#[derive(Default)]
+struct Leftovers {
+    next_token: u16,
+    batches: HashMap<u16, Leftover>,
+}
+
+struct Leftover {
+    prefix: String,
+    scan: u64,
+    keys: Vec<String>,
+    next: u64,
+    at: Instant,
+}
+
+impl Leftovers {
+    fn put(&mut self, prefix: &str, scan: u64, keys: Vec<String>, next: u64) -> u16 {
+        self.batches.retain(|_, b| b.at.elapsed() < LEFTOVER_TTL);
+        if self.batches.len() >= LEFTOVER_MAX {
+            let oldest = self
+                .batches
+                .iter()
+                .min_by_key(|(_, b)| b.at)
+                .map(|(t, _)| *t);
+            if let Some(t) = oldest {
+                self.batches.remove(&t);
+            }
+        }
+        self.next_token = self.next_token.checked_add(1).unwrap_or(1);
+        let token = self.next_token;
+        let leftover = Leftover {
+            prefix: prefix.to_string(),
+            scan,
+            keys,
+            next,
+            at: Instant::now(),
+        };
+        self.batches.insert(token, leftover);
+        token
+    }
+
+    /// The keys and next SCAN cursor kept under `token`, if they belong to this listing.
+    fn take(&mut self, token: u16, prefix: &str, scan: u64) -> Option<(Vec<String>, u64)> {
+        let b = self.batches.remove(&token)?;
+        (b.prefix == prefix && b.scan == scan && b.at.elapsed() < LEFTOVER_TTL)
+            .then_some((b.keys, b.next))
     }
 }
 
@@ -715,6 +798,120 @@ mod tests {
         assert_eq!(store.increment("n", 1).await.unwrap(), 1);
         store.push("q", &[b"x".to_vec()]).await.unwrap();
         assert_eq!(store.pop("q", 5).await.unwrap(), [b"x".to_vec()]);
+    }
+
+    /// Sends `signal` (e.g. `-STOP`) to `pid` with kill(1).
+    fn signal(pid: u32, signal: &str) {
+        let status = std::process::Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_frozen_redis_times_out_as_unavailable_then_recovers() {
+        let Some(server) = server() else { return };
+        let pid = server.pid().unwrap();
+        let store = Store::open_redis(&server.url()).await.unwrap();
+        store.set("k", b"v").await.unwrap();
+        signal(pid, "-STOP");
+        let started = Instant::now();
+        let result = store.get("k").await;
+        let waited = started.elapsed();
+        signal(pid, "-CONT");
+        unavailable("get", result);
+        assert!(waited < Duration::from_secs(6), "waited {waited:?}");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while store.get("k").await.is_err() {
+            assert!(Instant::now() < deadline, "no recovery after SIGCONT");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(store.get("k").await.unwrap(), Some(b"v".to_vec()));
+    }
+
+    #[tokio::test]
+    async fn a_server_that_never_answers_is_unavailable_within_seconds() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("redis://{}", listener.local_addr().unwrap());
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let holder = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                // Accept and hold connections without a word until told to stop.
+                listener.set_nonblocking(true).unwrap();
+                let mut held = Vec::new();
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    if let Ok((s, _)) = listener.accept() {
+                        held.push(s);
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            })
+        };
+        let store = Store::open_redis(&url).await.unwrap();
+        let started = Instant::now();
+        unavailable("get", store.get("k").await);
+        let waited = started.elapsed();
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        holder.join().unwrap();
+        assert!(waited < Duration::from_secs(6), "waited {waited:?}");
+    }
+
+    #[tokio::test]
+    async fn many_keys_page_without_loss() {
+        let Some(server) = server() else { return };
+        let store = Store::open_redis(&server.url()).await.unwrap();
+        let expected: Vec<String> = (0..1500).map(|i| format!("many/{i:04}")).collect();
+        for k in &expected {
+            store.set(k, b"v").await.unwrap();
+        }
+        for i in 0..500 {
+            store.set(&format!("other/{i}"), b"v").await.unwrap();
+            store.set_add(&format!("many/{i}"), "m").await.unwrap();
+        }
+        for limit in [1, 13, 100, 5000] {
+            let pages = conformance::all_pages(&store, "many/", limit).await;
+            let mut all = pages.concat();
+            all.sort();
+            let returned = all.len();
+            all.dedup();
+            assert_eq!(all, expected, "limit {limit}");
+            // SCAN may return a key twice if Redis resizes its table mid-listing; the split
+            // batches themselves must not add any.
+            assert!(
+                returned - all.len() < 15,
+                "limit {limit}: {returned} returned"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_cursor_another_process_continues_skips_no_key() {
+        let Some(server) = server() else { return };
+        let a = Store::open_redis(&server.url()).await.unwrap();
+        let b = Store::open_redis(&server.url()).await.unwrap();
+        let expected: Vec<String> = (0..300).map(|i| format!("x/{i:03}")).collect();
+        for k in &expected {
+            a.set(k, b"v").await.unwrap();
+        }
+        // Alternate handles: half the cursors carry a token the other handle never issued.
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        for turn in 0.. {
+            let store = if turn % 2 == 0 { &a } else { &b };
+            let (page, next) = store.keys_with_prefix("x/", cursor, 3).await.unwrap();
+            assert!(page.len() <= 3);
+            seen.extend(page);
+            match next {
+                Some(n) => cursor = Some(n),
+                None => break,
+            }
+            assert!(turn < 10_000);
+        }
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen, expected);
     }
 
     #[tokio::test]

@@ -2,18 +2,20 @@
 //! per-hook latency through the component next to the same domain code run natively,
 //! both against an in-process fake Genesys. Figures are printed and written as JSON.
 
+use anyhow::{bail, Result};
+use genesys_om_handover as domain;
+use genesys_om_handover::testing::{FakeGenesys, MapConfig, MemKv};
 use genesys_om_host::bindings::types::{
     EndSignal, HandoverSettings, Speaker, TranscriptEntry, UserEvent, UserProfile, Webhook,
 };
 use genesys_om_host::egress::Responder;
 use genesys_om_host::runtime::EPOCH_TICK;
 use genesys_om_host::{engine, Egress, Plugin, Store, Tenant};
-use std::sync::Arc;
-use anyhow::{bail, Result};
-use genesys_om_handover as domain;
-use genesys_om_handover::testing::{FakeGenesys, MapConfig, MemKv};
 use serde_json::json;
 use std::path::Path;
+use std::sync::Arc;
+
+mod stores;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use wasmtime::component::Component;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
@@ -21,11 +23,11 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 const WEBHOOK_SECRET: &str = "bench-webhook-secret-1";
 const CUSTOM_ATTRIBUTES: &str = r#"{"customer":{"tier":"gold","address":{"city":"Berlin","zip":"10115"}},"tags":["a","b","c"],"items":[{"sku":"A1","qty":2},{"sku":"B2","qty":1}],"vip":true,"score":4.5}"#;
 
-fn micros(d: Duration) -> f64 {
+pub(crate) fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
@@ -47,7 +49,7 @@ fn transcript() -> Vec<(Speaker, String)> {
 }
 
 /// A signed Genesys text webhook of about 1 KB for `user`.
-fn webhook(user: &str, n: usize) -> (Vec<(String, String)>, Vec<u8>) {
+pub(crate) fn webhook(user: &str, n: usize) -> (Vec<(String, String)>, Vec<u8>) {
     let id = format!("{n:032x}");
     let mut body = json!({
         "id": id,
@@ -65,13 +67,13 @@ fn webhook(user: &str, n: usize) -> (Vec<(String, String)>, Vec<u8>) {
     (vec![("X-Hub-Signature-256".to_string(), sig)], bytes)
 }
 
-fn end_event(user: &str) -> Vec<u8> {
+pub(crate) fn end_event(user: &str) -> Vec<u8> {
     json!({"userId": user, "topic": "v2.detail.events.conversation.id.customer.end", "disconnectType": "CLIENT"})
         .to_string()
         .into_bytes()
 }
 
-fn profile(user_id: &str) -> UserProfile {
+pub(crate) fn profile(user_id: &str) -> UserProfile {
     UserProfile {
         user_id: user_id.into(),
         session_id: format!("session-{user_id}"),
@@ -127,7 +129,7 @@ impl Responder for FakeResponder {
     }
 }
 
-fn in_process() -> Egress {
+pub(crate) fn in_process() -> Egress {
     Egress::InProcess(Arc::new(FakeResponder))
 }
 
@@ -404,21 +406,11 @@ pub async fn run(wasm: &Path, out_dir: &Path, iters: usize) -> Result<serde_json
     }
     let config: std::collections::HashMap<String, String> = MapConfig::working().0;
     let tenant = Tenant::new("bench", config);
-    let plugin = Plugin::from_component(
-        &engine,
-        &component,
-        in_process(),
-        Store::memory(),
-    )?;
+    let plugin = Plugin::from_component(&engine, &component, in_process(), Store::memory())?;
     let inst_on_demand = instantiate_median(&plugin, &tenant, 2000).await?;
     let pengine = pooling_engine()?;
     let pcomponent = Component::new(&pengine, &bytes)?;
-    let pplugin = Plugin::from_component(
-        &pengine,
-        &pcomponent,
-        in_process(),
-        Store::memory(),
-    )?;
+    let pplugin = Plugin::from_component(&pengine, &pcomponent, in_process(), Store::memory())?;
     let inst_pooling = instantiate_median(&pplugin, &tenant, 2000).await?;
 
     let (od_t, _, _, _, _) = component_hooks(&plugin, &tenant, iters.min(100)).await?;
@@ -515,7 +507,26 @@ pub async fn run(wasm: &Path, out_dir: &Path, iters: usize) -> Result<serde_json
         format!("{:.0} KB", peak as f64 / 1024.0)
     );
 
+    let per_store = stores::run(&engine, &component, &tenant, iters.min(200)).await?;
+    println!("per-hook cost by store (fresh instance per call, writes durable before the answer):");
+    println!(
+        "{:<38} {:>10} {:>12} {:>13} {:>10}",
+        "store", "start", "user-message", "agent-message", "end"
+    );
+    for (name, t) in &per_store {
+        println!(
+            "{:<38} {:>10} {:>12} {:>13} {:>10}",
+            name,
+            format!("{:.0} µs", t[0]),
+            format!("{:.0} µs", t[1]),
+            format!("{:.0} µs", t[2]),
+            format!("{:.0} µs", t[3])
+        );
+    }
     let report = json!({
+        "per_store_us": per_store.iter().map(|(n, t)| (n.clone(), json!({
+            "start": t[0], "user-message": t[1], "agent-message": t[2], "end": t[3]
+        }))).collect::<serde_json::Map<_, _>>(),
         "iterations": iters,
         "wasm_bytes": size,
         "cold_compile_ms": median(compile),

@@ -1,0 +1,118 @@
+//! From a Genesys outbound webhook to what the host should do: the signature check, the
+//! body limit and parse, and the mapping of message types (text, structured, typing,
+//! receipts, bot messages) to actions and warnings.
+
+use super::outbound::{self, Part};
+use super::signature;
+use crate::model::*;
+
+/// Largest webhook body accepted.
+pub const MAX_WEBHOOK_BYTES: usize = 1024 * 1024;
+
+fn header<'w>(w: &'w Webhook, name: &str) -> Option<&'w str> {
+    w.headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// Verify the signature under any of `secrets` (none configured: accepted with the
+/// warning `unsigned-webhook-accepted`), then check the size and parse the body.
+pub fn read(
+    webhook: &Webhook,
+    secrets: &[String],
+) -> Result<(outbound::Webhook, Vec<Warning>), Error> {
+    let mut warnings = Vec::new();
+    if secrets.is_empty() {
+        warnings.push(Warning::UnsignedWebhookAccepted);
+    } else {
+        signature::verify(header(webhook, signature::HEADER), &webhook.body, secrets)
+            .map_err(Error::BadSignature)?;
+    }
+    if webhook.body.len() > MAX_WEBHOOK_BYTES {
+        return Err(Error::InvalidInput(format!(
+            "webhook body is over {MAX_WEBHOOK_BYTES} bytes"
+        )));
+    }
+    let w = serde_json::from_slice(&webhook.body)
+        .map_err(|e| Error::InvalidInput(format!("webhook body is not a Genesys message: {e}")))?;
+    Ok((w, warnings))
+}
+
+/// What a bot or flow message becomes: one `update` status, or nothing (with a warning)
+/// when `handle-bot-messages` is off.
+fn bot_message(w: &outbound::Webhook, handle: bool) -> (Vec<Action>, Vec<Warning>) {
+    if !handle {
+        return (Vec::new(), vec![Warning::BotMessageDropped]);
+    }
+    let text: Vec<String> = outbound::parts(w)
+        .into_iter()
+        .filter_map(|p| match p {
+            Part::Text(t) => Some(t),
+            Part::Choices { text, choices } => Some(outbound::fallback(&text, &choices)),
+            Part::Attachment(..) => None,
+        })
+        .collect();
+    if text.is_empty() {
+        return (Vec::new(), Vec::new());
+    }
+    let update = HandoverStatus::Update(text.join("\n"));
+    (vec![Action::Status(update)], Vec::new())
+}
+
+/// What an agent's message shows the user, part by part.
+fn agent_message(
+    w: &outbound::Webhook,
+    message_id: &str,
+    agent: Option<&AgentInfo>,
+) -> Vec<Action> {
+    let message_id = message_id.to_string();
+    let agent = agent.cloned();
+    outbound::parts(w)
+        .into_iter()
+        .map(|part| match part {
+            Part::Text(text) => Action::SendText(AgentText {
+                message_id: message_id.clone(),
+                text,
+                agent: agent.clone(),
+            }),
+            Part::Attachment(attachment, caption) => Action::SendAttachment(AgentAttachment {
+                message_id: message_id.clone(),
+                attachment,
+                caption,
+                agent: agent.clone(),
+            }),
+            Part::Choices { text, choices } => Action::SendChoices(AgentChoices {
+                message_id: message_id.clone(),
+                fallback: outbound::fallback(&text, &choices),
+                text,
+                choices,
+                agent: agent.clone(),
+            }),
+        })
+        .collect()
+}
+
+/// The actions and warnings of a webhook. `agent` is the agent shown with agent messages
+/// (when Display Agent Details is on); `handle_bot_messages` is the tenant's flag.
+pub fn actions(
+    w: &outbound::Webhook,
+    agent: Option<&AgentInfo>,
+    handle_bot_messages: bool,
+) -> (Vec<Action>, Vec<Warning>) {
+    match w.kind.as_deref() {
+        Some("Receipt") => (Vec::new(), Vec::new()),
+        Some("Event") if outbound::is_typing(w) => (vec![Action::AgentTyping], Vec::new()),
+        Some("Event") => (Vec::new(), Vec::new()),
+        Some("Text" | "Structured") if w.is_bot() => bot_message(w, handle_bot_messages),
+        Some("Text" | "Structured") => {
+            let id = w.message_id().unwrap_or_default();
+            (agent_message(w, id, agent), Vec::new())
+        }
+        other => {
+            let kind: String = other.unwrap_or("(none)").chars().take(40).collect();
+            eprintln!("genesys-om: ignored a webhook of type {kind:?}");
+            (Vec::new(), vec![Warning::UnsupportedIgnored])
+        }
+    }
+}

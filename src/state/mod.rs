@@ -1,0 +1,67 @@
+//! What the component remembers between hook calls, in the tenant's KV bucket. The only
+//! module that reads or writes the store: [`keys`] knows every key, the submodules give each
+//! kind of state typed functions built on per-key get/set/delete and atomic increment.
+
+pub mod cache;
+pub mod claim;
+pub mod ending;
+pub mod handover;
+pub mod keys;
+pub mod outbox;
+pub mod seen;
+
+pub use handover::{Agent, Handover};
+
+use crate::model::Error;
+use crate::ports::Kv;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+fn get(kv: &dyn Kv, key: &str) -> Result<Option<Vec<u8>>, Error> {
+    kv.get(key).map_err(Error::Storage)
+}
+
+fn set(kv: &dyn Kv, key: &str, value: &[u8]) -> Result<(), Error> {
+    kv.set(key, value).map_err(Error::Storage)
+}
+
+fn delete(kv: &dyn Kv, key: &str) -> Result<(), Error> {
+    kv.delete(key).map_err(Error::Storage)
+}
+
+fn increment(kv: &dyn Kv, key: &str, delta: u64) -> Result<u64, Error> {
+    kv.increment(key, delta).map_err(Error::Storage)
+}
+
+/// A JSON value; `what` names it when it does not parse.
+fn get_json<T: DeserializeOwned>(kv: &dyn Kv, key: &str, what: &str) -> Result<Option<T>, Error> {
+    match get(kv, key)? {
+        None => Ok(None),
+        Some(b) => serde_json::from_slice(&b)
+            .map(Some)
+            .map_err(|e| Error::Storage(format!("{what} is corrupt: {e}"))),
+    }
+}
+
+/// A JSON value of a cache: one that does not parse counts as absent.
+fn get_json_lenient<T: DeserializeOwned>(kv: &dyn Kv, key: &str) -> Result<Option<T>, Error> {
+    Ok(get(kv, key)?.and_then(|b| serde_json::from_slice(&b).ok()))
+}
+
+fn set_json<T: Serialize>(kv: &dyn Kv, key: &str, value: &T) -> Result<(), Error> {
+    let b = serde_json::to_vec(value).map_err(|e| Error::Storage(e.to_string()))?;
+    set(kv, key, &b)
+}
+
+/// A number stored as decimal text by [`set_u64`] (not a counter).
+fn get_u64(kv: &dyn Kv, key: &str) -> Result<Option<u64>, Error> {
+    Ok(get(kv, key)?.and_then(|b| std::str::from_utf8(&b).ok()?.trim().parse().ok()))
+}
+
+fn set_u64(kv: &dyn Kv, key: &str, value: u64) -> Result<(), Error> {
+    set(kv, key, value.to_string().as_bytes())
+}
+
+fn get_text(kv: &dyn Kv, key: &str) -> Result<Option<String>, Error> {
+    Ok(get(kv, key)?.and_then(|b| String::from_utf8(b).ok()))
+}
