@@ -28,7 +28,12 @@ pub async fn component_keys(kv: &Store, tenant: &str) -> Result<Vec<String>, Sto
         out.extend(page.into_iter().map(|k| k[prefix.len()..].to_string()));
         match next {
             Some(c) => cursor = Some(c),
-            None => return Ok(out),
+            None => {
+                // A store may list a key twice across pages (Redis SCAN); never skips one.
+                out.sort();
+                out.dedup();
+                return Ok(out);
+            }
         }
     }
 }

@@ -272,7 +272,7 @@ async fn a_call_in_flight_during_a_swap_finishes_on_the_old_version() {
             rate: 1.0,
             weights: [0, 0, 0, 0, 1],
             retry_after_secs: 0,
-            slow_ms: 1500,
+            slow_ms: 5000,
         },
         9,
     );

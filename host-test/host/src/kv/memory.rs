@@ -190,22 +190,21 @@ mod tests {
         conformance::run_all(&Store::memory()).await;
     }
 
-    #[tokio::test]
-    async fn expired_leases_are_swept() {
+    #[test]
+    fn expired_leases_are_swept() {
+        use std::time::Duration;
         let store = super::MemoryStore::new();
-        let ttl = |i| std::time::Duration::from_millis(if i == 0 { 60_000 } else { 1 });
-        for i in 1..super::LEASE_SWEEP_EVERY {
-            store.try_lease(&format!("l{i}"), "o", ttl(i)).unwrap();
+        let (short, long) = (Duration::from_millis(1), Duration::from_secs(60));
+        store.try_lease("keep", "o", long).unwrap();
+        for i in 0..1500 {
+            store.try_lease(&format!("l{i}"), "o", short).unwrap();
         }
-        store.try_lease("l0", "o", ttl(0)).unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(5));
-        assert_eq!(store.lock().leases.len() as u64, super::LEASE_SWEEP_EVERY);
-        store.try_lease("last", "o", ttl(0)).unwrap();
-        assert_eq!(
-            store.lock().leases.len(),
-            2,
-            "only the unexpired leases are left"
-        );
+        std::thread::sleep(Duration::from_millis(5));
+        for _ in 0..=super::LEASE_SWEEP_EVERY {
+            store.try_lease("last", "o", long).unwrap();
+        }
+        let left = store.lock().leases.len();
+        assert_eq!(left, 2, "only the unexpired leases are left");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

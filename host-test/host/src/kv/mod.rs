@@ -1,6 +1,6 @@
-//! The host's storage layer: one [`Store`] with three backends chosen by one flag,
-//! `--kv memory | file:DIR | redis://HOST:PORT[/DB]`. Every backend keeps four separate
-//! namespaces (plain keys, FIFO queues, sets of strings, leases) with the same semantics.
+//! The host's storage layer: one [`Store`], three backends chosen by one flag,
+//! `--kv memory|file:DIR|redis://HOST:PORT[/DB]`, each with four separate namespaces (keys,
+//! queues, sets, leases); the [file](mod@file) and [redis](mod@redis) modules show their layouts.
 
 pub mod file;
 pub mod memory;

@@ -197,6 +197,9 @@ impl RedisStore {
         cursor: Option<u64>,
         limit: usize,
     ) -> Result<(Vec<String>, Option<u64>), StoreError> {
+        if limit == 0 {
+            return Ok((Vec::new(), Some(cursor.unwrap_or(0))));
+        }
         let (mut page, next) = self.scan_page(prefix, cursor.unwrap_or(0), limit).await?;
         page.sort();
         page.dedup();
@@ -286,6 +289,9 @@ impl RedisStore {
 
     /// See [`super::Store::push`].
     pub async fn push(&self, queue: &str, items: &[Vec<u8>]) -> Result<(), StoreError> {
+        if items.is_empty() {
+            return Ok(());
+        }
         let mut cmd = ::redis::cmd("RPUSH");
         cmd.arg(queue_key(queue));
         for item in items {
@@ -296,6 +302,9 @@ impl RedisStore {
 
     /// See [`super::Store::pop`].
     pub async fn pop(&self, queue: &str, max: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
         let mut cmd = ::redis::cmd("LPOP");
         cmd.arg(queue_key(queue)).arg(max.min(i64::MAX as usize));
         let items: Option<Vec<Vec<u8>>> = self.run("LPOP", &cmd, Retry::Never).await?;
