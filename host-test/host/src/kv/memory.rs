@@ -1,7 +1,8 @@
 //! The in-memory backend: one mutex over the four namespaces, gone with the process.
 //! For tests and the demo.
 
-use super::{overflow, parse_counter, StoreError};
+use super::counter::add_to_counter;
+use super::StoreError;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -62,11 +63,7 @@ impl MemoryStore {
     /// See [`super::Store::increment`].
     pub fn increment(&self, key: &str, delta: u64) -> Result<u64, StoreError> {
         let mut inner = self.lock();
-        let current = match inner.kv.get(key) {
-            Some(v) => parse_counter(key, v)?,
-            None => 0,
-        };
-        let next = current.checked_add(delta).ok_or_else(|| overflow(key))?;
+        let next = add_to_counter(key, inner.kv.get(key).map(Vec::as_slice), delta)?;
         inner
             .kv
             .insert(key.to_string(), next.to_string().into_bytes());

@@ -1,0 +1,190 @@
+//! The conformance checks on what processes coordinate through: queues (each item to one
+//! popper), sets, leases, concurrent increments, and the four namespaces kept apart.
+
+use super::super::Store;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub(super) async fn queues(store: &Store) {
+    let item = |s: &str| s.as_bytes().to_vec();
+    store
+        .push("jobs", &[item("a"), item("b"), item("c")])
+        .await
+        .unwrap();
+    store.push("jobs", &[vec![0, 255, 10]]).await.unwrap();
+    store.push("jobs", &[]).await.unwrap();
+    assert_eq!(store.pop("jobs", 0).await.unwrap(), Vec::<Vec<u8>>::new());
+    assert_eq!(store.pop("jobs", 2).await.unwrap(), [item("a"), item("b")]);
+    assert_eq!(
+        store.pop("jobs", 10).await.unwrap(),
+        [item("c"), vec![0, 255, 10]]
+    );
+    assert!(store.pop("jobs", 10).await.unwrap().is_empty());
+    assert!(store.pop("never-pushed", 3).await.unwrap().is_empty());
+    // A queue emptied and filled again keeps its order.
+    store.push("jobs", &[item("d")]).await.unwrap();
+    store.push("jobs", &[item("e")]).await.unwrap();
+    assert_eq!(store.pop("jobs", 1).await.unwrap(), [item("d")]);
+    store.push("jobs", &[item("f")]).await.unwrap();
+    assert_eq!(store.pop("jobs", 5).await.unwrap(), [item("e"), item("f")]);
+    // Queues are separate from each other.
+    store.push("jobs/1", &[item("x")]).await.unwrap();
+    store.push("jobs/2", &[item("y")]).await.unwrap();
+    assert_eq!(store.pop("jobs/2", 5).await.unwrap(), [item("y")]);
+    assert_eq!(store.pop("jobs/1", 5).await.unwrap(), [item("x")]);
+}
+
+/// 1000 items pushed in batches while 8 tasks pop: each is popped exactly once, and
+/// each popper sees its items in push order.
+pub(super) async fn queue_hands_each_item_to_one_popper(store: &Store) {
+    const ITEMS: u32 = 1000;
+    let done = Arc::new(AtomicBool::new(false));
+    let pusher = {
+        let (store, done) = (store.clone(), done.clone());
+        tokio::spawn(async move {
+            for batch in (0..ITEMS).collect::<Vec<_>>().chunks(50) {
+                let items: Vec<Vec<u8>> =
+                    batch.iter().map(|i| i.to_string().into_bytes()).collect();
+                store.push("work", &items).await.unwrap();
+                tokio::task::yield_now().await;
+            }
+            done.store(true, Ordering::SeqCst);
+        })
+    };
+    let poppers: Vec<_> = (0..8)
+        .map(|_| {
+            let (store, done) = (store.clone(), done.clone());
+            tokio::spawn(async move {
+                let mut got = Vec::new();
+                loop {
+                    let finished = done.load(Ordering::SeqCst);
+                    let items = store.pop("work", 7).await.unwrap();
+                    if items.is_empty() {
+                        if finished {
+                            return got;
+                        }
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                    for i in items {
+                        got.push(String::from_utf8(i).unwrap().parse::<u32>().unwrap());
+                    }
+                }
+            })
+        })
+        .collect();
+    pusher.await.unwrap();
+    let mut all = Vec::new();
+    for popper in poppers {
+        let got = popper.await.unwrap();
+        assert!(got.windows(2).all(|w| w[0] < w[1]), "out of order: {got:?}");
+        all.extend(got);
+    }
+    assert_eq!(all.len(), ITEMS as usize, "items popped twice or lost");
+    all.sort_unstable();
+    assert_eq!(all, (0..ITEMS).collect::<Vec<_>>());
+}
+
+pub(super) async fn sets(store: &Store) {
+    assert!(store.set_members("team").await.unwrap().is_empty());
+    store.set_add("team", "bob").await.unwrap();
+    store.set_add("team", "alice").await.unwrap();
+    store.set_add("team", "alice").await.unwrap();
+    store.set_add("other", "carol").await.unwrap();
+    assert_eq!(store.set_members("team").await.unwrap(), ["alice", "bob"]);
+    store.set_remove("team", "alice").await.unwrap();
+    store.set_remove("team", "nobody").await.unwrap();
+    store.set_remove("nothing", "nobody").await.unwrap();
+    assert_eq!(store.set_members("team").await.unwrap(), ["bob"]);
+    store.set_remove("team", "bob").await.unwrap();
+    assert!(store.set_members("team").await.unwrap().is_empty());
+    assert_eq!(store.set_members("other").await.unwrap(), ["carol"]);
+}
+
+/// The same name in all four namespaces: none sees the others.
+pub(super) async fn namespaces_are_separate(store: &Store) {
+    let name = "ns/x";
+    store.set(name, b"value").await.unwrap();
+    store.push(name, &[b"item".to_vec()]).await.unwrap();
+    store.set_add(name, "member").await.unwrap();
+    assert!(store
+        .try_lease(name, "owner", Duration::from_secs(60))
+        .await
+        .unwrap());
+    assert_eq!(
+        store.keys_with_prefix("ns/", None, 10).await.unwrap().0,
+        [name]
+    );
+    assert_eq!(store.get(name).await.unwrap(), Some(b"value".to_vec()));
+    assert_eq!(store.set_members(name).await.unwrap(), ["member"]);
+    assert_eq!(store.pop(name, 10).await.unwrap(), [b"item".to_vec()]);
+    store.delete(name).await.unwrap();
+    assert_eq!(store.set_members(name).await.unwrap(), ["member"]);
+    assert!(!store
+        .try_lease(name, "other", Duration::from_secs(60))
+        .await
+        .unwrap());
+    // Names that look like another namespace's internal key stay plain keys.
+    for k in ["q:ns/x", "s:ns/x", "l:ns/x", "gom:q:ns/x"] {
+        assert_eq!(store.get(k).await.unwrap(), None);
+    }
+}
+
+/// 16 tasks × 100 increments of one key: 1600, every returned value distinct.
+pub(super) async fn concurrent_increments(store: &Store) {
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut seen = Vec::with_capacity(100);
+                for _ in 0..100 {
+                    seen.push(store.increment("count/shared", 1).await.unwrap());
+                }
+                seen
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort_unstable();
+    assert_eq!(all, (1..=1600).collect::<Vec<u64>>());
+    assert_eq!(
+        store.get("count/shared").await.unwrap(),
+        Some(b"1600".to_vec())
+    );
+}
+
+pub(super) async fn leases(store: &Store) {
+    let ttl = Duration::from_millis(600);
+    assert!(store.try_lease("lease/a", "one", ttl).await.unwrap());
+    assert!(!store.try_lease("lease/a", "two", ttl).await.unwrap());
+    assert!(
+        store.try_lease("lease/b", "two", ttl).await.unwrap(),
+        "leases are per key"
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Renewed at 400 ms: held until 1000 ms, past the first expiry at 600 ms.
+    assert!(store.try_lease("lease/a", "one", ttl).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(
+        !store.try_lease("lease/a", "two", ttl).await.unwrap(),
+        "renewal extends"
+    );
+    assert!(
+        store.try_lease("lease/b", "one", ttl).await.unwrap(),
+        "b expired at 600 ms"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Expired at 1000 ms: anyone may take it, and the old owner is then refused.
+    assert!(store.try_lease("lease/a", "two", ttl).await.unwrap());
+    assert!(!store.try_lease("lease/a", "one", ttl).await.unwrap());
+    // A zero TTL counts as 1 ms: taken, and free again soon after.
+    assert!(store
+        .try_lease("lease/c", "one", Duration::ZERO)
+        .await
+        .unwrap());
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(store.try_lease("lease/c", "two", ttl).await.unwrap());
+}

@@ -1,0 +1,170 @@
+//! The conformance checks on plain keys: get, set, delete and exists, decimal counters,
+//! and paged prefix listings (the shape every backend's pages must have).
+
+use super::super::{Store, StoreError};
+use std::collections::BTreeSet;
+
+pub(super) async fn plain_keys(store: &Store) {
+    assert_eq!(store.get("plain/a").await.unwrap(), None);
+    assert!(!store.exists("plain/a").await.unwrap());
+    store.set("plain/a", b"one").await.unwrap();
+    assert_eq!(
+        store.get("plain/a").await.unwrap().as_deref(),
+        Some(&b"one"[..])
+    );
+    assert!(store.exists("plain/a").await.unwrap());
+    store.set("plain/a", b"two").await.unwrap();
+    assert_eq!(
+        store.get("plain/a").await.unwrap().as_deref(),
+        Some(&b"two"[..])
+    );
+    store.set("plain/empty", b"").await.unwrap();
+    assert_eq!(store.get("plain/empty").await.unwrap(), Some(Vec::new()));
+    assert!(store.exists("plain/empty").await.unwrap());
+    let binary: Vec<u8> = (0..=255).collect();
+    store.set("plain/binary", &binary).await.unwrap();
+    assert_eq!(store.get("plain/binary").await.unwrap(), Some(binary));
+    let long = format!("plain/{}", "é*?[]\\".repeat(200));
+    store.set(&long, b"x").await.unwrap();
+    assert_eq!(store.get(&long).await.unwrap(), Some(b"x".to_vec()));
+    store.delete("plain/a").await.unwrap();
+    assert_eq!(store.get("plain/a").await.unwrap(), None);
+    assert!(!store.exists("plain/a").await.unwrap());
+    store.delete("plain/never").await.unwrap();
+}
+
+pub(super) async fn counters(store: &Store) {
+    assert_eq!(store.increment("count/a", 5).await.unwrap(), 5);
+    assert_eq!(store.get("count/a").await.unwrap(), Some(b"5".to_vec()));
+    assert_eq!(store.increment("count/a", 0).await.unwrap(), 5);
+    assert_eq!(store.increment("count/a", 10).await.unwrap(), 15);
+    assert_eq!(store.get("count/a").await.unwrap(), Some(b"15".to_vec()));
+    store.set("count/set", b"41").await.unwrap();
+    assert_eq!(store.increment("count/set", 1).await.unwrap(), 42);
+    store.set("count/zero", b"0").await.unwrap();
+    assert_eq!(store.increment("count/zero", 3).await.unwrap(), 3);
+    for bad in [
+        &b"secret-value"[..],
+        b"-3",
+        b"1.5",
+        b"",
+        b" 7",
+        b"+7",
+        b"007",
+        b"7\n",
+    ] {
+        store.set("count/bad", bad).await.unwrap();
+        match store.increment("count/bad", 1).await {
+            Err(StoreError::NotANumber(msg)) => {
+                assert!(!msg.contains("secret"), "message shows the value: {msg}");
+                assert!(msg.contains("count/bad"), "message names the key: {msg}");
+            }
+            other => panic!("{:?}: expected NotANumber, got {other:?}", bad),
+        }
+        assert_eq!(store.get("count/bad").await.unwrap().as_deref(), Some(bad));
+    }
+    store.set("count/big", b"1").await.unwrap();
+    assert!(matches!(
+        store.increment("count/big", u64::MAX).await,
+        Err(StoreError::Other(_))
+    ));
+    assert_eq!(store.get("count/big").await.unwrap(), Some(b"1".to_vec()));
+}
+
+/// Every page of `prefix` with `limit`, from the start.
+pub(crate) async fn all_pages(store: &Store, prefix: &str, limit: usize) -> Vec<Vec<String>> {
+    let mut pages = Vec::new();
+    let mut cursor = None;
+    for _ in 0..10_000 {
+        let (page, next) = store.keys_with_prefix(prefix, cursor, limit).await.unwrap();
+        assert!(
+            page.len() <= limit,
+            "page of {} > limit {limit}",
+            page.len()
+        );
+        assert!(
+            page.windows(2).all(|w| w[0] < w[1]),
+            "page not sorted: {page:?}"
+        );
+        assert!(page.iter().all(|k| k.starts_with(prefix)), "{page:?}");
+        pages.push(page);
+        match next {
+            Some(n) => cursor = Some(n),
+            None => return pages,
+        }
+    }
+    panic!("keys_with_prefix({prefix:?}) never ended");
+}
+
+pub(super) async fn key_pages(store: &Store) {
+    let expected: Vec<String> = (0..25).map(|i| format!("page/{i:02}")).collect();
+    for k in &expected {
+        store.set(k, b"v").await.unwrap();
+    }
+    for k in ["page", "pagex", "pag", "pagf/1"] {
+        store.set(k, b"v").await.unwrap();
+    }
+    for limit in [1, 7, 25, 100] {
+        let pages = all_pages(store, "page/", limit).await;
+        let all: Vec<String> = pages.concat();
+        let unique: BTreeSet<String> = all.iter().cloned().collect();
+        assert_eq!(
+            unique.into_iter().collect::<Vec<_>>(),
+            expected,
+            "limit {limit}"
+        );
+    }
+    assert_eq!(
+        all_pages(store, "nothing/", 10).await.concat(),
+        Vec::<String>::new()
+    );
+    let (page, next) = store.keys_with_prefix("page/", None, 0).await.unwrap();
+    assert!(page.is_empty());
+    assert_eq!(next, Some(0));
+    // Glob characters in a prefix match only themselves.
+    for k in [
+        "glob*[x]?\\1",
+        "glob*zz",
+        "globxzz",
+        "glob?a",
+        "glob[x]",
+        "globx]",
+    ] {
+        store.set(k, b"v").await.unwrap();
+    }
+    let found = |prefix: &'static str| async move {
+        let mut keys = all_pages(store, prefix, 3).await.concat();
+        keys.sort();
+        keys.dedup();
+        keys
+    };
+    assert_eq!(found("glob*").await, ["glob*[x]?\\1", "glob*zz"]);
+    assert_eq!(found("glob?").await, ["glob?a"]);
+    assert_eq!(found("glob*[x]?\\").await, ["glob*[x]?\\1"]);
+    assert_eq!(found("glob[").await, ["glob[x]"]);
+}
+
+/// Memory and file: one sorted order across pages, exact counts, None after the last.
+pub(crate) async fn pages_in_one_sorted_order(store: &Store) {
+    let expected: Vec<String> = (0..30).map(|i| format!("o/{i:03}")).collect();
+    for k in expected.iter().rev() {
+        store.set(k, b"v").await.unwrap();
+    }
+    store.set("o0", b"v").await.unwrap();
+    for limit in [1, 7, 10, 30, 31] {
+        let pages = all_pages(store, "o/", limit).await;
+        assert_eq!(pages.concat(), expected, "limit {limit}");
+        let full = 30 / limit;
+        assert!(
+            pages.len() == full || pages.len() == full + 1,
+            "limit {limit}"
+        );
+        assert!(pages[..pages.len() - 1].iter().all(|p| p.len() == limit));
+    }
+    let (page, next) = store.keys_with_prefix("o/", Some(28), 10).await.unwrap();
+    assert_eq!(page, ["o/028", "o/029"]);
+    assert_eq!(next, None);
+    let (page, next) = store.keys_with_prefix("o/", Some(99), 10).await.unwrap();
+    assert!(page.is_empty());
+    assert_eq!(next, None);
+}
