@@ -18,9 +18,9 @@ pub const INTEGRATION_ID: &str = "integration-1";
 /// The tenant's queue.
 pub const QUEUE_ID: &str = "queue-1";
 /// The tenant's OAuth client id.
-pub const CLIENT_ID: &str = "client";
+pub const CLIENT_ID: &str = "fixture-client";
 /// The tenant's OAuth client secret.
-pub const CLIENT_SECRET: &str = "secret";
+pub const CLIENT_SECRET: &str = "fixture-client-secret-value";
 
 /// [`crate::testing::FakeGenesys`] refuses (400) inbound texts starting with this.
 pub const REFUSED_PREFIX: &str = "[refuse]";
@@ -84,12 +84,22 @@ pub fn transcript() -> Vec<TranscriptEntry> {
 
 /// The body of a Genesys outbound text webhook from an agent to `user_id`.
 pub fn text_webhook_body(user_id: &str, message_id: &str, text: &str) -> Vec<u8> {
+    text_webhook_body_from(INTEGRATION_ID, user_id, message_id, text)
+}
+
+/// As [`text_webhook_body`], from the integration `integration_id`.
+pub fn text_webhook_body_from(
+    integration_id: &str,
+    user_id: &str,
+    message_id: &str,
+    text: &str,
+) -> Vec<u8> {
     json!({
         "id": message_id,
         "channel": {
-            "id": INTEGRATION_ID, "platform": "Open", "type": "Private",
+            "id": integration_id, "platform": "Open", "type": "Private",
             "to": { "id": user_id, "idType": "Opaque" },
-            "from": { "nickname": DEPLOYMENT_NAME, "id": INTEGRATION_ID, "idType": "Opaque" },
+            "from": { "nickname": DEPLOYMENT_NAME, "id": integration_id, "idType": "Opaque" },
             "time": "2026-11-25T09:14:05.001Z", "messageId": message_id
         },
         "type": "Text", "text": text, "originatingEntity": "Human", "direction": "Outbound"

@@ -2,12 +2,11 @@
 //! result as one JSON line. The format is documented in the README.
 
 use crate::show;
+use genesys_om_handover::testing::fixtures;
 use genesys_om_host::api::{Event, Line, Settings, User};
 use genesys_om_host::bindings::types::{EndSignal, Webhook};
 use genesys_om_host::{Plugin, Tenant};
-use genesys_sim::sign;
 use serde::Deserialize;
-use serde_json::json;
 use std::collections::HashMap;
 
 /// A scenario file.
@@ -90,7 +89,7 @@ pub enum Step {
     },
 }
 
-/// A Genesys-shaped agent text webhook signed with `secret`.
+/// A Genesys-shaped agent text webhook (the shared fixture), signed with `secret` if any.
 pub fn agent_text_webhook(
     user_id: &str,
     integration_id: &str,
@@ -99,21 +98,20 @@ pub fn agent_text_webhook(
     secret: Option<&str>,
 ) -> Webhook {
     let id = format!("{:032x}", 0x5ce0_0000_u128 + n as u128);
-    let body = json!({
-        "id": id,
-        "channel": { "id": integration_id, "platform": "Open", "type": "Private",
-                     "to": { "id": user_id, "idType": "Opaque" },
-                     "from": { "id": integration_id, "idType": "Opaque", "nickname": "scenario" },
-                     "time": "2026-11-25T09:14:05.001Z", "messageId": id },
-        "type": "Text", "text": text, "originatingEntity": "Human", "direction": "Outbound"
-    })
-    .to_string()
-    .into_bytes();
-    let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
-    if let Some(s) = secret {
-        headers.push(("X-Hub-Signature-256".to_string(), sign(s, &body)));
+    let body = fixtures::text_webhook_body_from(integration_id, user_id, &id, text);
+    match secret {
+        Some(s) => {
+            let w = fixtures::signed(body, s);
+            Webhook {
+                headers: w.headers,
+                body: w.body,
+            }
+        }
+        None => Webhook {
+            headers: vec![("Content-Type".to_string(), "application/json".to_string())],
+            body,
+        },
     }
-    Webhook { headers, body }
 }
 
 /// Run every step; returns the JSON lines.

@@ -2,139 +2,28 @@
 //! per-hook latency through the component next to the same domain code run natively,
 //! both against an in-process fake Genesys. Figures are printed and written as JSON.
 
+mod inputs;
+mod native;
+mod stores;
+
 use anyhow::{bail, Result};
-use genesys_om_handover as domain;
-use genesys_om_handover::testing::{FakeGenesys, MapConfig, MemKv};
+use genesys_om_handover::testing::MapConfig;
 use genesys_om_host::bindings::types::{
-    EndSignal, HandoverSettings, Speaker, TranscriptEntry, UserEvent, UserProfile, Webhook,
+    EndSignal, HandoverSettings, TranscriptEntry, UserEvent, Webhook,
 };
-use genesys_om_host::egress::Responder;
 use genesys_om_host::runtime::EPOCH_TICK;
-use genesys_om_host::{engine, Egress, Plugin, Store, Tenant};
+use genesys_om_host::{engine, Plugin, Store, Tenant};
+use inputs::{
+    end_event, in_process, median, micros, profile, transcript, webhook, CUSTOM_ATTRIBUTES,
+};
 use serde_json::json;
 use std::path::Path;
-use std::sync::Arc;
-
-mod stores;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 use wasmtime::component::Component;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-const WEBHOOK_SECRET: &str = "bench-webhook-secret-1";
-const CUSTOM_ATTRIBUTES: &str = r#"{"customer":{"tier":"gold","address":{"city":"Berlin","zip":"10115"}},"tags":["a","b","c"],"items":[{"sku":"A1","qty":2},{"sku":"B2","qty":1}],"vip":true,"score":4.5}"#;
-
-pub(crate) fn micros(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e6
-}
-
-pub(crate) fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v.get(v.len() / 2).copied().unwrap_or(0.0)
-}
-
-fn transcript() -> Vec<(Speaker, String)> {
-    (0..20)
-        .map(|i| {
-            let who = if i % 2 == 0 {
-                Speaker::User
-            } else {
-                Speaker::Bot
-            };
-            (
-                who,
-                format!("Line {i} of the conversation before the handover, with a few words."),
-            )
-        })
-        .collect()
-}
-
-/// A signed Genesys text webhook of about 1 KB for `user`.
-pub(crate) fn webhook(user: &str, n: usize) -> (Vec<(String, String)>, Vec<u8>) {
-    let id = format!("{n:032x}");
-    let mut body = json!({
-        "id": id,
-        "channel": { "id": "integration-1", "platform": "Open", "type": "Private",
-                     "to": { "id": user, "idType": "Opaque" },
-                     "from": { "nickname": "CognigyHandover", "id": "integration-1", "idType": "Opaque" },
-                     "time": "2026-11-25T09:14:05.001Z", "messageId": id },
-        "type": "Text", "text": "", "originatingEntity": "Human", "direction": "Outbound",
-        "conversationId": "conversation-1"
-    });
-    let pad = 1024usize.saturating_sub(body.to_string().len());
-    body["text"] = json!("x".repeat(pad));
-    let bytes = body.to_string().into_bytes();
-    let sig = domain::signature::sign(WEBHOOK_SECRET, &bytes);
-    (vec![("X-Hub-Signature-256".to_string(), sig)], bytes)
-}
-
-pub(crate) fn end_event(user: &str) -> Vec<u8> {
-    json!({"userId": user, "topic": "v2.detail.events.conversation.id.customer.end", "disconnectType": "CLIENT"})
-        .to_string()
-        .into_bytes()
-}
-
-pub(crate) fn profile(user_id: &str) -> UserProfile {
-    UserProfile {
-        user_id: user_id.into(),
-        session_id: format!("session-{user_id}"),
-        first_name: None,
-        last_name: None,
-        nickname: None,
-        email: None,
-    }
-}
-
-struct SystemClock(std::cell::Cell<u64>);
-
-impl domain::Clock for SystemClock {
-    fn now_ms(&self) -> u64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0)
-    }
-    fn new_id(&self) -> String {
-        self.0.set(self.0.get() + 1);
-        format!("00000000-0000-4000-8000-{:012x}", self.0.get())
-    }
-    fn sleep_ms(&self, ms: u64) {
-        std::thread::sleep(Duration::from_millis(ms));
-    }
-}
-
-/// Genesys answered in process by the domain crate's fake: no network in the figures.
-struct FakeResponder;
-
-impl Responder for FakeResponder {
-    fn respond(&self, method: &str, url: &str, body: &[u8]) -> (u16, Vec<u8>) {
-        use genesys_om_handover::ports::Http as _;
-        let method = match method {
-            "GET" => "GET",
-            "PATCH" => "PATCH",
-            "PUT" => "PUT",
-            "DELETE" => "DELETE",
-            _ => "POST",
-        };
-        let req = genesys_om_handover::HttpRequest {
-            method,
-            url: url.to_string(),
-            headers: Vec::new(),
-            body: body.to_vec(),
-            timeout_ms: 0,
-        };
-        match FakeGenesys::default().send(&req) {
-            Ok(r) => (r.status, r.body),
-            Err(_) => (503, Vec::new()),
-        }
-    }
-}
-
-pub(crate) fn in_process() -> Egress {
-    Egress::InProcess(Arc::new(FakeResponder))
-}
-
 /// Per-hook medians in µs: start, user-message, agent-message, end.
-type HookTimes = [f64; 4];
+pub(crate) type HookTimes = [f64; 4];
 
 async fn component_hooks(
     plugin: &Plugin,
@@ -255,98 +144,6 @@ fn check<T>(r: Result<T, genesys_om_host::bindings::types::Error>) -> Result<T> 
     r.map_err(|e| anyhow::anyhow!("hook failed: {}", crate::show::error(&e)))
 }
 
-fn native_hooks(iters: usize) -> Result<(HookTimes, f64, f64)> {
-    let (http, kv, config, clock) = (
-        FakeGenesys::default(),
-        MemKv::default(),
-        MapConfig::working(),
-        SystemClock(0.into()),
-    );
-    let env = domain::Env {
-        http: &http,
-        kv: &kv,
-        config: &config,
-        clock: &clock,
-    };
-    let settings = domain::HandoverSettings {
-        language: Some("english".into()),
-        skills: Some("escalation".into()),
-        priority: Some("1".into()),
-        custom_attributes: Some(CUSTOM_ATTRIBUTES.into()),
-        ..Default::default()
-    };
-    let lines: Vec<domain::TranscriptEntry> = transcript()
-        .into_iter()
-        .map(|(s, text)| domain::TranscriptEntry {
-            speaker: if s == Speaker::User {
-                domain::Speaker::User
-            } else {
-                domain::Speaker::Bot
-            },
-            text,
-            data: None,
-        })
-        .collect();
-    let e = |r: Result<domain::Outcome, domain::Error>| r.map_err(|e| anyhow::anyhow!("{e}"));
-    let mut t = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
-    for i in 0..iters {
-        let user = domain::UserProfile {
-            user_id: format!("bench-{i}"),
-            session_id: format!("s-{i}"),
-            ..Default::default()
-        };
-        let (headers, body) = webhook(&user.user_id, i);
-        let w = domain::Webhook { headers, body };
-        let ev = domain::EndSignal::GenesysEvent(end_event(&user.user_id));
-        let s = Instant::now();
-        e(domain::hooks::start(&env, &user, &lines, &settings))?;
-        t[0].push(micros(s.elapsed()));
-        let s = Instant::now();
-        e(domain::hooks::user_message(
-            &env,
-            &user.user_id,
-            &domain::UserEvent::Text("Hello, anyone there?".into()),
-        ))?;
-        t[1].push(micros(s.elapsed()));
-        let s = Instant::now();
-        e(domain::hooks::agent_message(&env, &w))?;
-        t[2].push(micros(s.elapsed()));
-        let s = Instant::now();
-        e(domain::hooks::end(&env, &ev))?;
-        t[3].push(micros(s.elapsed()));
-    }
-    let user = domain::UserProfile {
-        user_id: "bench-throughput".into(),
-        session_id: "s".into(),
-        ..Default::default()
-    };
-    e(domain::hooks::start(&env, &user, &lines, &settings))?;
-    let calls = iters * 5;
-    let hooks_w: Vec<domain::Webhook> = (0..calls)
-        .map(|n| {
-            let (headers, body) = webhook("bench-throughput", 1_000_000 + n);
-            domain::Webhook { headers, body }
-        })
-        .collect();
-    let s = Instant::now();
-    for w in &hooks_w {
-        e(domain::hooks::agent_message(&env, w))?;
-    }
-    let tput = calls as f64 / s.elapsed().as_secs_f64();
-    let mut verify = Vec::new();
-    for i in 0..iters {
-        let (headers, body) = webhook("nobody", 2_000_000 + i);
-        let w = domain::Webhook { headers, body };
-        let s = Instant::now();
-        let r = domain::hooks::agent_message(&env, &w);
-        verify.push(micros(s.elapsed()));
-        if !matches!(r, Err(domain::Error::UnknownConversation(_))) {
-            bail!("expected unknown-conversation, got {r:?}");
-        }
-    }
-    Ok((t.map(median), tput, median(verify)))
-}
-
 async fn instantiate_median(plugin: &Plugin, tenant: &Tenant, n: usize) -> Result<f64> {
     let mut v = Vec::with_capacity(n);
     for _ in 0..n {
@@ -421,7 +218,7 @@ pub async fn run(wasm: &Path, out_dir: &Path, iters: usize) -> Result<serde_json
     );
     let (wasm_t, wasm_tput, peak, refuse, verify) =
         component_hooks(&pplugin, &tenant, iters).await?;
-    let (native_t, native_tput, native_verify) = native_hooks(iters)?;
+    let (native_t, native_tput, native_verify) = native::native_hooks(iters)?;
     let names = ["start", "user-message", "agent-message", "end"];
     let ratio = |i: usize| {
         if native_t[i] > 0.0 {

@@ -1,8 +1,9 @@
 //! Per-hook cost of each store behind `wasi:keyvalue`, as `serve` runs a call: a fresh
 //! instance, the hook, and the store's writes made durable before the answer.
 
-use super::{end_event, in_process, median, micros, profile, webhook};
+use super::inputs::{end_event, in_process, median, micros, profile, webhook};
 use anyhow::{bail, Result};
+use genesys_om_host::api::Settings;
 use genesys_om_host::bindings::types::{EndSignal, HandoverSettings, UserEvent, Webhook};
 use genesys_om_host::{Plugin, Store, Tenant};
 use std::time::Instant;
@@ -12,16 +13,8 @@ use wasmtime::Engine;
 /// Medians in µs of start, user-message, agent-message and end through `plugin`.
 async fn per_hook(plugin: &Plugin, tenant: &Tenant, iters: usize, tag: &str) -> Result<[f64; 4]> {
     let mut t = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
-    let settings = HandoverSettings {
-        language: None,
-        skills: None,
-        priority: None,
-        enable_user_connects_message: true,
-        enable_user_disconnects_message: true,
-        display_agent_details: false,
-        custom_attributes: None,
-        disconnect_message: None,
-    };
+    // The node's defaults, as the bot side's API gives them.
+    let settings = HandoverSettings::from(&Settings::default());
     for i in 0..iters {
         let user = profile(&format!("store-{tag}-{i}"));
         let (headers, body) = webhook(&user.user_id, 3_000_000 + i);

@@ -2,6 +2,7 @@
 //! agent details, duplicates, receipts, and a randomized robustness run.
 
 use crate::support::*;
+use genesys_om_handover::testing::fixtures::Rng;
 use genesys_om_host::bindings::types::{
     Action, Error, HandoverStatus, SignatureProblem, Warning, Webhook,
 };
@@ -320,18 +321,9 @@ async fn delivery_receipts_reach_genesys() {
     assert!(matches!(e, Err(Error::UnknownConversation(_))));
 }
 
-/// xorshift64*: a small deterministic generator, so a failure can be replayed.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
+/// A number below `n` from the shared seeded generator, so a failure can be replayed.
+fn pick(rng: &mut Rng, n: usize) -> usize {
+    rng.below(n as u64) as usize
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -354,40 +346,40 @@ async fn random_and_mutated_webhooks_never_trap_or_act_unsigned() {
         b"{}".to_vec(),
         b"[]".to_vec(),
     ];
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15);
     let (mut acted, mut refused) = (0, 0);
     for i in 0..2500 {
-        let mut body = samples[rng.below(samples.len())].clone();
-        match rng.below(6) {
+        let mut body = samples[pick(&mut rng, samples.len())].clone();
+        match pick(&mut rng, 6) {
             0 => {
-                let n = rng.below(200);
-                body = (0..n).map(|_| rng.next() as u8).collect();
+                let n = pick(&mut rng, 200);
+                body = (0..n).map(|_| rng.next_u64() as u8).collect();
             }
             1 if !body.is_empty() => {
-                let at = rng.below(body.len());
-                body[at] ^= 1 << rng.below(8);
+                let at = pick(&mut rng, body.len());
+                body[at] ^= 1 << pick(&mut rng, 8);
             }
             2 => {
-                let at = rng.below(body.len() + 1);
+                let at = pick(&mut rng, body.len() + 1);
                 body.truncate(at);
             }
             3 => {
-                let at = rng.below(body.len() + 1);
+                let at = pick(&mut rng, body.len() + 1);
                 const JUNK: &[u8] = b"{}[]\",:\\0\xff";
-                let junk: Vec<u8> = (0..rng.below(8))
-                    .map(|_| JUNK[rng.below(JUNK.len())])
+                let junk: Vec<u8> = (0..pick(&mut rng, 8))
+                    .map(|_| JUNK[pick(&mut rng, JUNK.len())])
                     .collect();
                 body.splice(at..at, junk);
             }
             _ => {}
         }
         // Half of them are re-signed correctly, so the parser sees garbage with a valid signature.
-        let resign = rng.below(2) == 0;
-        let signature = match rng.below(5) {
+        let resign = pick(&mut rng, 2) == 0;
+        let signature = match pick(&mut rng, 5) {
             _ if resign => Some(sign(WEBHOOK_SECRET, &body)),
             0 => None,
             1 => Some("sha256=".into()),
-            2 => Some(format!("sha256={}", "A".repeat(rng.below(60)))),
+            2 => Some(format!("sha256={}", "A".repeat(pick(&mut rng, 60)))),
             3 => Some(sign("wrong-secret-value-123", &body)),
             _ => Some(base.headers[1].1.clone()),
         };

@@ -14,10 +14,8 @@ use std::sync::OnceLock;
 use wasmtime::component::Component;
 use wasmtime::Engine;
 
-pub const CLIENT_ID: &str = "test-client";
-pub const CLIENT_SECRET: &str = "test-client-secret-value";
-pub const WEBHOOK_SECRET: &str = "test-webhook-secret-value";
-pub const DEPLOYMENT: &str = "CognigyHandover";
+pub use genesys_om_handover::testing::fixtures::{CLIENT_ID, CLIENT_SECRET, WEBHOOK_SECRET};
+pub const DEPLOYMENT: &str = genesys_om_handover::testing::fixtures::DEPLOYMENT_NAME;
 
 /// The engine and the release component, compiled once for the whole test binary.
 pub fn compiled() -> &'static (Engine, Component) {
@@ -42,18 +40,9 @@ pub struct H {
     pub integration: String,
 }
 
+/// The shared fixture tenant's settings (the simulator is set up with the same values).
 pub fn config() -> HashMap<String, String> {
-    [
-        ("host", "mypurecloud.de"),
-        ("deployment-name", DEPLOYMENT),
-        ("queue-id", "queue-1"),
-        ("webhook-secret", WEBHOOK_SECRET),
-        ("client-id", CLIENT_ID),
-        ("client-secret", CLIENT_SECRET),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
+    genesys_om_handover::testing::fixtures::tenant_config_map()
 }
 
 pub async fn harness() -> H {
@@ -222,7 +211,7 @@ pub async fn dump(kv: &Store, tenant: &str) -> std::collections::BTreeMap<String
         .await
         .unwrap()
     {
-        let full = format!("c/{tenant}/{k}");
+        let full = format!("{}{k}", genesys_om_host::keyvalue::tenant_prefix(tenant));
         if let Some(v) = kv.get(&full).await.unwrap() {
             out.insert(k, v);
         }
