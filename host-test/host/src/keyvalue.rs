@@ -12,15 +12,20 @@ pub struct Bucket {
     prefix: String,
 }
 
+/// Where the component's data of `tenant` lives in the store.
+pub fn tenant_prefix(tenant: &str) -> String {
+    format!("c/{tenant}/")
+}
+
 /// Where the component's data of `tenant` in `bucket` lives in the store.
 pub fn bucket_prefix(tenant: &str, bucket: &str) -> String {
-    format!("c/{tenant}/{bucket}/")
+    format!("{}{bucket}/", tenant_prefix(tenant))
 }
 
 /// Every key the component stored for `tenant` (any bucket), without the scoping prefix;
 /// for tests and operators checking what is left.
 pub async fn component_keys(kv: &Store, tenant: &str) -> Result<Vec<String>, StoreError> {
-    let prefix = format!("c/{tenant}/");
+    let prefix = tenant_prefix(tenant);
     let mut out = Vec::new();
     let mut cursor = None;
     loop {

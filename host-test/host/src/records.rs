@@ -4,6 +4,8 @@
 
 use crate::bindings::types::{Action, HandoverStatus, Outcome, Warning};
 use crate::kv::{Store, StoreError};
+use std::collections::HashSet;
+use std::sync::Mutex;
 
 fn integration_key(integration_id: &str) -> String {
     format!("host/integration/{integration_id}")
@@ -18,15 +20,37 @@ fn pending_set(tenant: &str) -> String {
 }
 
 /// The host's records over a store.
-#[derive(Clone)]
 pub struct Records {
     kv: Store,
+    /// What this replica already wrote (integration and open-handover entries), so a
+    /// webhook's hot path does not write them again on every call.
+    written: Mutex<HashSet<String>>,
 }
 
 impl Records {
     /// Records kept in `kv`.
     pub fn new(kv: Store) -> Self {
-        Self { kv }
+        Self {
+            kv,
+            written: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Whether this replica has not written `entry` yet.
+    fn unwritten(&self, entry: &str) -> bool {
+        !self.written.lock().unwrap().contains(entry)
+    }
+
+    fn wrote(&self, entry: String) {
+        self.written.lock().unwrap().insert(entry);
+    }
+
+    /// Forget every entry that starts with `prefix`.
+    fn forget(&self, prefix: &str) {
+        self.written
+            .lock()
+            .unwrap()
+            .retain(|e| !e.starts_with(prefix));
     }
 
     /// Learn from a hook outcome: the integration's tenant, whether the handover is open,
@@ -34,8 +58,10 @@ impl Records {
     pub async fn learn(&self, tenant: &str, outcome: &Outcome) -> Result<(), StoreError> {
         if let Some(g) = &outcome.genesys {
             let key = integration_key(&g.integration_id);
-            if self.kv.get(&key).await?.as_deref() != Some(tenant.as_bytes()) {
+            let entry = format!("{key}={tenant}");
+            if self.unwritten(&entry) {
                 self.kv.set(&key, tenant.as_bytes()).await?;
+                self.wrote(entry);
             }
         }
         let Some(user) = &outcome.user_id else {
@@ -46,11 +72,16 @@ impl Records {
             .iter()
             .any(|a| matches!(a, Action::Status(HandoverStatus::Ended(_))));
         if ended {
-            self.kv.set_remove(&open_set(tenant), user).await?;
-            return self.kv.set_remove(&pending_set(tenant), user).await;
+            return self.closed(tenant, user).await;
         }
-        if outcome.genesys.is_some() {
-            self.kv.set_add(&open_set(tenant), user).await?;
+        // Per conversation: the user's next handover is a new entry, whatever another
+        // replica removed in between.
+        if let Some(g) = &outcome.genesys {
+            let open = format!("{}\n{user}\n{}", open_set(tenant), g.conversation_id);
+            if self.unwritten(&open) {
+                self.kv.set_add(&open_set(tenant), user).await?;
+                self.wrote(open);
+            }
         }
         if outcome.warnings.contains(&Warning::DeliveryPending) {
             self.kv.set_add(&pending_set(tenant), user).await?;
@@ -65,6 +96,7 @@ impl Records {
 
     /// A user's handover is not open (any more).
     pub async fn closed(&self, tenant: &str, user: &str) -> Result<(), StoreError> {
+        self.forget(&format!("{}\n{user}\n", open_set(tenant)));
         self.kv.set_remove(&open_set(tenant), user).await?;
         self.kv.set_remove(&pending_set(tenant), user).await
     }

@@ -4,6 +4,7 @@
 use crate::api::{EndRequest, MessageRequest, StartRequest};
 use crate::bindings::types::{EndSignal, Error as HookError, Outcome, UserEvent, Webhook};
 use crate::serve::{Call, Server};
+use crate::tenants::Loaded;
 use crate::webhook::{status_for, MAX_BODY};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -23,10 +24,6 @@ type S = State<Arc<Server>>;
 
 fn reply(status: StatusCode, v: Value) -> Response {
     (status, Json(v)).into_response()
-}
-
-fn bad_request(e: impl std::fmt::Display) -> Response {
-    reply(StatusCode::BAD_REQUEST, json!({"error": e.to_string()}))
 }
 
 /// The bot side's answer for a hook result.
@@ -124,81 +121,82 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// A handler's early answer: the request is refused before any hook runs.
+struct Refused(StatusCode, Value);
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        reply(self.0, self.1)
+    }
+}
+
+fn refused(e: impl std::fmt::Display) -> Refused {
+    Refused(StatusCode::BAD_REQUEST, json!({"error": e.to_string()}))
+}
+
+/// The tenant, if the provider is enabled for it and it exists; 400 otherwise.
+async fn tenant(s: &Server, name: &str) -> Result<Arc<Loaded>, Refused> {
+    s.tenant(name).await.map_err(refused)
+}
+
+/// The request body as `T`; 400 with serde's message otherwise.
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Refused> {
+    serde_json::from_slice(body).map_err(refused)
+}
+
 async fn events(
     State(s): S,
-    Path(tenant): Path<String>,
+    Path(name): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let loaded = match s.tenant(&tenant).await {
-        Ok(l) => l,
-        Err(e) => return bad_request(e),
-    };
+) -> Result<Response, Refused> {
+    let loaded = tenant(&s, &name).await?;
     let key = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let expected = loaded.file.events_api_key.as_bytes();
     if expected.is_empty() || !constant_time_eq(key.as_bytes(), expected) {
-        return reply(StatusCode::UNAUTHORIZED, json!({"error": "bad api key"}));
+        return Err(Refused(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": "bad api key"}),
+        ));
     }
-    answer(
-        s.run(&loaded, Call::End(EndSignal::GenesysEvent(body.to_vec())))
-            .await,
-    )
+    let signal = EndSignal::GenesysEvent(body.to_vec());
+    Ok(answer(s.run(&loaded, Call::End(signal)).await))
 }
 
-async fn version(State(s): S, Path(tenant): Path<String>) -> Response {
-    let loaded = match s.tenant(&tenant).await {
-        Ok(l) => l,
-        Err(e) => return bad_request(e),
-    };
-    match loaded.plugin.version(&loaded.tenant).await {
-        Ok(v) => reply(StatusCode::OK, json!({"version": v})),
-        Err(e) => bad_request(e),
-    }
+async fn version(State(s): S, Path(name): Path<String>) -> Result<Response, Refused> {
+    let loaded = tenant(&s, &name).await?;
+    let v = loaded
+        .plugin
+        .version(&loaded.tenant)
+        .await
+        .map_err(refused)?;
+    Ok(reply(StatusCode::OK, json!({"version": v})))
 }
 
-async fn start(State(s): S, Path(tenant): Path<String>, body: Bytes) -> Response {
-    let r: StartRequest = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => return bad_request(e),
-    };
-    let lines = match crate::api::transcript(&r.transcript) {
-        Ok(l) => l,
-        Err(e) => return bad_request(e),
-    };
-    let loaded = match s.tenant(&tenant).await {
-        Ok(l) => l,
-        Err(e) => return bad_request(e),
-    };
+async fn start(State(s): S, Path(name): Path<String>, body: Bytes) -> Result<Response, Refused> {
+    let r: StartRequest = parse(&body)?;
+    let lines = crate::api::transcript(&r.transcript).map_err(refused)?;
+    let loaded = tenant(&s, &name).await?;
     let call = Call::Start((&r.user).into(), lines, (&r.settings).into());
-    answer(s.run(&loaded, call).await)
+    Ok(answer(s.run(&loaded, call).await))
 }
 
-async fn message(State(s): S, Path(tenant): Path<String>, body: Bytes) -> Response {
-    let m: MessageRequest = match serde_json::from_slice(&body) {
-        Ok(m) => m,
-        Err(e) => return bad_request(e),
-    };
-    let loaded = match s.tenant(&tenant).await {
-        Ok(l) => l,
-        Err(e) => return bad_request(e),
-    };
+async fn message(State(s): S, Path(name): Path<String>, body: Bytes) -> Result<Response, Refused> {
+    let m: MessageRequest = parse(&body)?;
+    let loaded = tenant(&s, &name).await?;
     let event = UserEvent::from(&m.event);
-    answer(s.run(&loaded, Call::UserMessage(m.user_id, event)).await)
+    Ok(answer(
+        s.run(&loaded, Call::UserMessage(m.user_id, event)).await,
+    ))
 }
 
-async fn end(State(s): S, Path(tenant): Path<String>, body: Bytes) -> Response {
-    let e: EndRequest = match serde_json::from_slice(&body) {
-        Ok(e) => e,
-        Err(e) => return bad_request(e),
-    };
-    let loaded = match s.tenant(&tenant).await {
-        Ok(l) => l,
-        Err(e) => return bad_request(e),
-    };
-    answer(s.run(&loaded, Call::End(e.into())).await)
+async fn end(State(s): S, Path(name): Path<String>, body: Bytes) -> Result<Response, Refused> {
+    let e: EndRequest = parse(&body)?;
+    let loaded = tenant(&s, &name).await?;
+    Ok(answer(s.run(&loaded, Call::End(e.into())).await))
 }
 
 #[derive(Deserialize)]
@@ -209,22 +207,18 @@ struct Wait {
 
 async fn actions(
     State(s): S,
-    Path((tenant, session)): Path<(String, String)>,
+    Path((name, session)): Path<(String, String)>,
     Query(q): Query<Wait>,
-) -> Response {
-    if let Err(e) = s.tenant(&tenant).await {
-        return bad_request(e);
-    }
+) -> Result<Response, Refused> {
+    let tenant = tenant(&s, &name).await?.tenant.name.clone();
     let wait = Duration::from_millis(q.wait.min(30_000));
     match s.bus.take(&tenant, &session, wait).await {
-        Ok(actions) => reply(StatusCode::OK, json!({"actions": actions})),
+        Ok(actions) => Ok(reply(StatusCode::OK, json!({"actions": actions}))),
         Err(e) => {
             s.metrics.store_error();
             tracing::error!(tenant, error = %e, "long-poll failed");
-            reply(
-                StatusCode::SERVICE_UNAVAILABLE,
-                json!({"error": "storage unavailable"}),
-            )
+            let busy = json!({"error": "storage unavailable"});
+            Err(Refused(StatusCode::SERVICE_UNAVAILABLE, busy))
         }
     }
 }

@@ -146,11 +146,7 @@ impl Server {
             opts.egress.clone(),
             kv.clone(),
         );
-        let replica = format!(
-            "{}-{:x}",
-            std::process::id(),
-            Instant::now().elapsed().subsec_nanos() ^ rand_seed()
-        );
+        let replica = format!("{}-{:08x}", std::process::id(), random_u32());
         Arc::new(Self {
             records: Records::new(kv.clone()),
             bus: Bus::new(kv.clone()),
@@ -229,7 +225,9 @@ impl Server {
     }
 }
 
-fn rand_seed() -> u32 {
+/// A per-process random number (std's hasher keys are random per process), so replicas
+/// with the same pid on different machines still have different ids.
+fn random_u32() -> u32 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u64(std::process::id() as u64);
