@@ -15,14 +15,30 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// A TCP port on 127.0.0.1 that was free a moment ago (the OS picked it for a listener
-/// that is closed again before returning). Another process may take it in between, so
-/// callers that bind it should be ready to retry with a new one.
+/// A TCP port on 127.0.0.1 that was free a moment ago. It is taken below Linux's
+/// ephemeral range (32768–60999), so the outgoing connections of this or another test
+/// cannot land on it before its user binds it, and no port is handed out twice in one
+/// process. Another program binding the same port in between is still possible.
 pub fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("binding 127.0.0.1:0 for a free port")
+    const FIRST: u64 = 20_000;
+    const SPAN: u64 = 12_000;
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    // One random offset per process; the walk from it visits every port of the span once.
+    static START: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let start = *START.get_or_init(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.subsec_nanos() as u64 ^ u64::from(std::process::id()))
+            .unwrap_or(0)
+    });
+    for _ in 0..SPAN {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = (FIRST + (start + n * 7919) % SPAN) as u16;
+        if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port between {FIRST} and {}", FIRST + SPAN)
 }
 
 /// A directory under [`std::env::temp_dir`] with a unique name, removed with everything
