@@ -1,8 +1,10 @@
 //! Many replicas over one Redis: three `host-test serve` processes, every request to a
 //! random replica, every agent webhook posted twice at once to two replicas, one replica
 //! killed with SIGKILL and restarted mid-run. Both sides see every message once, in order.
+//! The same load on a single replica is the baseline of the printed figures.
 
 use crate::support::artifact;
+use genesys_om_handover::testing::fixtures::Rng;
 use genesys_om_host::bindings::types::Action;
 use genesys_om_host::Store;
 use genesys_sim::{request, AgentSends, Simulator};
@@ -88,18 +90,6 @@ impl Replica {
     }
 }
 
-/// xorshift64*: a replayable source of "random replica".
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n as u64) as usize
-    }
-}
-
 /// The outcome of one request: answered, refused before it was sent (safe to send
 /// elsewhere), or lost on the way (it may or may not have been handled).
 pub enum Sent {
@@ -127,7 +117,7 @@ async fn post_any(
     body: &Value,
 ) -> Option<(u16, Value)> {
     for _ in 0..200 {
-        let i = rng.lock().unwrap().below(bases.len());
+        let i = rng.lock().unwrap().below(bases.len() as u64) as usize;
         match send(
             "POST",
             &format!("{}{path}", bases[i]),
@@ -156,6 +146,17 @@ fn texts(actions: &[Value]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_replicas_over_one_redis_lose_and_repeat_nothing() {
+    over_redis(3, true).await;
+}
+
+/// The same load on one replica: the baseline for the figures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_replica_over_redis_loses_and_repeats_nothing() {
+    over_redis(1, false).await;
+}
+
+/// `count` replicas over one Redis; with `kill`, replica 0 is killed and restarted mid-run.
+async fn over_redis(count: usize, kill: bool) {
     const CONVERSATIONS: usize = 30;
     const MESSAGES: usize = 10;
     let redis = RedisServer::start().expect("redis-server (make test installs it)");
@@ -180,10 +181,12 @@ async fn three_replicas_over_one_redis_lose_and_repeat_nothing() {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    let replicas: Vec<Replica> = (0..3).map(|_| Replica::spawn(dir.path(), &args)).collect();
+    let replicas: Vec<Replica> = (0..count)
+        .map(|_| Replica::spawn(dir.path(), &args))
+        .collect();
     let bases: Arc<Vec<String>> = Arc::new(replicas.iter().map(Replica::base).collect());
     let replicas = Arc::new(Mutex::new(replicas));
-    let rng = Arc::new(Mutex::new(Rng(0x9e37_79b9_7f4a_7c15)));
+    let rng = Arc::new(Mutex::new(Rng::new(0x9e37_79b9_7f4a_7c15)));
     let sent = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
 
@@ -191,6 +194,9 @@ async fn three_replicas_over_one_redis_lose_and_repeat_nothing() {
     let killer = {
         let (replicas, sent) = (replicas.clone(), sent.clone());
         tokio::spawn(async move {
+            if !kill {
+                return;
+            }
             while sent.load(Ordering::Relaxed) < (CONVERSATIONS * MESSAGES / 3) as u64 {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
@@ -228,8 +234,8 @@ async fn three_replicas_over_one_redis_lose_and_repeat_nothing() {
                 loop {
                     let (a, b) = {
                         let mut r = rng.lock().unwrap();
-                        let a = r.below(bases.len());
-                        (a, (a + 1 + r.below(bases.len() - 1)) % bases.len())
+                        let a = r.below(bases.len() as u64) as usize;
+                        (a, (a + 1 + r.below(bases.len() as u64 - 1) as usize) % bases.len())
                     };
                     let post = |base: String| {
                         let (headers, body) = (headers.clone(), w.body.clone());
@@ -251,7 +257,7 @@ async fn three_replicas_over_one_redis_lose_and_repeat_nothing() {
             let mut got = Vec::new();
             let deadline = Instant::now() + Duration::from_secs(60);
             while texts(&got).len() < MESSAGES && Instant::now() < deadline {
-                let i = rng.lock().unwrap().below(bases.len());
+                let i = rng.lock().unwrap().below(bases.len() as u64) as usize;
                 let url = format!("{}/api/acme/sessions/{session}/actions?wait=500", bases[i]);
                 if let Sent::Answered(200, v) = send("GET", &url, b"").await {
                     got.extend(v["actions"].as_array().cloned().unwrap_or_default());
@@ -269,7 +275,7 @@ async fn three_replicas_over_one_redis_lose_and_repeat_nothing() {
     let elapsed = started.elapsed();
     killer.await.unwrap();
     println!(
-        "three replicas over Redis: {} user messages and {} agent webhooks (posted twice) in {:.2} s: {:.0} user messages/s",
+        "{count} replica(s) over Redis: {} user messages and {} agent webhooks (posted twice) in {:.2} s: {:.0} user messages/s",
         CONVERSATIONS * MESSAGES,
         CONVERSATIONS * MESSAGES,
         elapsed.as_secs_f64(),
