@@ -29,15 +29,17 @@ pub fn spawn(server: Arc<Server>) {
             }
             for tenant in server.tenants.names() {
                 if server.opts.allows(&tenant) {
-                    round(&server, &tenant, tick, check).await;
+                    let flush = !server.opts.flush_every.is_zero();
+                    round(&server, &tenant, tick, flush, check).await;
                 }
             }
         }
     });
 }
 
-/// One round for one tenant, if this replica holds the tenant's lease.
-pub async fn round(server: &Server, tenant: &str, tick: Duration, inactivity: bool) {
+/// One round for one tenant, if this replica holds the tenant's lease: flush the outboxes
+/// with something waiting (`flush`), check open handovers for inactivity (`inactivity`).
+pub async fn round(server: &Server, tenant: &str, tick: Duration, flush: bool, inactivity: bool) {
     let lease = format!("sweep/{tenant}");
     match server.kv.try_lease(&lease, &server.replica, tick * 3).await {
         Ok(true) => {}
@@ -51,12 +53,15 @@ pub async fn round(server: &Server, tenant: &str, tick: Duration, inactivity: bo
     let Ok(loaded) = server.tenant(tenant).await else {
         return;
     };
-    if let Ok(users) = server.records.pending(tenant).await {
-        for user in users {
-            if let Ok(Ok(o)) = server.run(&loaded, Call::Flush(user.clone())).await {
-                if !o.warnings.contains(&Warning::DeliveryPending) {
-                    let _ = server.records.flushed(tenant, &user).await;
-                }
+    let pending = if flush {
+        server.records.pending(tenant).await.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    for user in pending {
+        if let Ok(Ok(o)) = server.run(&loaded, Call::Flush(user.clone())).await {
+            if !o.warnings.contains(&Warning::DeliveryPending) {
+                let _ = server.records.flushed(tenant, &user).await;
             }
         }
     }
