@@ -124,6 +124,34 @@ pub fn text_webhook(user_id: &str, message_id: &str, text: &str) -> Webhook {
     signed(text_webhook_body(user_id, message_id, text), WEBHOOK_SECRET)
 }
 
+/// The tenant of `host-test demo` and the defaults of `host-test simulator`: the story's
+/// values, which the demo prints.
+pub mod demo {
+    /// The demo tenant's OAuth client id.
+    pub const CLIENT_ID: &str = "demo-client-id";
+    /// The demo tenant's OAuth client secret (a made-up value).
+    pub const CLIENT_SECRET: &str = "demo-client-secret-do-not-use";
+    /// The demo integration's webhook signature secret.
+    pub const WEBHOOK_SECRET: &str = "demo-webhook-secret-0123456789";
+    /// The demo integration's name.
+    pub const DEPLOYMENT: &str = super::DEPLOYMENT_NAME;
+    /// The demo queue.
+    pub const QUEUE_ID: &str = "d59d0280-6664-4896-ad42-1a2715b7178e";
+
+    /// The demo tenant's provider settings: the region written as a user would paste it.
+    pub fn tenant_config() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("host", "https://apps.mypurecloud.de/"),
+            ("deployment-name", DEPLOYMENT),
+            ("queue-id", QUEUE_ID),
+            ("webhook-secret", WEBHOOK_SECRET),
+            ("client-id", CLIENT_ID),
+            ("client-secret", CLIENT_SECRET),
+            ("send-profile", "true"),
+        ]
+    }
+}
+
 /// xorshift64*: a small seeded PRNG, so a failing random input replays from its seed.
 #[derive(Debug, Clone)]
 pub struct Rng(u64);

@@ -14,31 +14,16 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The demo tenant's OAuth client id.
-pub const CLIENT_ID: &str = "demo-client-id";
-/// The demo tenant's OAuth client secret (a made-up value).
-pub const CLIENT_SECRET: &str = "demo-client-secret-do-not-use";
-/// The demo integration's webhook signature secret.
-pub const WEBHOOK_SECRET: &str = "demo-webhook-secret-0123456789";
-/// The demo integration's name.
-pub const DEPLOYMENT: &str = "CognigyHandover";
-/// The demo queue.
-pub const QUEUE_ID: &str = "d59d0280-6664-4896-ad42-1a2715b7178e";
+pub use genesys_om_handover::testing::fixtures::demo::{
+    CLIENT_ID, CLIENT_SECRET, DEPLOYMENT, QUEUE_ID, WEBHOOK_SECRET,
+};
 
-/// The demo tenant's provider settings.
+/// The demo tenant's provider settings (the shared fixture).
 pub fn tenant_config() -> HashMap<String, String> {
-    [
-        ("host", "https://apps.mypurecloud.de/"),
-        ("deployment-name", DEPLOYMENT),
-        ("queue-id", QUEUE_ID),
-        ("webhook-secret", WEBHOOK_SECRET),
-        ("client-id", CLIENT_ID),
-        ("client-secret", CLIENT_SECRET),
-        ("send-profile", "true"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
+    genesys_om_handover::testing::fixtures::demo::tenant_config()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn unwrap(
