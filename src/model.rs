@@ -224,8 +224,9 @@ pub enum Action {
 pub enum Warning {
     /// No webhook secret is configured; the webhook was not verified.
     UnsignedWebhookAccepted,
-    /// A webhook with a message id handled before was ignored.
-    DuplicateIgnored,
+    /// A copy of a webhook whose message id was handled before: its actions come again
+    /// under the same delivery key (a host that keeps no delivery keys drops them).
+    Duplicate,
     /// A webhook of an unhandled type was ignored.
     UnsupportedIgnored,
     /// A bot message was dropped (`handle-bot-messages` is off).
@@ -258,6 +259,9 @@ pub struct Outcome {
     pub genesys: Option<GenesysRef>,
     /// What to do, in order.
     pub actions: Vec<Action>,
+    /// Set when the actions are the effect of one Genesys message: every copy of it gives
+    /// the same actions under the same key, and the host delivers a key's actions once.
+    pub delivery_key: Option<String>,
     /// Notes for the host's log.
     pub warnings: Vec<Warning>,
 }

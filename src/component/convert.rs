@@ -180,7 +180,7 @@ impl From<m::Warning> for t::Warning {
     fn from(w: m::Warning) -> Self {
         match w {
             m::Warning::UnsignedWebhookAccepted => t::Warning::UnsignedWebhookAccepted,
-            m::Warning::DuplicateIgnored => t::Warning::DuplicateIgnored,
+            m::Warning::Duplicate => t::Warning::Duplicate,
             m::Warning::UnsupportedIgnored => t::Warning::UnsupportedIgnored,
             m::Warning::BotMessageDropped => t::Warning::BotMessageDropped,
             m::Warning::EventIgnored => t::Warning::EventIgnored,
@@ -206,6 +206,7 @@ impl From<m::Outcome> for t::Outcome {
             user_id: o.user_id,
             genesys: o.genesys.map(Into::into),
             actions: o.actions.into_iter().map(Into::into).collect(),
+            delivery_key: o.delivery_key,
             warnings: o.warnings.into_iter().map(Into::into).collect(),
         }
     }

@@ -1,5 +1,6 @@
 //! `agent-message`: a Genesys outbound webhook, verified and turned into actions for the
-//! user, once per Genesys message id and handover however many copies arrive.
+//! user. Every copy of one Genesys message id gives the same actions under one delivery
+//! key; copies after the first are marked `duplicate`, so the host delivers them once.
 
 use super::{no_handover, outcome};
 use crate::genesys::webhook;
@@ -26,20 +27,26 @@ pub fn agent_message(env: &Env, hook: &Webhook) -> Result<Outcome, Error> {
     // Ids that cannot be remembered (none, control characters, over 200 bytes) are
     // handled without deduplication.
     let message_id = w.message_id().filter(|id| seen::claimable(id));
-    if let Some(id) = message_id {
-        if !seen::first_copy(env.kv, h.scope(), id)? {
-            warnings.push(Warning::DuplicateIgnored);
-            return Ok(outcome(&h, Vec::new(), warnings));
+    let first = match message_id {
+        Some(id) => seen::first_copy(env.kv, h.scope(), id)?,
+        None => true,
+    };
+    if first {
+        if let Err(e) = state::handover::touch(env.kv, &h, env.clock.now_ms()) {
+            // Not handled after all: forget the id, so Genesys's retry is.
+            if let Some(id) = message_id {
+                let _ = seen::forget(env.kv, h.scope(), id);
+            }
+            return Err(e);
         }
+    } else {
+        warnings.push(Warning::Duplicate);
     }
-    if let Err(e) = state::handover::touch(env.kv, &h, env.clock.now_ms()) {
-        // Not handled after all: forget the id, so Genesys's retry is.
-        if let Some(id) = message_id {
-            let _ = seen::forget(env.kv, h.scope(), id);
-        }
-        return Err(e);
-    }
+    // A later copy gives the same actions again: the first copy's may never have reached
+    // the host's queue (a replica that crashed right after its call).
     let (actions, notes) = webhook::actions(&w, agent.as_ref(), handle_bot_messages);
     warnings.extend(notes);
-    Ok(outcome(&h, actions, warnings))
+    let mut o = outcome(&h, actions, warnings);
+    o.delivery_key = message_id.map(|id| format!("{}/{id}", h.conversation_id));
+    Ok(o)
 }

@@ -29,6 +29,7 @@ fn outcome(h: &Handover, actions: Vec<Action>, warnings: Vec<Warning>) -> Outcom
         user_id: Some(h.user_id.clone()),
         genesys: Some(h.genesys()),
         actions,
+        delivery_key: None,
         warnings,
     }
 }

@@ -1,6 +1,7 @@
 //! The bot side's inbox: actions a hook produced, per session, waiting for the session's
 //! long-poll. Kept in the shared store's queues, so an action produced on one replica
-//! reaches a long-poll on any replica, in order and once.
+//! reaches a long-poll on any replica, in order and once: the actions of one delivery key
+//! (every copy of one Genesys message) are queued once, atomically with marking the key.
 
 use crate::bindings::types::Outcome;
 use crate::kv::{Store, StoreError};
@@ -22,6 +23,11 @@ fn queue(tenant: &str, session: &str) -> String {
     format!("bus/{tenant}/{session}")
 }
 
+/// The delivery keys whose actions are on (or were taken from) the session's queue.
+fn delivered(tenant: &str, session: &str) -> String {
+    format!("bus-delivered/{tenant}/{session}")
+}
+
 impl Bus {
     /// Queues kept in `kv`.
     pub fn new(kv: Store) -> Self {
@@ -31,22 +37,41 @@ impl Bus {
         }
     }
 
-    /// Put an outcome's actions on its session's queue, in order.
-    pub async fn deliver(&self, tenant: &str, outcome: &Outcome) -> Result<(), StoreError> {
+    /// Put an outcome's actions on its session's queue, in order; those of a delivery key
+    /// only if no copy put them there before. True if something was queued.
+    pub async fn deliver(&self, tenant: &str, outcome: &Outcome) -> Result<bool, StoreError> {
         let Some(session) = &outcome.session_id else {
-            return Ok(());
+            return Ok(false);
         };
         if outcome.actions.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let items: Vec<Vec<u8>> = outcome
             .actions
             .iter()
             .map(|a| serde_json::to_vec(a).unwrap_or_default())
             .collect();
-        self.kv.push(&queue(tenant, session), &items).await?;
-        self.local.notify_waiters();
-        Ok(())
+        let q = queue(tenant, session);
+        let queued = match &outcome.delivery_key {
+            Some(key) => {
+                let done = delivered(tenant, session);
+                self.kv.push_once(&q, &done, key, &items).await?
+            }
+            None => {
+                self.kv.push(&q, &items).await?;
+                true
+            }
+        };
+        if queued {
+            self.local.notify_waiters();
+        }
+        Ok(queued)
+    }
+
+    /// The session's handover ended: forget its delivery keys (they name its conversation,
+    /// so a later handover's never match them anyway).
+    pub async fn ended(&self, tenant: &str, session: &str) -> Result<(), StoreError> {
+        self.kv.set_clear(&delivered(tenant, session)).await
     }
 
     /// Wait up to `wait` for actions of a session; returns and removes them.

@@ -19,6 +19,14 @@ fn pending_set(tenant: &str) -> String {
     format!("host/{tenant}/pending")
 }
 
+/// Whether an outcome ends its handover (an `ended` status among its actions).
+pub(crate) fn ends(outcome: &Outcome) -> bool {
+    outcome
+        .actions
+        .iter()
+        .any(|a| matches!(a, Action::Status(HandoverStatus::Ended(_))))
+}
+
 /// The host's records over a store.
 pub struct Records {
     kv: Store,
@@ -67,11 +75,7 @@ impl Records {
         let Some(user) = &outcome.user_id else {
             return Ok(());
         };
-        let ended = outcome
-            .actions
-            .iter()
-            .any(|a| matches!(a, Action::Status(HandoverStatus::Ended(_))));
-        if ended {
+        if ends(outcome) {
             return self.closed(tenant, user).await;
         }
         // Per conversation: the user's next handover is a new entry, whatever another

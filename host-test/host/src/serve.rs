@@ -212,6 +212,13 @@ impl Server {
 
     async fn route(&self, tenant: &str, outcome: &Outcome) -> Result<(), crate::kv::StoreError> {
         self.bus.deliver(tenant, outcome).await?;
+        if crate::records::ends(outcome) {
+            if let Some(session) = &outcome.session_id {
+                if let Err(e) = self.bus.ended(tenant, session).await {
+                    tracing::warn!(tenant, error = %e, "could not forget the delivery keys");
+                }
+            }
+        }
         if let Err(e) = self.records.learn(tenant, outcome).await {
             self.metrics.store_error();
             tracing::warn!(tenant, error = %e, "could not update the host's records");

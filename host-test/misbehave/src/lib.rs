@@ -21,6 +21,7 @@ fn ok() -> Result<t::Outcome, t::Error> {
         user_id: None,
         genesys: None,
         actions: vec![],
+        delivery_key: None,
         warnings: vec![],
     })
 }

@@ -265,9 +265,13 @@ fn webhook_ids_that_cannot_be_remembered_are_handled_without_dedupe() {
         }
     }
     let w = fixtures::text_webhook("u1", &"y".repeat(200), "hello");
-    assert_eq!(agent_message(&f.env(), &w).unwrap().actions.len(), 1);
-    let o = agent_message(&f.env(), &w).unwrap();
-    assert_eq!(o.warnings, vec![Warning::DuplicateIgnored]);
+    let first = agent_message(&f.env(), &w).unwrap();
+    assert_eq!(first.actions.len(), 1);
+    assert!(first.warnings.is_empty());
+    let again = agent_message(&f.env(), &w).unwrap();
+    assert_eq!(again.warnings, vec![Warning::Duplicate]);
+    assert_eq!(again.actions, first.actions, "a copy repeats the actions");
+    assert_eq!(again.delivery_key, first.delivery_key);
 }
 
 #[test]

@@ -50,31 +50,36 @@ async fn twenty_concurrent_messages_of_one_user_arrive_once_each() {
 async fn sixteen_copies_of_one_webhook_act_once() {
     let h = Arc::new(harness().await);
     let conv = h.open("dup-user").await;
+    let mut first_webhook = None;
     for trial in 0..30 {
         let w = h
             .webhook(&conv, AgentSends::Text(format!("copy {trial}")))
             .unwrap();
+        first_webhook.get_or_insert_with(|| w.clone());
         let tasks: Vec<_> = (0..16)
             .map(|_| {
                 let (h, w) = (h.clone(), w.clone());
                 tokio::spawn(async move { h.agent(&w).await })
             })
             .collect();
-        let mut acted = 0;
+        let mut firsts = 0;
+        let mut keys = std::collections::HashSet::new();
         for t in tasks {
             let o = t.await.unwrap().expect("every copy is answered");
-            if o.actions.is_empty() {
-                assert_eq!(o.warnings, vec![Warning::DuplicateIgnored]);
+            if o.warnings.is_empty() {
+                firsts += 1;
             } else {
-                acted += 1;
+                assert_eq!(o.warnings, vec![Warning::Duplicate]);
             }
+            assert_eq!(o.actions.len(), 1, "every copy carries the action");
+            keys.insert(o.delivery_key.expect("a delivery key"));
         }
-        assert_eq!(acted, 1, "trial {trial}");
+        assert_eq!(firsts, 1, "trial {trial}: one first copy");
+        assert_eq!(keys.len(), 1, "trial {trial}: one delivery key");
     }
-    // Apart, long after: the first copy is still known.
-    let first = h.webhook(&conv, AgentSends::Text("copy 0".into())).unwrap();
-    let o = h.agent(&first).await.unwrap();
-    assert!(!o.actions.is_empty() || o.warnings == vec![Warning::DuplicateIgnored]);
+    // Apart, long after: the first message is still known.
+    let o = h.agent(&first_webhook.unwrap()).await.unwrap();
+    assert_eq!(o.warnings, vec![Warning::Duplicate]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

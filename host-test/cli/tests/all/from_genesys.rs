@@ -155,7 +155,7 @@ async fn without_a_secret_webhooks_are_accepted_with_a_warning() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_retried_webhook_yields_one_action() {
+async fn a_retried_webhook_repeats_its_action_under_one_delivery_key() {
     let h = harness().await;
     let conv = h.open("u1").await;
     let w = h
@@ -163,11 +163,24 @@ async fn a_retried_webhook_yields_one_action() {
         .unwrap();
     let first = h.agent(&w).await.unwrap();
     assert_eq!(first.actions.len(), 1);
+    assert!(first.warnings.is_empty());
+    let key = first
+        .delivery_key
+        .clone()
+        .expect("a webhook with an id has a delivery key");
+    assert!(key.starts_with(&conv), "{key}");
     for _ in 0..5 {
         let again = h.agent(&w).await.unwrap();
-        assert!(again.actions.is_empty());
-        assert_eq!(again.warnings, vec![Warning::DuplicateIgnored]);
+        assert_eq!(again.warnings, vec![Warning::Duplicate]);
+        assert_eq!(again.actions, first.actions);
+        assert_eq!(again.delivery_key.as_deref(), Some(key.as_str()));
     }
+    let other = h
+        .webhook(&conv, AgentSends::Text("another".into()))
+        .unwrap();
+    let o = h.agent(&other).await.unwrap();
+    assert!(o.warnings.is_empty());
+    assert_ne!(o.delivery_key.as_deref(), Some(key.as_str()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

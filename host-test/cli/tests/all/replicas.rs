@@ -333,3 +333,63 @@ async fn over_redis(count: usize, kill: bool) {
         "keys of ended handovers left in Redis: {left:?}"
     );
 }
+
+/// The crash window, made certain: a replica runs `agent-message` for a webhook (the
+/// component counts its message id) and dies before its actions reach the session's queue.
+/// Genesys's retry of the same webhook, on a replica that lives, queues them; further
+/// copies queue nothing; the handover's end forgets the delivery keys.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_whose_first_call_died_before_its_queue_is_delivered_by_a_copy() {
+    use crate::support::{settings, transcript, user, webhook};
+    use genesys_om_host::bindings::types::EndSignal;
+    use genesys_om_host::serve::{Call, ServeOptions, Server};
+    use genesys_om_host::Egress;
+
+    let sim = Simulator::start(CLIENT_ID, CLIENT_SECRET).await.unwrap();
+    sim.add_integration(DEPLOYMENT, "", SECRET);
+    let dir = TempDir::with_prefix("crash-window").unwrap();
+    tenants_dir(dir.path());
+    let egress = Egress::redirect(&sim.base_url()).unwrap();
+    let mut opts = ServeOptions::new(dir.path().to_path_buf(), Store::memory(), egress);
+    opts.cache_dir = dir.path().join("cache");
+    let server = Server::new(opts, genesys_om_host::engine().unwrap());
+    let acme = server.tenant("acme").await.unwrap();
+    let u = user("crash-user");
+    let started = server
+        .run(&acme, Call::Start(u.clone(), transcript(), settings()))
+        .await
+        .unwrap();
+    assert!(started.is_ok(), "{started:?}");
+    let conv = sim.conversation_of("crash-user").unwrap().id;
+    let w = webhook(
+        sim.webhook(&conv, AgentSends::Text("said once".into()))
+            .unwrap(),
+    );
+
+    // The replica that died: the hook ran, its outcome went nowhere.
+    let lost = acme.plugin.agent_message(&acme.tenant, &w).await.unwrap();
+    assert!(lost.unwrap().warnings.is_empty(), "the first copy");
+    for _ in 0..3 {
+        let o = server
+            .run(&acme, Call::AgentMessage(w.clone()))
+            .await
+            .unwrap();
+        assert!(o.is_ok(), "{o:?}");
+    }
+    let queued = server
+        .bus
+        .take("acme", &u.session_id, Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(texts(&queued), ["said once"], "delivered once: {queued:?}");
+
+    let delivered = format!("bus-delivered/acme/{}", u.session_id);
+    assert_eq!(server.kv.set_members(&delivered).await.unwrap().len(), 1);
+    let end = EndSignal::UserLeft("crash-user".into());
+    let ended = server.run(&acme, Call::End(end)).await.unwrap();
+    assert!(ended.is_ok(), "{ended:?}");
+    assert!(
+        server.kv.set_members(&delivered).await.unwrap().is_empty(),
+        "the ended handover's delivery keys are gone"
+    );
+}

@@ -141,6 +141,37 @@ impl MemoryStore {
         Ok(())
     }
 
+    /// See [`super::Store::push_once`]: one lock around the check and both writes.
+    pub fn push_once(
+        &self,
+        queue: &str,
+        set: &str,
+        member: &str,
+        items: &[Vec<u8>],
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        if !inner
+            .sets
+            .entry(set.to_string())
+            .or_default()
+            .insert(member.to_string())
+        {
+            return Ok(false);
+        }
+        inner
+            .queues
+            .entry(queue.to_string())
+            .or_default()
+            .extend(items.iter().cloned());
+        Ok(true)
+    }
+
+    /// See [`super::Store::set_clear`].
+    pub fn set_clear(&self, set: &str) -> Result<(), StoreError> {
+        self.lock().sets.remove(set);
+        Ok(())
+    }
+
     /// See [`super::Store::set_members`].
     pub fn set_members(&self, set: &str) -> Result<Vec<String>, StoreError> {
         Ok(self

@@ -242,6 +242,32 @@ impl Store {
         }
     }
 
+    /// Atomically: if `member` is not in `set`, adds it and appends `items` to `queue`
+    /// (true); otherwise changes nothing (false). A delivery that must happen once per
+    /// key, whoever tries it and however often, across processes for Redis.
+    pub async fn push_once(
+        &self,
+        queue: &str,
+        set: &str,
+        member: &str,
+        items: &[Vec<u8>],
+    ) -> Result<bool, StoreError> {
+        match &*self.backend {
+            Backend::Memory(s) => s.push_once(queue, set, member, items),
+            Backend::File(s) => s.push_once(queue, set, member, items).await,
+            Backend::Redis(s) => s.push_once(queue, set, member, items).await,
+        }
+    }
+
+    /// Removes `set` with every member.
+    pub async fn set_clear(&self, set: &str) -> Result<(), StoreError> {
+        match &*self.backend {
+            Backend::Memory(s) => s.set_clear(set),
+            Backend::File(s) => s.set_clear(set).await,
+            Backend::Redis(s) => s.set_clear(set).await,
+        }
+    }
+
     /// The members of `set`, sorted.
     pub async fn set_members(&self, set: &str) -> Result<Vec<String>, StoreError> {
         match &*self.backend {

@@ -101,6 +101,55 @@ pub(super) async fn sets(store: &Store) {
     assert_eq!(store.set_members("other").await.unwrap(), ["carol"]);
 }
 
+/// `push_once`: one member's items are appended once, however many callers race, and
+/// only one caller is told it appended; other members and a cleared set start afresh.
+pub(super) async fn push_once(store: &Store) {
+    let item = |s: &str| s.as_bytes().to_vec();
+    let racers: Vec<_> = (0..16)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .push_once(
+                        "inbox",
+                        "inbox-done",
+                        "m1",
+                        &[item("one"), item(&i.to_string())],
+                    )
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut winners = 0;
+    for r in racers {
+        winners += r.await.unwrap() as usize;
+    }
+    assert_eq!(winners, 1, "exactly one caller appends");
+    let got = store.pop("inbox", 100).await.unwrap();
+    assert_eq!(got.len(), 2, "appended once: {got:?}");
+    assert_eq!(got[0], item("one"));
+    assert!(store
+        .push_once("inbox", "inbox-done", "m2", &[item("two")])
+        .await
+        .unwrap());
+    assert!(!store
+        .push_once("inbox", "inbox-done", "m1", &[item("again")])
+        .await
+        .unwrap());
+    assert_eq!(store.pop("inbox", 100).await.unwrap(), [item("two")]);
+    assert_eq!(store.set_members("inbox-done").await.unwrap(), ["m1", "m2"]);
+    store.set_clear("inbox-done").await.unwrap();
+    store.set_clear("never-made").await.unwrap();
+    assert!(store.set_members("inbox-done").await.unwrap().is_empty());
+    assert!(store
+        .push_once("inbox", "inbox-done", "m1", &[item("anew")])
+        .await
+        .unwrap());
+    assert_eq!(store.pop("inbox", 100).await.unwrap(), [item("anew")]);
+    store.set_clear("inbox-done").await.unwrap();
+}
+
 /// The same name in all four namespaces: none sees the others.
 pub(super) async fn namespaces_are_separate(store: &Store) {
     let name = "ns/x";

@@ -9,8 +9,8 @@ pub(crate) use keys::{all_pages, pages_in_one_sorted_order};
 
 use super::Store;
 use coordination::{
-    concurrent_increments, leases, namespaces_are_separate, queue_hands_each_item_to_one_popper,
-    queues, sets,
+    concurrent_increments, leases, namespaces_are_separate, push_once,
+    queue_hands_each_item_to_one_popper, queues, sets,
 };
 use keys::{counters, key_pages, plain_keys};
 use std::time::Duration;
@@ -23,6 +23,7 @@ pub(crate) async fn run_all(store: &Store) {
     queues(store).await;
     queue_hands_each_item_to_one_popper(store).await;
     sets(store).await;
+    push_once(store).await;
     namespaces_are_separate(store).await;
     concurrent_increments(store).await;
     leases(store).await;

@@ -232,16 +232,34 @@ impl FileStore {
     /// See [`super::Store::push`].
     pub async fn push(&self, queue: &str, items: &[Vec<u8>]) -> Result<(), StoreError> {
         self.write(|tx| {
-            let mut table = tx.open_table(QUEUES)?;
-            let last = table
-                .range((queue, 0u64)..=(queue, u64::MAX))?
-                .next_back()
-                .transpose()?
-                .map(|(k, _)| k.value().1);
-            let first = last.map_or(0, |s| s + 1);
-            for (seq, item) in (first..).zip(items) {
-                table.insert((queue, seq), item.as_slice())?;
+            append(tx, queue, items)?;
+            Ok(Ok(()))
+        })
+        .await
+    }
+
+    /// See [`super::Store::push_once`]: the check and both writes in one transaction.
+    pub async fn push_once(
+        &self,
+        queue: &str,
+        set: &str,
+        member: &str,
+        items: &[Vec<u8>],
+    ) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            if tx.open_multimap_table(SETS)?.insert(set, member)? {
+                return Ok(Ok(false));
             }
+            append(tx, queue, items)?;
+            Ok(Ok(true))
+        })
+        .await
+    }
+
+    /// See [`super::Store::set_clear`].
+    pub async fn set_clear(&self, set: &str) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.open_multimap_table(SETS)?.remove_all(set)?;
             Ok(Ok(()))
         })
         .await
@@ -327,6 +345,21 @@ impl FileStore {
         })
         .await
     }
+}
+
+/// Appends `items` to `queue` after its last item, inside `tx`.
+fn append(tx: &redb::WriteTransaction, queue: &str, items: &[Vec<u8>]) -> Result<(), DbError> {
+    let mut table = tx.open_table(QUEUES)?;
+    let last = table
+        .range((queue, 0u64)..=(queue, u64::MAX))?
+        .next_back()
+        .transpose()?
+        .map(|(k, _)| k.value().1);
+    let first = last.map_or(0, |s| s + 1);
+    for (seq, item) in (first..).zip(items) {
+        table.insert((queue, seq), item.as_slice())?;
+    }
+    Ok(())
 }
 
 fn unix_ms() -> u64 {

@@ -191,6 +191,34 @@ impl RedisStore {
         self.run::<i64>("SREM", &cmd, Retry::Safe).await.map(drop)
     }
 
+    /// See [`super::Store::push_once`]: one script, atomic on the server, so repeating
+    /// it after a lost reply is harmless.
+    pub async fn push_once(
+        &self,
+        queue: &str,
+        set: &str,
+        member: &str,
+        items: &[Vec<u8>],
+    ) -> Result<bool, StoreError> {
+        let mut cmd = ::redis::cmd("EVAL");
+        cmd.arg(scripts::PUSH_ONCE)
+            .arg(2)
+            .arg(queue_key(queue))
+            .arg(set_key(set))
+            .arg(member);
+        for item in items {
+            cmd.arg(item.as_slice());
+        }
+        Ok(self.run::<i64>("push-once", &cmd, Retry::Safe).await? == 1)
+    }
+
+    /// See [`super::Store::set_clear`].
+    pub async fn set_clear(&self, set: &str) -> Result<(), StoreError> {
+        let mut cmd = ::redis::cmd("DEL");
+        cmd.arg(set_key(set));
+        self.run::<i64>("DEL", &cmd, Retry::Safe).await.map(drop)
+    }
+
     /// See [`super::Store::set_members`]: sorted here (Redis keeps no order).
     pub async fn set_members(&self, set: &str) -> Result<Vec<String>, StoreError> {
         let mut cmd = ::redis::cmd("SMEMBERS");

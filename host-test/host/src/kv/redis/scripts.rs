@@ -22,3 +22,13 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 ";
+
+/// Adds `ARGV[1]` to the set `KEYS[2]`; if it was not there, appends `ARGV[2..]` to the
+/// list `KEYS[1]`. 1 if appended, else 0.
+pub(super) const PUSH_ONCE: &str = r"
+if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then
+  return 0
+end
+redis.call('RPUSH', KEYS[1], unpack(ARGV, 2))
+return 1
+";
