@@ -16,6 +16,7 @@ pub mod state;
 pub mod testing;
 pub mod time;
 pub mod transcript;
+pub mod url_policy;
 
 #[cfg(target_arch = "wasm32")]
 mod component;

@@ -237,6 +237,9 @@ pub enum Warning {
     NoOpenHandover,
     /// A user message waits in the outbox; it is re-sent in order later.
     DeliveryPending,
+    /// An attachment, image or link whose URL is not `https` to a public host was dropped
+    /// (see `url_policy`); the rest of the message went on.
+    UnsafeUrlDropped,
 }
 
 /// Where a handover lives in Genesys (WIT `genesys-ref`).

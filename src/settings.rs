@@ -6,6 +6,9 @@ use crate::genesys::region::Region;
 use crate::model::Error;
 use crate::ports::Config;
 
+/// Default of `max-user-text-chars`: four Genesys messages' worth of text.
+pub const DEFAULT_MAX_USER_TEXT_CHARS: usize = 4 * crate::transcript::MAX_TEXT_CHARS;
+
 /// Config keys.
 pub mod keys {
     /// Genesys Cloud region.
@@ -40,6 +43,8 @@ pub mod keys {
     pub const MAX_RETRY_AFTER_MS: &str = "max-retry-after-ms";
     /// Timeout of one attempt.
     pub const REQUEST_TIMEOUT_MS: &str = "request-timeout-ms";
+    /// Longest user text (in characters) `user-message` relays; longer is `invalid-input`.
+    pub const MAX_USER_TEXT_CHARS: &str = "max-user-text-chars";
     /// Only read by builds with the `loopback-genesys` feature.
     pub const TEST_BASE_URL: &str = "test-genesys-base-url";
 }
@@ -77,6 +82,8 @@ pub struct ProviderSettings {
     pub max_retry_after_ms: u64,
     /// Timeout of one attempt.
     pub request_timeout_ms: u64,
+    /// Longest user text relayed, in characters (bounds the Genesys requests per message).
+    pub max_user_text_chars: usize,
     /// Loopback stand-in for both Genesys hosts (`loopback-genesys` test builds only).
     pub base_override: Option<String>,
 }
@@ -126,6 +133,15 @@ fn number(config: &dyn Config, key: &str, default: u64) -> Result<u64, Error> {
         Some(v) => v
             .parse()
             .map_err(|_| Error::Config(format!("setting '{key}' must be a whole number"))),
+    }
+}
+
+fn positive(config: &dyn Config, key: &str, default: usize) -> Result<usize, Error> {
+    match get(config, key)? {
+        None => Ok(default),
+        Some(v) => v.parse().ok().filter(|&n| n > 0).ok_or_else(|| {
+            Error::Config(format!("setting '{key}' must be a positive whole number"))
+        }),
     }
 }
 
@@ -207,6 +223,11 @@ impl ProviderSettings {
             retry_deadline_ms: number(config, keys::RETRY_DEADLINE_MS, 8_000)?,
             max_retry_after_ms: number(config, keys::MAX_RETRY_AFTER_MS, 5_000)?,
             request_timeout_ms: number(config, keys::REQUEST_TIMEOUT_MS, 10_000)?.max(1),
+            max_user_text_chars: positive(
+                config,
+                keys::MAX_USER_TEXT_CHARS,
+                DEFAULT_MAX_USER_TEXT_CHARS,
+            )?,
             base_override: loopback_override(config)?,
         })
     }

@@ -186,6 +186,7 @@ impl From<m::Warning> for t::Warning {
             m::Warning::EventIgnored => t::Warning::EventIgnored,
             m::Warning::NoOpenHandover => t::Warning::NoOpenHandover,
             m::Warning::DeliveryPending => t::Warning::DeliveryPending,
+            m::Warning::UnsafeUrlDropped => t::Warning::UnsafeUrlDropped,
         }
     }
 }

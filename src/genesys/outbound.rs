@@ -1,8 +1,10 @@
 //! Genesys outbound webhooks (Genesys → bot platform): the normalized message as Genesys
-//! sends it, and its content turned into parts the user can be shown. Which actions a
-//! webhook produces is decided in `webhook.rs`.
+//! sends it, and its content turned into parts the user can be shown (attachments and links
+//! whose URL `url_policy` refuses are left out). Which actions a webhook produces is decided
+//! in `webhook.rs`.
 
 use crate::model::{Attachment, Choice};
+use crate::url_policy;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -101,7 +103,9 @@ fn quick_reply(q: &Value) -> Option<Choice> {
     Some(Choice { label, value })
 }
 
-fn card_choices(card: &Value, out: &mut Vec<Choice>) -> String {
+/// A card's choices go to `out`; a link button whose URL is refused is left out and
+/// `dropped` set.
+fn card_choices(card: &Value, out: &mut Vec<Choice>, dropped: &mut bool) -> String {
     for a in card
         .get("actions")
         .and_then(Value::as_array)
@@ -109,9 +113,15 @@ fn card_choices(card: &Value, out: &mut Vec<Choice>) -> String {
         .flatten()
     {
         if let Some(label) = s(a, "text") {
-            let value = s(a, "payload")
-                .or_else(|| s(a, "url"))
-                .unwrap_or_else(|| label.clone());
+            let value = match (s(a, "payload"), s(a, "url")) {
+                (Some(payload), _) => payload,
+                (None, Some(url)) if !url_policy::allowed(&url) => {
+                    *dropped = true;
+                    continue;
+                }
+                (None, Some(url)) => url,
+                (None, None) => label.clone(),
+            };
             out.push(Choice { label, value });
         }
     }
@@ -122,14 +132,19 @@ fn card_choices(card: &Value, out: &mut Vec<Choice>) -> String {
     }
 }
 
-fn attachment(c: &Value) -> Option<Part> {
+/// An attachment part; `Err` when its URL is refused.
+fn attachment(c: &Value) -> Option<Result<Part, ()>> {
     let a = c.get("attachment")?;
+    let url = s(a, "url")?;
+    if !url_policy::allowed(&url) {
+        return Some(Err(()));
+    }
     let att = Attachment {
-        url: s(a, "url")?,
+        url,
         mime_type: s(a, "mime").unwrap_or_else(|| "application/octet-stream".into()),
         file_name: s(a, "filename"),
     };
-    Some(Part::Attachment(att, s(a, "text")))
+    Some(Ok(Part::Attachment(att, s(a, "text"))))
 }
 
 fn array(v: Option<&Value>) -> impl Iterator<Item = &Value> {
@@ -142,13 +157,18 @@ struct Content {
     parts: Vec<Part>,
     choices: Vec<Choice>,
     texts: Vec<String>,
+    unsafe_url_dropped: bool,
 }
 
 impl Content {
     /// Take in one content item; unknown ones are skipped.
     fn add(&mut self, c: &Value) {
         match c.get("contentType").and_then(Value::as_str).unwrap_or("") {
-            "Attachment" => self.parts.extend(attachment(c)),
+            "Attachment" => match attachment(c) {
+                Some(Ok(part)) => self.parts.push(part),
+                Some(Err(())) => self.unsafe_url_dropped = true,
+                None => {}
+            },
             "QuickReply" => self
                 .choices
                 .extend(c.get("quickReply").and_then(quick_reply)),
@@ -161,12 +181,16 @@ impl Content {
             }
             "Card" => {
                 if let Some(card) = c.get("card") {
-                    self.texts.push(card_choices(card, &mut self.choices));
+                    let dropped = &mut self.unsafe_url_dropped;
+                    self.texts
+                        .push(card_choices(card, &mut self.choices, dropped));
                 }
             }
             "Carousel" => {
                 for card in array(c.pointer("/carousel/cards")) {
-                    self.texts.push(card_choices(card, &mut self.choices));
+                    let dropped = &mut self.unsafe_url_dropped;
+                    self.texts
+                        .push(card_choices(card, &mut self.choices, dropped));
                 }
             }
             "Text" => self.texts.extend(
@@ -179,9 +203,19 @@ impl Content {
     }
 }
 
+/// What a message shows the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shown {
+    /// The parts, in order.
+    pub parts: Vec<Part>,
+    /// An attachment or link was left out because `url_policy` refused its URL.
+    pub unsafe_url_dropped: bool,
+}
+
 /// The parts of a `Text` or `Structured` message, in order: the text (or the choices with
-/// their prompt) first, then attachments. Unknown content is skipped.
-pub fn parts(w: &Webhook) -> Vec<Part> {
+/// their prompt) first, then attachments. Unknown content is skipped; attachments and link
+/// buttons with a refused URL are left out.
+pub fn parts(w: &Webhook) -> Shown {
     let mut content = Content::default();
     for c in &w.content {
         content.add(c);
@@ -206,7 +240,10 @@ pub fn parts(w: &Webhook) -> Vec<Part> {
     } else if !text.is_empty() {
         parts.insert(0, Part::Text(text.join("\n")));
     }
-    parts
+    Shown {
+        parts,
+        unsafe_url_dropped: content.unsafe_url_dropped,
+    }
 }
 
 /// Whether an `Event` webhook says the agent is typing.
@@ -243,7 +280,7 @@ mod tests {
         );
         assert_eq!(w.user_id(), Some("u1"));
         assert_eq!(
-            parts(&w),
+            parts(&w).parts,
             vec![Part::Attachment(
                 Attachment {
                     url: "https://x/y.png".into(),
@@ -254,7 +291,7 @@ mod tests {
             )]
         );
         let w = parse(r#"{"type":"Text","text":"Hello there!"}"#);
-        assert_eq!(parts(&w), vec![Part::Text("Hello there!".into())]);
+        assert_eq!(parts(&w).parts, vec![Part::Text("Hello there!".into())]);
     }
 
     #[test]
@@ -264,7 +301,7 @@ mod tests {
             {"contentType":"QuickReply","quickReply":{"text":"Yes","payload":"y","action":"Message"}},
             {"contentType":"QuickReply","quickReply":{"text":"No","payload":"n"}}]}"#,
         );
-        let Part::Choices { text, choices } = &parts(&w)[0] else {
+        let Part::Choices { text, choices } = &parts(&w).parts[0] else {
             panic!()
         };
         assert_eq!(text, "Callback?");
@@ -275,7 +312,7 @@ mod tests {
             {"title":"A","actions":[{"type":"Link","text":"Open","url":"https://a"}]},
             {"title":"B","description":"bee","actions":[{"type":"Postback","text":"Pick","payload":"b"}]}]}}]}"#,
         );
-        let Part::Choices { text, choices } = &parts(&w)[0] else {
+        let Part::Choices { text, choices } = &parts(&w).parts[0] else {
             panic!()
         };
         assert_eq!(text, "A\nB\nbee");

@@ -1,10 +1,12 @@
 //! From a Genesys outbound webhook to what the host should do: the signature check, the
 //! body limit and parse, and the mapping of message types (text, structured, typing,
-//! receipts, bot messages) to actions and warnings.
+//! receipts, bot messages) to actions and warnings. No URL reaches the user that
+//! `url_policy` refuses: such attachments, links and avatars are dropped with a warning.
 
-use super::outbound::{self, Part};
+use super::outbound::{self, Part, Shown};
 use super::signature;
 use crate::model::*;
+use crate::url_policy;
 
 /// Largest webhook body accepted.
 pub const MAX_WEBHOOK_BYTES: usize = 1024 * 1024;
@@ -45,7 +47,10 @@ fn bot_message(w: &outbound::Webhook, handle: bool) -> (Vec<Action>, Vec<Warning
     if !handle {
         return (Vec::new(), vec![Warning::BotMessageDropped]);
     }
-    let text: Vec<String> = outbound::parts(w)
+    let shown = outbound::parts(w);
+    let warnings = dropped(shown.unsafe_url_dropped);
+    let text: Vec<String> = shown
+        .parts
         .into_iter()
         .filter_map(|p| match p {
             Part::Text(t) => Some(t),
@@ -54,21 +59,55 @@ fn bot_message(w: &outbound::Webhook, handle: bool) -> (Vec<Action>, Vec<Warning
         })
         .collect();
     if text.is_empty() {
-        return (Vec::new(), Vec::new());
+        return (Vec::new(), warnings);
     }
     let update = HandoverStatus::Update(text.join("\n"));
-    (vec![Action::Status(update)], Vec::new())
+    (vec![Action::Status(update)], warnings)
 }
 
-/// What an agent's message shows the user, part by part.
+fn dropped(unsafe_url_dropped: bool) -> Vec<Warning> {
+    match unsafe_url_dropped {
+        true => {
+            eprintln!("genesys-om: dropped a URL for the user that is not https to a public host");
+            vec![Warning::UnsafeUrlDropped]
+        }
+        false => Vec::new(),
+    }
+}
+
+/// The agent as the user may be shown them: an avatar whose URL `url_policy` refuses is
+/// left out (the `bool` says so).
+pub fn shown_agent(agent: Option<&AgentInfo>) -> (Option<AgentInfo>, bool) {
+    match agent {
+        Some(a)
+            if a.avatar_url
+                .as_deref()
+                .is_some_and(|u| !url_policy::allowed(u)) =>
+        {
+            let a = AgentInfo {
+                name: a.name.clone(),
+                avatar_url: None,
+            };
+            (Some(a), true)
+        }
+        other => (other.cloned(), false),
+    }
+}
+
+/// What an agent's message shows the user, part by part, with its warnings.
 fn agent_message(
     w: &outbound::Webhook,
     message_id: &str,
     agent: Option<&AgentInfo>,
-) -> Vec<Action> {
+) -> (Vec<Action>, Vec<Warning>) {
     let message_id = message_id.to_string();
-    let agent = agent.cloned();
-    outbound::parts(w)
+    let Shown {
+        parts,
+        unsafe_url_dropped,
+    } = outbound::parts(w);
+    let (agent, avatar_dropped) = shown_agent(agent);
+    let avatar_dropped = avatar_dropped && !parts.is_empty();
+    let actions = parts
         .into_iter()
         .map(|part| match part {
             Part::Text(text) => Action::SendText(AgentText {
@@ -90,7 +129,8 @@ fn agent_message(
                 agent: agent.clone(),
             }),
         })
-        .collect()
+        .collect();
+    (actions, dropped(unsafe_url_dropped || avatar_dropped))
 }
 
 /// The actions and warnings of a webhook. `agent` is the agent shown with agent messages
@@ -107,7 +147,7 @@ pub fn actions(
         Some("Text" | "Structured") if w.is_bot() => bot_message(w, handle_bot_messages),
         Some("Text" | "Structured") => {
             let id = w.message_id().unwrap_or_default();
-            (agent_message(w, id, agent), Vec::new())
+            agent_message(w, id, agent)
         }
         other => {
             let kind: String = other.unwrap_or("(none)").chars().take(40).collect();

@@ -5,7 +5,7 @@
 use super::start::text_items;
 use super::{ignored, outcome};
 use crate::genesys::events::{self, Event, Topic};
-use crate::genesys::Client;
+use crate::genesys::{webhook, Client};
 use crate::model::*;
 use crate::outbox;
 use crate::ports::Env;
@@ -112,11 +112,17 @@ fn agent_joined(client: &Client, h: &Handover, ev: &Event) -> Result<Outcome, Er
         (Some(id), true) => client.agent(id)?,
         _ => None,
     };
+    // An avatar URL the user must not be sent is not remembered either.
+    let (agent, avatar_dropped) = webhook::shown_agent(agent.as_ref());
     state::handover::set_agent(kv, h, agent.as_ref())?;
     state::handover::set_transfer(kv, h, None)?;
     state::handover::touch(kv, h, client.env.clock.now_ms())?;
     let status = HandoverStatus::AgentJoined(agent);
-    Ok(outcome(h, vec![Action::Status(status)], Vec::new()))
+    let warnings = match avatar_dropped {
+        true => vec![Warning::UnsafeUrlDropped],
+        false => Vec::new(),
+    };
+    Ok(outcome(h, vec![Action::Status(status)], warnings))
 }
 
 /// Close the Genesys side: what the user said last (if Genesys takes it now), the

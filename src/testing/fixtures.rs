@@ -108,6 +108,42 @@ pub fn text_webhook_body_from(
     .into_bytes()
 }
 
+/// The body of a Genesys outbound webhook from an agent to `user_id` with `text` (may be
+/// empty) and one attachment at `url` of IANA type `mime` (an image for `image/*`).
+pub fn attachment_webhook_body(
+    user_id: &str,
+    message_id: &str,
+    text: &str,
+    url: &str,
+    mime: &str,
+) -> Vec<u8> {
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&text_webhook_body(user_id, message_id, text)).unwrap_or_default();
+    let media_type = match mime.starts_with("image/") {
+        true => "Image",
+        false => "File",
+    };
+    let name = url.rsplit('/').next().unwrap_or("file");
+    v["content"] = json!([{
+        "contentType": "Attachment",
+        "attachment": { "mediaType": media_type, "url": url, "mime": mime, "filename": name }
+    }]);
+    v.to_string().into_bytes()
+}
+
+/// An agent's attachment webhook to `user_id` ([`attachment_webhook_body`]), signed with
+/// [`WEBHOOK_SECRET`].
+pub fn attachment_webhook(
+    user_id: &str,
+    message_id: &str,
+    text: &str,
+    url: &str,
+    mime: &str,
+) -> Webhook {
+    let body = attachment_webhook_body(user_id, message_id, text, url, mime);
+    signed(body, WEBHOOK_SECRET)
+}
+
 /// `body` with the `X-Hub-Signature-256` header Genesys would send under `secret`.
 pub fn signed(body: Vec<u8>, secret: &str) -> Webhook {
     Webhook {

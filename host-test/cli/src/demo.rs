@@ -263,7 +263,8 @@ pub async fn run_served(wasm: &Path) -> Result<Vec<String>> {
     let post = |path: String, body: Value| {
         let url = format!("{base}{path}");
         async move {
-            let (status, out) = request("POST", &url, &[], body.to_string().as_bytes()).await?;
+            let json = [("content-type".to_string(), "application/json".to_string())];
+            let (status, out) = request("POST", &url, &json, body.to_string().as_bytes()).await?;
             anyhow::ensure!(
                 status == 200,
                 "POST {path}: HTTP {status} {}",

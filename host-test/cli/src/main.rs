@@ -66,6 +66,19 @@ enum Command {
         /// Seconds between inactivity checks of open handovers (0: off).
         #[arg(long, default_value_t = 60)]
         inactivity_every: u64,
+        /// Milliseconds a request's headers may take; also how long an idle keep-alive
+        /// connection stays open.
+        #[arg(long, default_value_t = 10_000)]
+        header_timeout_ms: u64,
+        /// Milliseconds a request's body may take.
+        #[arg(long, default_value_t = 20_000)]
+        body_timeout_ms: u64,
+        /// Connections open at once; more wait in the listen backlog.
+        #[arg(long, default_value_t = 1024)]
+        max_connections: usize,
+        /// Milliseconds one hook call may run before it is stopped.
+        #[arg(long, default_value_t = 30_000)]
+        hook_timeout_ms: u64,
     },
     /// Component and native figures side by side.
     Bench {
@@ -182,6 +195,10 @@ async fn main() -> Result<()> {
             cache,
             flush_every,
             inactivity_every,
+            header_timeout_ms,
+            body_timeout_ms,
+            max_connections,
+            hook_timeout_ms,
         } => {
             init_logs(true);
             let egress = match genesys_base_url {
@@ -196,6 +213,12 @@ async fn main() -> Result<()> {
             opts.cache_dir = cache;
             opts.flush_every = Duration::from_secs(flush_every);
             opts.inactivity_every = Duration::from_secs(inactivity_every);
+            opts.conn = genesys_om_host::http::ConnLimits {
+                header_timeout: Duration::from_millis(header_timeout_ms),
+                body_timeout: Duration::from_millis(body_timeout_ms),
+                max_connections,
+            };
+            opts.limits.hook_timeout = Duration::from_millis(hook_timeout_ms);
             let addr = genesys_om_host::serve::start(Server::new(opts, engine()?)).await?;
             println!("serving tenants on http://{addr} (store: {kv})");
             tokio::signal::ctrl_c().await?;

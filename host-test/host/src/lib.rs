@@ -7,6 +7,7 @@
 pub mod api;
 #[allow(missing_docs)]
 pub mod bindings;
+pub mod body;
 pub mod bus;
 pub mod egress;
 pub mod http;

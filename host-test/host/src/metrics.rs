@@ -46,6 +46,8 @@ pub struct Metrics {
     latency: Family<HookOnly, Histogram, fn() -> Histogram>,
     traps: Family<HookLabels, Counter>,
     swaps: Family<TenantOnly, Counter>,
+    swap_failures: Family<TenantOnly, Counter>,
+    busy: Family<TenantOnly, Counter>,
     store_errors: Counter,
 }
 
@@ -72,6 +74,8 @@ impl Default for Metrics {
             latency: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
             traps: Family::default(),
             swaps: Family::default(),
+            swap_failures: Family::default(),
+            busy: Family::default(),
             store_errors: Counter::default(),
         };
         {
@@ -100,6 +104,16 @@ impl Default for Metrics {
                 "handover_component_swaps",
                 "Component or config swaps by tenant",
                 m.swaps.clone(),
+            );
+            r.register(
+                "handover_component_swap_failures",
+                "Changed tenant files or components that failed validation and are not served",
+                m.swap_failures.clone(),
+            );
+            r.register(
+                "handover_calls_refused_busy",
+                "Calls refused with 503 because the tenant had too many calls running",
+                m.busy.clone(),
             );
             r.register(
                 "handover_store_errors",
@@ -145,6 +159,24 @@ impl Metrics {
     /// A tenant's component or config was swapped.
     pub fn swap(&self, tenant: &str) {
         self.swaps
+            .get_or_create(&TenantOnly {
+                tenant: tenant.into(),
+            })
+            .inc();
+    }
+
+    /// A changed tenant file or component failed validation (the last good one stays).
+    pub fn swap_failed(&self, tenant: &str) {
+        self.swap_failures
+            .get_or_create(&TenantOnly {
+                tenant: tenant.into(),
+            })
+            .inc();
+    }
+
+    /// A call was refused: the tenant had its maximum of calls running.
+    pub fn busy(&self, tenant: &str) {
+        self.busy
             .get_or_create(&TenantOnly {
                 tenant: tenant.into(),
             })

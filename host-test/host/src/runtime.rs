@@ -11,9 +11,9 @@ use crate::kv::Store;
 use crate::tenant::Tenant;
 use anyhow::Result;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Config, Engine, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{Config, Engine, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
@@ -21,7 +21,8 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 /// keeps serving.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
-    /// Wall-clock budget of one hook call (checked at epoch ticks of [`EPOCH_TICK`]).
+    /// Wall-clock budget of one hook call (checked at epoch ticks of [`EPOCH_TICK`], where
+    /// a running guest also yields to the async runtime).
     pub hook_timeout: Duration,
     /// Linear memory one instance may grow to.
     pub memory_bytes: usize,
@@ -243,9 +244,17 @@ impl Plugin {
         };
         let mut store = wasmtime::Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
-        let ticks = (self.limits.hook_timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-        store.set_epoch_deadline(ticks);
-        store.epoch_deadline_trap();
+        // At every epoch tick a running guest yields to the async runtime, so a looping
+        // call shares its worker thread with every other request; past the deadline it traps.
+        let deadline = Instant::now() + self.limits.hook_timeout;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            Ok(if Instant::now() >= deadline {
+                UpdateDeadline::Interrupt
+            } else {
+                UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
+            })
+        });
         store
     }
 

@@ -41,6 +41,12 @@ pub struct ServeOptions {
     pub flush_every: Duration,
     /// How often open handovers get an inactivity check (zero: never).
     pub inactivity_every: Duration,
+    /// Connection limits: header and body timeouts, open connections.
+    pub conn: crate::http::ConnLimits,
+    /// Deadline and memory cap of every hook call.
+    pub limits: crate::runtime::Limits,
+    /// Threads of the pool hook calls run on (apart from the HTTP workers).
+    pub guest_threads: usize,
 }
 
 impl ServeOptions {
@@ -56,6 +62,9 @@ impl ServeOptions {
             whitelist: vec!["*".into()],
             flush_every: Duration::from_secs(5),
             inactivity_every: Duration::from_secs(60),
+            conn: crate::http::ConnLimits::default(),
+            limits: crate::runtime::Limits::default(),
+            guest_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
     }
 
@@ -117,12 +126,67 @@ impl Call {
     }
 }
 
+/// A tokio runtime of its own for hook calls, so a guest that computes (between its
+/// yields at every epoch tick) never holds a thread that serves HTTP. Its thread owns the
+/// runtime and shuts it down when the pool is dropped.
+struct GuestPool {
+    handle: tokio::runtime::Handle,
+    _stop: std::sync::mpsc::Sender<()>,
+}
+
+impl GuestPool {
+    fn new(threads: usize) -> Self {
+        let (handle_tx, handle_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("guest-pool".into())
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(threads.max(1))
+                    .thread_name("guest")
+                    .enable_all()
+                    .build()
+                    .expect("the guest runtime starts");
+                let _ = handle_tx.send(rt.handle().clone());
+                let _ = stopped.recv();
+                rt.shutdown_background();
+            })
+            .expect("the guest pool thread starts");
+        let handle = handle_rx.recv().expect("the guest runtime's handle");
+        Self {
+            handle,
+            _stop: stop,
+        }
+    }
+
+    fn spawn<F>(&self, f: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(f)
+    }
+}
+
+/// A call refused because its tenant had `max-concurrent-calls` running (HTTP 503 with
+/// `Retry-After`).
+#[derive(Debug)]
+pub struct Busy;
+
+impl std::fmt::Display for Busy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the tenant has its maximum of calls running")
+    }
+}
+
+impl std::error::Error for Busy {}
+
 /// The running server.
 pub struct Server {
     /// Its options.
     pub opts: ServeOptions,
     /// The tenants it hosts.
-    pub tenants: Tenants,
+    pub tenants: Arc<Tenants>,
     /// The store shared by every replica.
     pub kv: Store,
     /// The host's records (integration → tenant, open handovers, pending outboxes).
@@ -130,29 +194,33 @@ pub struct Server {
     /// The bot side's action queues.
     pub bus: Bus,
     /// `/metrics`.
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
     /// This replica's id (leases of timed work).
     pub replica: String,
+    /// Where hook calls run.
+    guests: GuestPool,
 }
 
 impl Server {
     /// A server over `engine` with the given options.
     pub fn new(opts: ServeOptions, engine: wasmtime::Engine) -> Arc<Self> {
         let kv = opts.kv.clone();
-        let tenants = Tenants::new(
+        let tenants = Arc::new(Tenants::new(
             opts.tenants_dir.clone(),
             opts.cache_dir.clone(),
             engine,
             opts.egress.clone(),
             kv.clone(),
-        );
+            opts.limits,
+        ));
         let replica = format!("{}-{:08x}", std::process::id(), random_u32());
         Arc::new(Self {
             records: Records::new(kv.clone()),
             bus: Bus::new(kv.clone()),
-            metrics: Metrics::default(),
+            metrics: Arc::new(Metrics::default()),
             tenants,
             kv,
+            guests: GuestPool::new(opts.guest_threads),
             opts,
             replica,
         })
@@ -169,15 +237,31 @@ impl Server {
     }
 
     /// Run one hook on the tenant's current plugin (an `Arc`: a swap does not stop it),
-    /// then record it and route its outcome: host records, the session's queue.
+    /// then record it and route its outcome: host records, the session's queue. A tenant
+    /// with its maximum of calls running gets [`Busy`] at once.
     pub async fn run(
         &self,
         loaded: &Arc<Loaded>,
         call: Call,
     ) -> Result<Result<Outcome, HookError>> {
         let (tenant, hook) = (loaded.tenant.name.as_str(), call.hook());
+        let Ok(permit) = loaded.calls.running.clone().try_acquire_owned() else {
+            self.metrics.busy(tenant);
+            tracing::warn!(tenant, hook, max = loaded.calls.max, "busy: call refused");
+            return Err(Busy.into());
+        };
         let started = Instant::now();
-        let result = call.on(&loaded.plugin, &loaded.tenant).await;
+        // On the guest pool, apart from the I/O workers; it finishes even if the request
+        // that asked for it goes away.
+        let on = loaded.clone();
+        let task = self.guests.spawn(async move {
+            let r = call.on(&on.plugin, &on.tenant).await;
+            drop(permit);
+            r
+        });
+        let result = task
+            .await
+            .unwrap_or_else(|e| Err(anyhow!("hook task failed: {e}")));
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         let mut result = match result {
             Ok(r) => r,
@@ -243,8 +327,9 @@ fn random_u32() -> u32 {
 
 /// Start serving (routes and timers); returns the bound address.
 pub async fn start(server: Arc<Server>) -> Result<SocketAddr> {
-    let addr =
-        crate::http::serve(server.opts.listen, crate::routes::router(server.clone())).await?;
+    let router = crate::routes::router(server.clone());
+    let addr = crate::http::serve_with(server.opts.listen, router, server.opts.conn).await?;
+    crate::tenants::watch(server.tenants.clone(), server.metrics.clone());
     crate::sweeper::spawn(server);
     Ok(addr)
 }

@@ -51,7 +51,30 @@ pub struct TenantFile {
     pub events_api_key: String,
     /// Provider settings (`wasi:config`).
     pub config: HashMap<String, String>,
+    /// When set, the bot-side API requires `Authorization: Bearer <key>`.
+    #[serde(rename = "bot-api-key", default)]
+    pub bot_api_key: Option<String>,
+    /// Hook calls of this tenant that may run at once; more are answered 503.
+    #[serde(rename = "max-concurrent-calls", default = "default_max_calls")]
+    pub max_concurrent_calls: usize,
+    /// Largest Genesys webhook or event body read for this tenant, in bytes (checked
+    /// before the signature).
+    #[serde(rename = "max-webhook-bytes", default = "default_max_webhook")]
+    pub max_webhook_bytes: usize,
 }
+
+fn default_max_calls() -> usize {
+    DEFAULT_MAX_CONCURRENT_CALLS
+}
+
+fn default_max_webhook() -> usize {
+    DEFAULT_MAX_WEBHOOK_BYTES
+}
+
+/// Default of `max-concurrent-calls`.
+pub const DEFAULT_MAX_CONCURRENT_CALLS: usize = 64;
+/// Default of `max-webhook-bytes`: Genesys webhooks are a few KiB.
+pub const DEFAULT_MAX_WEBHOOK_BYTES: usize = 256 * 1024;
 
 impl TenantFile {
     /// Read and parse a tenant file.

@@ -1,23 +1,34 @@
-//! The tenants `serve` hosts, each from `<dir>/<tenant>.json`: loaded on first use and
-//! reloaded when the file or its component changes (hot swap). Components are compiled
-//! once and cached as `.cwasm` by content hash; calls already running finish on the old one.
+//! The tenants `serve` hosts, each from `<dir>/<tenant>.json`. A tenant is loaded on first
+//! use; after that a watcher reloads it when its file or component changes, off the request
+//! path: the new version is parsed, compiled and instantiated before it is served, and one
+//! that fails is logged and counted while calls go on with the last good version.
 
 use crate::egress::Egress;
 use crate::kv::Store;
 use crate::metrics::Metrics;
-use crate::runtime::Plugin;
+use crate::runtime::{Limits, Plugin};
 use crate::tenant::{Tenant, TenantFile};
 use anyhow::{anyhow, Context, Result};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
+use tokio::sync::Semaphore;
 use wasmtime::component::Component;
 use wasmtime::Engine;
 
+/// How often the watcher looks at the files of loaded tenants.
+pub const WATCH_EVERY: Duration = Duration::from_millis(200);
+/// Compiled components kept in memory (least recently used goes first).
+pub const COMPILED_IN_MEMORY: usize = 8;
+/// `.cwasm` files kept in the cache directory (least recently used goes first).
+pub const COMPILED_ON_DISK: usize = 16;
+
 /// Modification time and length of a file.
 type FileStamp = (SystemTime, u64);
+/// (tenant file, component) stamps: a change means reload.
+type Stamps = (Option<FileStamp>, Option<FileStamp>);
 
 fn stamp(path: &Path) -> Option<FileStamp> {
     let m = std::fs::metadata(path).ok()?;
@@ -36,10 +47,13 @@ pub struct Loaded {
     pub plugin: Arc<Plugin>,
     /// Name and settings.
     pub tenant: Tenant,
-    /// (tenant file, component) stamps: a change means reload.
-    stamp: (Option<FileStamp>, Option<FileStamp>),
+    /// The files this version was read from.
+    stamp: Stamps,
     /// Content hash of the component.
     pub component_hash: String,
+    /// Calls of this tenant running now (shared with the version it replaced, unless the
+    /// limit changed).
+    pub calls: Arc<CallLimit>,
 }
 
 /// Where tenants come from and what they share.
@@ -49,20 +63,29 @@ pub struct Tenants {
     engine: Engine,
     egress: Egress,
     kv: Store,
+    limits: Limits,
     loaded: Mutex<HashMap<String, Arc<Loaded>>>,
-    compiled: Mutex<HashMap<String, Component>>,
-    /// Serialises reloads so one change compiles once.
-    reload: tokio::sync::Mutex<()>,
+    /// Stamps of a version that failed: not tried again until the files change again.
+    failed: Mutex<HashMap<String, Stamps>>,
+    /// Stamps of changed files seen once: built when they are the same a round later, so
+    /// a file still being written is not read half-way.
+    settling: Mutex<HashMap<String, Stamps>>,
+    /// Compiled components by content hash, most recently used last.
+    compiled: Mutex<Vec<(String, Component)>>,
+    /// Serialises first loads so one tenant compiles once.
+    first_load: tokio::sync::Mutex<()>,
 }
 
 impl Tenants {
-    /// Tenants of `dir`, compiled into `cache_dir`, sharing one engine, egress and store.
+    /// Tenants of `dir`, compiled into `cache_dir`, sharing one engine, egress, store and
+    /// call limits.
     pub fn new(
         dir: PathBuf,
         cache_dir: PathBuf,
         engine: Engine,
         egress: Egress,
         kv: Store,
+        limits: Limits,
     ) -> Self {
         Self {
             dir,
@@ -70,9 +93,12 @@ impl Tenants {
             engine,
             egress,
             kv,
+            limits,
             loaded: Mutex::new(HashMap::new()),
-            compiled: Mutex::new(HashMap::new()),
-            reload: tokio::sync::Mutex::new(()),
+            failed: Mutex::new(HashMap::new()),
+            settling: Mutex::new(HashMap::new()),
+            compiled: Mutex::new(Vec::new()),
+            first_load: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -96,14 +122,10 @@ impl Tenants {
         self.dir.join(format!("{name}.json"))
     }
 
-    fn current_stamps(
-        &self,
-        name: &str,
-        file: &TenantFile,
-    ) -> (Option<FileStamp>, Option<FileStamp>) {
+    fn stamps(&self, name: &str, component: &Path) -> Stamps {
         (
             stamp(&self.file_path(name)),
-            stamp(&self.dir.join(&file.component)),
+            stamp(&self.dir.join(component)),
         )
     }
 
@@ -111,14 +133,23 @@ impl Tenants {
     fn component(&self, path: &Path) -> Result<(Component, String)> {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let hash = hex(&Sha256::digest(&bytes));
-        if let Some(c) = self.compiled.lock().unwrap().get(&hash) {
-            return Ok((c.clone(), hash));
+        {
+            let mut compiled = self.compiled.lock().unwrap();
+            if let Some(i) = compiled.iter().position(|(h, _)| *h == hash) {
+                let hit = compiled.remove(i);
+                let c = hit.1.clone();
+                compiled.push(hit);
+                return Ok((c, hash));
+            }
         }
         let cached = self.cache_dir.join(format!("{hash}.cwasm"));
         let component = match std::fs::read(&cached) {
             // Safety: files in our cache directory were written by `serialize` of this build.
-            Ok(c) => unsafe { Component::deserialize(&self.engine, &c) }
-                .or_else(|_| Component::new(&self.engine, &bytes)),
+            Ok(c) => {
+                touch(&cached);
+                unsafe { Component::deserialize(&self.engine, &c) }
+                    .or_else(|_| Component::new(&self.engine, &bytes))
+            }
             Err(_) => {
                 let c = Component::new(&self.engine, &bytes)?;
                 std::fs::create_dir_all(&self.cache_dir).ok();
@@ -128,68 +159,210 @@ impl Tenants {
                         let _ = std::fs::rename(&tmp, &cached);
                     }
                 }
+                prune(&self.cache_dir, COMPILED_ON_DISK);
                 Ok(c)
             }
         }
         .map_err(|e| anyhow!("compiling {}: {e}", path.display()))?;
         let mut compiled = self.compiled.lock().unwrap();
-        compiled.insert(hash.clone(), component.clone());
+        compiled.push((hash.clone(), component.clone()));
+        if compiled.len() > COMPILED_IN_MEMORY {
+            compiled.remove(0);
+        }
         Ok((component, hash))
     }
 
-    /// The tenant's current runtime, reloaded when its file or component changed.
-    pub async fn get(&self, name: &str, metrics: &Metrics) -> Result<Arc<Loaded>> {
-        if !Tenant::valid_name(name) {
-            return Err(anyhow!("bad tenant name"));
-        }
-        let current = self.loaded.lock().unwrap().get(name).cloned();
-        if let Some(l) = &current {
-            if self.current_stamps(name, &l.file) == l.stamp {
-                return Ok(l.clone());
-            }
-        }
-        let _guard = self.reload.lock().await;
-        // Someone else may have reloaded while we waited.
-        if let Some(l) = self.loaded.lock().unwrap().get(name).cloned() {
-            let fresh = current.as_ref().is_none_or(|c| !Arc::ptr_eq(c, &l));
-            if fresh && self.current_stamps(name, &l.file) == l.stamp {
-                return Ok(l);
-            }
-        }
-        let file_path = self.file_path(name);
-        let file = TenantFile::read(&file_path).map_err(|_| anyhow!("unknown tenant {name}"))?;
-        let stamp_now = self.current_stamps(name, &file);
+    /// Read, compile, link and try out one version of a tenant (blocking: run it off the
+    /// async workers). `calls` carries the running-call count over from the old version.
+    fn build(&self, name: &str, calls: Option<Arc<CallLimit>>) -> Result<Loaded> {
+        let file = TenantFile::read(&self.file_path(name))?;
+        let stamp = self.stamps(name, &file.component);
         let (component, hash) = self.component(&self.dir.join(&file.component))?;
-        let plugin = Plugin::from_component(
+        let mut plugin = Plugin::from_component(
             &self.engine,
             &component,
             self.egress.clone(),
             self.kv.clone(),
         )?;
-        let loaded = Arc::new(Loaded {
-            tenant: Tenant::new(name, file.config.clone()),
+        plugin.limits = self.limits;
+        let tenant = Tenant::new(name, file.config.clone());
+        let calls = match calls {
+            Some(c) if c.max == file.max_concurrent_calls.clamp(1, Semaphore::MAX_PERMITS) => c,
+            _ => Arc::new(CallLimit::new(file.max_concurrent_calls)),
+        };
+        Ok(Loaded {
+            tenant,
             file,
             plugin: Arc::new(plugin),
-            stamp: stamp_now,
-            component_hash: hash.clone(),
-        });
-        match &current {
-            Some(old) if old.component_hash != hash || old.file.config != loaded.file.config => {
-                metrics.swap(name);
-                tracing::info!(
-                    tenant = name,
-                    from = &old.component_hash[..12],
-                    to = &hash[..12],
-                    "swap"
-                );
-            }
-            Some(_) => {}
-            None => tracing::info!(tenant = name, component = &hash[..12], "load"),
+            stamp,
+            component_hash: hash,
+            calls,
+        })
+    }
+
+    /// The tenant's current version; a tenant not loaded yet is loaded now. Files that
+    /// changed since are the watcher's business, so this never compiles a known tenant.
+    pub async fn get(self: &Arc<Self>, name: &str, metrics: &Metrics) -> Result<Arc<Loaded>> {
+        if !Tenant::valid_name(name) {
+            return Err(anyhow!("unknown tenant"));
         }
+        if let Some(l) = self.loaded.lock().unwrap().get(name).cloned() {
+            return Ok(l);
+        }
+        let _guard = self.first_load.lock().await;
+        if let Some(l) = self.loaded.lock().unwrap().get(name).cloned() {
+            return Ok(l);
+        }
+        let (me, owned) = (self.clone(), name.to_string());
+        let built = tokio::task::spawn_blocking(move || me.build(&owned, None)).await?;
+        let loaded = match built {
+            Ok(l) => Arc::new(l),
+            Err(e) => {
+                if self.file_path(name).exists() {
+                    metrics.swap_failed(name);
+                    tracing::error!(tenant = name, error = %format!("{e:#}"), "tenant not loaded");
+                }
+                return Err(anyhow!("unknown tenant"));
+            }
+        };
+        tracing::info!(
+            tenant = name,
+            component = &loaded.component_hash[..12],
+            "load"
+        );
         self.loaded
             .lock()
             .unwrap()
             .insert(name.to_string(), loaded.clone());
         Ok(loaded)
+    }
+
+    /// One look at the files of every loaded tenant: a change that stayed the same for a
+    /// round is rebuilt and, if it works, served from now on; one that fails is logged and
+    /// counted once per change; a removed tenant file unloads the tenant.
+    pub async fn check(self: &Arc<Self>, metrics: &Metrics) {
+        let loaded: Vec<Arc<Loaded>> = self.loaded.lock().unwrap().values().cloned().collect();
+        for old in loaded {
+            let name = old.tenant.name.clone();
+            let now = self.stamps(&name, &old.file.component);
+            if now == old.stamp || self.failed.lock().unwrap().get(&name) == Some(&now) {
+                continue;
+            }
+            let settled = self.settling.lock().unwrap().insert(name.clone(), now) == Some(now);
+            if !settled {
+                continue;
+            }
+            self.settling.lock().unwrap().remove(&name);
+            if now.0.is_none() {
+                tracing::info!(tenant = %name, "tenant file removed: unloaded");
+                self.loaded.lock().unwrap().remove(&name);
+                continue;
+            }
+            let (me, owned, calls) = (self.clone(), name.clone(), old.calls.clone());
+            let built = tokio::task::spawn_blocking(move || {
+                let l = me.build(&owned, Some(calls))?;
+                me.try_out(&l)?;
+                Ok::<_, anyhow::Error>(l)
+            })
+            .await;
+            let after = self.stamps(&name, &old.file.component);
+            match built {
+                Ok(Ok(new)) => {
+                    if new.component_hash != old.component_hash || new.file != old.file {
+                        metrics.swap(&name);
+                        tracing::info!(
+                            tenant = %name,
+                            from = &old.component_hash[..12],
+                            to = &new.component_hash[..12],
+                            "swap"
+                        );
+                    }
+                    self.failed.lock().unwrap().remove(&name);
+                    self.loaded.lock().unwrap().insert(name, Arc::new(new));
+                }
+                // Still being written: look again at the next round.
+                Ok(Err(_)) if after != now => {}
+                Ok(Err(e)) => {
+                    metrics.swap_failed(&name);
+                    tracing::error!(
+                        tenant = %name,
+                        file = %self.file_path(&name).display(),
+                        error = %format!("{e:#}"),
+                        "new version not served; the last good one stays"
+                    );
+                    self.failed.lock().unwrap().insert(name, now);
+                }
+                Err(e) => tracing::error!(tenant = %name, error = %e, "reload task failed"),
+            }
+        }
+    }
+
+    /// Instantiate a new version once and ask its version, before it serves anyone.
+    fn try_out(&self, l: &Loaded) -> Result<()> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let v = rt.block_on(l.plugin.version(&l.tenant))?;
+        tracing::debug!(tenant = %l.tenant.name, version = %v, "tried out");
+        Ok(())
+    }
+}
+
+/// Run [`Tenants::check`] every [`WATCH_EVERY`], for as long as `tenants` lives.
+pub fn watch(tenants: Arc<Tenants>, metrics: Arc<Metrics>) {
+    let weak = Arc::downgrade(&tenants);
+    drop(tenants);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(WATCH_EVERY).await;
+            let Some(t) = weak.upgrade() else { return };
+            t.check(&metrics).await;
+        }
+    });
+}
+
+/// How many calls of one tenant may run at once, and the permits of those running.
+pub struct CallLimit {
+    /// The tenant file's `max-concurrent-calls`.
+    pub max: usize,
+    /// One permit per running call.
+    pub running: Arc<Semaphore>,
+}
+
+impl CallLimit {
+    fn new(max: usize) -> Self {
+        let max = max.clamp(1, Semaphore::MAX_PERMITS);
+        Self {
+            max,
+            running: Arc::new(Semaphore::new(max)),
+        }
+    }
+}
+
+/// Mark a cache file as just used (its modification time orders the pruning).
+fn touch(path: &Path) {
+    if let Ok(f) = std::fs::File::options().append(true).open(path) {
+        let _ = f.set_modified(SystemTime::now());
+    }
+}
+
+/// Keep the `keep` most recently used `.cwasm` files of `dir`.
+fn prune(dir: &Path, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut files: Vec<(SystemTime, PathBuf)> = entries
+        .filter_map(|e| {
+            let p = e.ok()?.path();
+            (p.extension()? == "cwasm").then_some(())?;
+            Some((std::fs::metadata(&p).ok()?.modified().ok()?, p))
+        })
+        .collect();
+    if files.len() <= keep {
+        return;
+    }
+    files.sort();
+    for (_, p) in &files[..files.len() - keep] {
+        let _ = std::fs::remove_file(p);
     }
 }

@@ -9,6 +9,7 @@ mod ending;
 mod from_genesys;
 mod handover;
 mod isolation;
+mod keeps_serving;
 mod reliability;
 mod replicas;
 mod serving;
