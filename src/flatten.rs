@@ -1,23 +1,29 @@
 //! Custom Attributes flattening: Genesys participant data is a flat map of strings, so the
-//! node's JSON is flattened as the feature source describes before it is sent.
+//! node's JSON is flattened as the feature source describes ("skips unsupported types").
+//! Only text that is not JSON at all is an error; whatever else cannot be kept is named.
 
 use crate::model::Error;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// Longest attribute name we send.
-pub const MAX_KEY_LEN: usize = 255;
-/// Longest attribute value Architect accepts.
-pub const MAX_VALUE_LEN: usize = 256;
-/// Largest `customAttributes` object (as compact JSON) we send.
-pub const MAX_TOTAL_BYTES: usize = 2048;
+/// The node's Custom Attributes, flattened.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Flattened {
+    /// The flat attributes, by key.
+    pub attrs: BTreeMap<String, String>,
+    /// Keys left out: an empty part (`""`, `a.`), or a key produced twice (the first kept).
+    pub dropped: Vec<String>,
+    /// The JSON was not an object (nor a string holding one): nothing was taken from it.
+    pub not_object: bool,
+}
 
 /// Flatten the node's Custom Attributes: a JSON object, or a JSON string holding one.
 ///
 /// Nested objects become dotted keys; arrays of scalars are joined with commas; arrays that
 /// hold objects or arrays are indexed (`items.0.sku`); booleans become `1`/`0`; numbers keep
-/// their JSON text; null is skipped.
-pub fn flatten(input: &str) -> Result<BTreeMap<String, String>, Error> {
+/// their JSON text; null is skipped. Text that is not JSON (or a string that does not hold
+/// JSON) is `invalid-input`; JSON that is not an object is skipped whole (`not_object`).
+pub fn flatten(input: &str) -> Result<Flattened, Error> {
     let value: Value = serde_json::from_str(input)
         .map_err(|e| Error::InvalidInput(format!("custom attributes are not valid JSON: {e}")))?;
     let value = match value {
@@ -28,14 +34,15 @@ pub fn flatten(input: &str) -> Result<BTreeMap<String, String>, Error> {
         })?,
         v => v,
     };
-    let Value::Object(map) = value else {
-        return Err(Error::InvalidInput(
-            "custom attributes must be a JSON object at the top level".into(),
-        ));
-    };
-    let mut out = BTreeMap::new();
-    for (k, v) in &map {
-        walk(k.clone(), v, &mut out)?;
+    let mut out = Flattened::default();
+    match value {
+        Value::Object(map) => {
+            for (k, v) in &map {
+                walk(k.clone(), v, &mut out);
+            }
+        }
+        Value::Null => {}
+        _ => out.not_object = true,
     }
     Ok(out)
 }
@@ -49,83 +56,48 @@ fn scalar(v: &Value) -> Option<String> {
     }
 }
 
-fn insert(key: String, value: String, out: &mut BTreeMap<String, String>) -> Result<(), Error> {
-    if key.is_empty() || key.starts_with('.') || key.ends_with('.') || key.contains("..") {
-        return Err(Error::InvalidInput(format!(
-            "custom attribute key {key:?} has an empty part"
-        )));
-    }
-    if out.contains_key(&key) {
-        return Err(Error::InvalidInput(format!(
-            "custom attribute key {key:?} appears twice after flattening"
-        )));
-    }
-    out.insert(key, value);
-    Ok(())
+fn bad_key(key: &str) -> bool {
+    key.is_empty() || key.starts_with('.') || key.ends_with('.') || key.contains("..")
 }
 
-fn walk(key: String, v: &Value, out: &mut BTreeMap<String, String>) -> Result<(), Error> {
+fn insert(key: String, value: String, out: &mut Flattened) {
+    if bad_key(&key) || out.attrs.contains_key(&key) {
+        out.dropped.push(key);
+    } else {
+        out.attrs.insert(key, value);
+    }
+}
+
+fn walk(key: String, v: &Value, out: &mut Flattened) {
     match v {
-        Value::Null => Ok(()),
+        Value::Null => {}
+        Value::Object(map) if key.is_empty() => {
+            if !map.is_empty() {
+                out.dropped.push(key);
+            }
+        }
         Value::Object(map) => {
-            if key.is_empty() {
-                return Err(Error::InvalidInput("custom attribute key is empty".into()));
-            }
             for (k, child) in map {
-                walk(format!("{key}.{k}"), child, out)?;
+                walk(format!("{key}.{k}"), child, out);
             }
-            Ok(())
         }
         Value::Array(items) => {
             let nested = items.iter().any(|i| i.is_object() || i.is_array());
             if nested {
                 for (i, child) in items.iter().enumerate() {
-                    walk(format!("{key}.{i}"), child, out)?;
+                    walk(format!("{key}.{i}"), child, out);
                 }
-                Ok(())
-            } else if items.iter().all(Value::is_null) {
-                Ok(())
-            } else {
+            } else if !items.iter().all(Value::is_null) {
                 let joined: Vec<String> = items.iter().filter_map(scalar).collect();
-                insert(key, joined.join(","), out)
+                insert(key, joined.join(","), out);
             }
         }
-        scalar_value => match scalar(scalar_value) {
-            Some(s) => insert(key, s, out),
-            None => Ok(()),
-        },
-    }
-}
-
-/// Check the final attribute map against Genesys's limits, naming the key that broke them.
-pub fn check_limits(attrs: &BTreeMap<String, String>) -> Result<(), Error> {
-    for (k, v) in attrs {
-        if k.chars().count() > MAX_KEY_LEN {
-            return Err(Error::InvalidInput(format!(
-                "custom attribute key {:?}… is longer than {MAX_KEY_LEN} characters",
-                k.chars().take(40).collect::<String>()
-            )));
-        }
-        if v.chars().count() > MAX_VALUE_LEN {
-            return Err(Error::InvalidInput(format!(
-                "custom attribute {k:?} has a value longer than {MAX_VALUE_LEN} characters"
-            )));
+        scalar_value => {
+            if let Some(s) = scalar(scalar_value) {
+                insert(key, s, out);
+            }
         }
     }
-    let total = serde_json::to_vec(attrs)
-        .map(|v| v.len())
-        .unwrap_or(usize::MAX);
-    if total > MAX_TOTAL_BYTES {
-        let biggest = attrs
-            .iter()
-            .max_by_key(|(k, v)| k.len() + v.len())
-            .map(|(k, _)| k.as_str())
-            .unwrap_or("");
-        return Err(Error::InvalidInput(format!(
-            "custom attributes take {total} bytes, over the {MAX_TOTAL_BYTES}-byte limit (largest: {biggest:?})"
-        )));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -133,7 +105,7 @@ mod tests {
     use super::*;
 
     fn flat(s: &str) -> Vec<(String, String)> {
-        flatten(s).unwrap().into_iter().collect()
+        flatten(s).unwrap().attrs.into_iter().collect()
     }
 
     fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -184,34 +156,26 @@ mod tests {
     }
 
     #[test]
-    fn errors() {
-        for bad in [
-            r#"[1,2]"#,
-            r#""[1]""#,
-            r#"42"#,
-            r#"{"a.b":"x","a":{"b":"y"}}"#,
-            r#"{"":"x"}"#,
-            r#"{"a":{"":"x"}}"#,
-            r#"{not json"#,
-            r#""{not json""#,
-        ] {
+    fn only_text_that_is_not_json_is_an_error() {
+        for bad in [r#"{not json"#, r#""{not json""#, "", r#""plain words""#] {
             assert!(matches!(flatten(bad), Err(Error::InvalidInput(_))), "{bad}");
         }
     }
 
     #[test]
-    fn limits_name_the_key() {
-        let mut m = BTreeMap::new();
-        m.insert("long".to_string(), "x".repeat(MAX_VALUE_LEN + 1));
-        let e = check_limits(&m).unwrap_err();
-        assert!(e.to_string().contains("\"long\""), "{e}");
-        let mut m = BTreeMap::new();
-        for i in 0..20 {
-            m.insert(format!("k{i}"), "v".repeat(200));
+    fn what_cannot_be_kept_is_named_not_refused() {
+        let f = flatten(r#"{"a.b":"x","a":{"b":"y"},"":"e","c":{"":"z"},"ok":"1"}"#).unwrap();
+        assert_eq!(f.attrs.get("ok").map(String::as_str), Some("1"));
+        // Keys are walked in order: `a` gives `a.b` first, the literal `a.b` comes second.
+        assert_eq!(f.attrs.get("a.b").map(String::as_str), Some("y"));
+        let mut dropped = f.dropped.clone();
+        dropped.sort();
+        assert_eq!(dropped, ["", "a.b", "c."]);
+        assert!(!f.not_object);
+        for other in [r#"[1,2]"#, r#""[1]""#, r#"42"#, r#"true"#] {
+            let f = flatten(other).unwrap();
+            assert!(f.not_object && f.attrs.is_empty(), "{other}");
         }
-        assert!(check_limits(&m).is_err());
-        let mut ok = BTreeMap::new();
-        ok.insert("a".to_string(), "b".to_string());
-        assert!(check_limits(&ok).is_ok());
+        assert_eq!(flatten("null").unwrap(), Flattened::default());
     }
 }

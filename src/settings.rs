@@ -25,8 +25,10 @@ pub mod keys {
     pub const CLIENT_ID: &str = "client-id";
     /// OAuth client secret.
     pub const CLIENT_SECRET: &str = "client-secret";
-    /// Send the user's profile in `channel.from`.
+    /// Show the agent's display name (Users API) with the agent's messages to the user.
     pub const SEND_PROFILE: &str = "send-profile";
+    /// Send the user's profile in `channel.from`.
+    pub const SEND_USER_PROFILE: &str = "send-user-profile";
     /// Forward Genesys bot messages as `update` statuses.
     pub const HANDLE_BOT_MESSAGES: &str = "handle-bot-messages";
     /// Drop transcript lines with unsupported content.
@@ -64,8 +66,10 @@ pub struct ProviderSettings {
     pub client_id: String,
     /// OAuth client secret.
     pub client_secret: String,
-    /// Send the user's profile.
+    /// Show the agent's display name to the user ("Send Profile information").
     pub send_profile: bool,
+    /// Send the user's profile to Genesys.
+    pub send_user_profile: bool,
     /// Forward bot messages.
     pub handle_bot_messages: bool,
     /// Drop unsupported transcript lines.
@@ -199,6 +203,11 @@ impl ProviderSettings {
         Ok(v)
     }
 
+    /// Only the `send-profile` flag: whether a webhook shows the agent's name.
+    pub fn send_profile(config: &dyn Config) -> Result<bool, Error> {
+        flag(config, keys::SEND_PROFILE, false)
+    }
+
     /// Only the `handle-bot-messages` flag: what a webhook needs besides the secrets.
     pub fn handle_bot_messages(config: &dyn Config) -> Result<bool, Error> {
         flag(config, keys::HANDLE_BOT_MESSAGES, false)
@@ -214,7 +223,8 @@ impl ProviderSettings {
             webhook_secrets: Self::webhook_secrets(config)?,
             client_id: required(config, keys::CLIENT_ID)?,
             client_secret: required(config, keys::CLIENT_SECRET)?,
-            send_profile: flag(config, keys::SEND_PROFILE, false)?,
+            send_profile: Self::send_profile(config)?,
+            send_user_profile: flag(config, keys::SEND_USER_PROFILE, false)?,
             handle_bot_messages: flag(config, keys::HANDLE_BOT_MESSAGES, false)?,
             filter_unsupported: flag(config, keys::FILTER_UNSUPPORTED, false)?,
             filter_empty: flag(config, keys::FILTER_EMPTY, false)?,

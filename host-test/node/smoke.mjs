@@ -53,7 +53,10 @@ const body = new TextEncoder().encode(JSON.stringify({
 const signature = 'sha256=' + createHmac('sha256', secret).update(body).digest('base64');
 const agent = hooks.agentMessage({ headers: [['X-Hub-Signature-256', signature]], body });
 console.log('agent-message →', JSON.stringify(agent.actions));
-if (agent.actions[0]?.tag !== 'send-text' || agent.actions[0].val.text !== 'Hi Jane, this is Sam.') fail('no agent text');
+// The agent's first message announces the agent (no user.start was forwarded), then its text.
+if (agent.actions[0]?.val?.tag !== 'agent-joined') fail('no agent-joined before the first text');
+const text = agent.actions.find((a) => a.tag === 'send-text');
+if (text?.val.text !== 'Hi Jane, this is Sam.') fail('no agent text');
 try {
   hooks.agentMessage({ headers: [['X-Hub-Signature-256', 'sha256=AAAA']], body });
   fail('a badly signed webhook was accepted');

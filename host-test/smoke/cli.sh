@@ -25,7 +25,7 @@ out=$("$WASMTIME" run -S http -S keyvalue -S config \
   -S config-var=client-id=cli-client \
   -S config-var=client-secret=cli-client-secret \
   -S config-var=test-genesys-base-url="$base" \
-  --invoke 'start({user-id: "cli-user", session-id: "cli-session", first-name: none, last-name: none, nickname: none, email: none}, [{speaker: user, text: "Hello from the wasmtime CLI", data: none}], {language: some("english"), skills: none, priority: some("1"), enable-user-connects-message: true, enable-user-disconnects-message: true, display-agent-details: false, custom-attributes: some("{\"tier\":\"gold\"}"), disconnect-message: none})' \
+  --invoke 'start({user-id: "cli-user", session-id: "cli-session", first-name: none, last-name: none, nickname: none, email: none}, [{speaker: user, text: "Hello from the wasmtime CLI", data: none, time: none}], {language: some("english"), skills: none, priority: some("1"), enable-user-connects-message: true, enable-user-disconnects-message: true, display-agent-details: false, custom-attributes: some("{\"tier\":\"gold\"}"), disconnect-message: none})' \
   "$WASM")
 set +x
 echo "$out"

@@ -34,6 +34,7 @@ impl From<t::TranscriptEntry> for m::TranscriptEntry {
             speaker: e.speaker.into(),
             text: e.text,
             data: e.data,
+            time: e.time,
         }
     }
 }
@@ -78,6 +79,12 @@ impl From<t::UserEvent> for m::UserEvent {
         match e {
             t::UserEvent::Text(s) => m::UserEvent::Text(s),
             t::UserEvent::Attachment(a) => m::UserEvent::Attachment(a.into()),
+            t::UserEvent::CaptionedAttachment(c) => {
+                m::UserEvent::CaptionedAttachment(m::CaptionedAttachment {
+                    attachment: c.attachment.into(),
+                    caption: c.caption,
+                })
+            }
             t::UserEvent::Typing => m::UserEvent::Typing,
             t::UserEvent::Reconnected => m::UserEvent::Reconnected,
             t::UserEvent::Disconnected => m::UserEvent::Disconnected,
@@ -172,6 +179,25 @@ impl From<m::Action> for t::Action {
             }),
             m::Action::AgentTyping => t::Action::AgentTyping,
             m::Action::Status(s) => t::Action::Status(s.into()),
+            m::Action::UserMessageFailed(f) => t::Action::UserMessageFailed(f.into()),
+        }
+    }
+}
+
+impl From<m::UserMessageFailure> for t::UserMessageFailure {
+    fn from(f: m::UserMessageFailure) -> Self {
+        t::UserMessageFailure {
+            message_id: f.message_id,
+            text: f.text,
+            attachment: f.attachment.map(Into::into),
+            reasons: f
+                .reasons
+                .into_iter()
+                .map(|r| t::FailureReason {
+                    code: r.code,
+                    message: r.message,
+                })
+                .collect(),
         }
     }
 }
@@ -187,6 +213,9 @@ impl From<m::Warning> for t::Warning {
             m::Warning::NoOpenHandover => t::Warning::NoOpenHandover,
             m::Warning::DeliveryPending => t::Warning::DeliveryPending,
             m::Warning::UnsafeUrlDropped => t::Warning::UnsafeUrlDropped,
+            m::Warning::AttributeDropped(k) => t::Warning::AttributeDropped(k),
+            m::Warning::CustomAttributesIgnored => t::Warning::CustomAttributesIgnored,
+            m::Warning::AgentLookupFailed(r) => t::Warning::AgentLookupFailed(r),
         }
     }
 }

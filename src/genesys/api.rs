@@ -1,6 +1,7 @@
 //! Typed Genesys calls: open a conversation, send inbound messages, events and receipts,
-//! disconnect the customer, look up an agent and the integration id of the deployment name
-//! (both cached in KV). Hooks call these, never a raw path.
+//! disconnect the customer, find the conversation's connected agent, look up an agent and
+//! the integration id of the deployment name (both cached in KV). Hooks call these, never a
+//! raw path.
 
 use super::client::Client;
 use super::inbound::Kind;
@@ -39,6 +40,24 @@ pub fn agent_from_user(v: &Value) -> Option<AgentInfo> {
             .map(|(_, u)| u)
     });
     Some(AgentInfo { name, avatar_url })
+}
+
+/// The Genesys user id of the agent connected to a conversation (`MessageConversation`):
+/// of the `agent` participants in state `connected`, the one connected last.
+pub fn connected_agent_id(conversation: &Value) -> Option<String> {
+    let participants = conversation.get("participants")?.as_array()?;
+    participants
+        .iter()
+        .filter(|p| {
+            p.get("purpose").and_then(Value::as_str) == Some("agent")
+                && p.get("state").and_then(Value::as_str) == Some("connected")
+        })
+        .filter_map(|p| {
+            let id = p.pointer("/user/id").and_then(Value::as_str)?;
+            Some((s(p, "connectedTime").unwrap_or_default(), id.to_string()))
+        })
+        .max_by(|a, b| a.0.cmp(&b.0))
+        .map(|(_, id)| id)
 }
 
 /// The id of the integration called `name` on one page of the integrations list.
@@ -152,6 +171,12 @@ impl Client<'_> {
         Ok(())
     }
 
+    /// The agent connected to the conversation now (`GET` the conversation), if any.
+    pub fn connected_agent(&self, conversation_id: &str) -> Result<Option<String>, Error> {
+        let conv = self.api("GET", &paths::conversation(conversation_id), None, false)?;
+        Ok(connected_agent_id(&conv))
+    }
+
     /// The agent shown to the user: `GET /api/v2/users/{id}`, cached in KV. Ids that are
     /// not Genesys ids (UUIDs) are not looked up.
     pub fn agent(&self, genesys_user_id: &str) -> Result<Option<AgentInfo>, Error> {
@@ -189,5 +214,22 @@ mod tests {
         let a = agent_from_user(&v).unwrap();
         assert_eq!(a.name, "Alex Agent");
         assert_eq!(a.avatar_url.as_deref(), Some("https://s/300"));
+    }
+
+    #[test]
+    fn the_agent_connected_last_is_the_one() {
+        let v: Value = serde_json::from_str(
+            r#"{"participants":[{"id":"p1","purpose":"customer","state":"connected"},
+            {"purpose":"agent","state":"disconnected","user":{"id":"gone"},"connectedTime":"2026-01-01T10:00:00Z"},
+            {"purpose":"agent","state":"connected","user":{"id":"first"},"connectedTime":"2026-01-01T10:01:00Z"},
+            {"purpose":"agent","state":"connected","user":{"id":"last"},"connectedTime":"2026-01-01T10:02:00Z"},
+            {"purpose":"acd","state":"connected","user":{"id":"queue"}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(connected_agent_id(&v).as_deref(), Some("last"));
+        assert_eq!(
+            connected_agent_id(&serde_json::json!({"participants": []})),
+            None
+        );
     }
 }

@@ -1,9 +1,8 @@
 //! Bodies of the inbound Open Messaging API (bot platform → Genesys): messages, typing
-//! events and receipts, shaped as `OpenInboundNormalized*` in Genesys's API, and the
-//! participant data (routing and custom attributes) the first message carries.
+//! events and receipts, shaped as `OpenInboundNormalized*` in Genesys's API. The participant
+//! data the first message carries is built in `attributes.rs`.
 
-use crate::flatten;
-use crate::model::{Attachment, Error, HandoverSettings, UserProfile};
+use crate::model::{Attachment, UserProfile};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -31,44 +30,7 @@ impl Kind {
     }
 }
 
-/// Routing attributes the Architect flow reads (`queueId`, `myLanguage`, `mySkills`,
-/// `priority`, `userId`, `sessionId`), plus the node's Custom Attributes, flattened and
-/// checked against Genesys's limits.
-pub fn attributes(
-    user: &UserProfile,
-    node: &HandoverSettings,
-    queue_id: Option<&str>,
-) -> Result<BTreeMap<String, String>, Error> {
-    let mut attrs = BTreeMap::new();
-    let routing = [
-        ("queueId", queue_id),
-        ("myLanguage", node.language.as_deref()),
-        ("mySkills", node.skills.as_deref()),
-        ("priority", node.priority.as_deref()),
-        ("userId", Some(user.user_id.as_str())),
-        ("sessionId", Some(user.session_id.as_str())),
-    ];
-    for (k, v) in routing {
-        if let Some(v) = v.filter(|v| !v.is_empty()) {
-            attrs.insert(k.to_string(), v.to_string());
-        }
-    }
-    let custom = node.custom_attributes.as_deref();
-    if let Some(custom) = custom.filter(|c| !c.trim().is_empty()) {
-        for (k, v) in flatten::flatten(custom)? {
-            if attrs.contains_key(&k) {
-                return Err(Error::InvalidInput(format!(
-                    "custom attribute {k:?} collides with a routing attribute of the same name"
-                )));
-            }
-            attrs.insert(k, v);
-        }
-    }
-    flatten::check_limits(&attrs)?;
-    Ok(attrs)
-}
-
-/// `channel.from`: the end user. Profile fields only when `send_profile` is on.
+/// `channel.from`: the end user. Profile fields only when `send-user-profile` is on.
 pub fn from(user_id: &str, profile: Option<&UserProfile>) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), json!(user_id));
@@ -119,17 +81,42 @@ pub fn media_type(mime: &str) -> &'static str {
     }
 }
 
-/// An inbound attachment message.
-pub fn attachment_message(from: Value, message_id: &str, time: &str, a: &Attachment) -> Value {
+/// An inbound attachment message, with its caption as the message text when there is one.
+pub fn attachment_message(
+    from: Value,
+    message_id: &str,
+    time: &str,
+    a: &Attachment,
+    caption: Option<&str>,
+) -> Value {
     let mut att =
         json!({ "mediaType": media_type(&a.mime_type), "url": a.url, "mime": a.mime_type });
     if let Some(f) = &a.file_name {
         att["filename"] = json!(f);
     }
-    json!({
+    let mut body = json!({
         "channel": { "messageId": message_id, "from": from, "time": time },
         "content": [ { "attachment": att } ]
-    })
+    });
+    if let Some(c) = caption.filter(|c| !c.is_empty()) {
+        body["text"] = json!(c);
+    }
+    body
+}
+
+/// What an inbound message body says: its message id, its text and its attachment.
+pub fn summary(body: &Value) -> Option<(String, Option<String>, Option<Attachment>)> {
+    let id = body.pointer("/channel/messageId")?.as_str()?.to_string();
+    let text = body.get("text").and_then(Value::as_str).map(str::to_string);
+    let attachment = body.pointer("/content/0/attachment").and_then(|a| {
+        let field = |k: &str| a.get(k).and_then(Value::as_str).map(str::to_string);
+        Some(Attachment {
+            url: field("url")?,
+            mime_type: field("mime").unwrap_or_default(),
+            file_name: field("filename"),
+        })
+    });
+    Some((id, text, attachment))
 }
 
 /// The user is typing.

@@ -3,7 +3,9 @@
 //! events Genesys sends, and the one rule for which failures are worth retrying.
 
 pub mod api;
+pub mod attributes;
 pub mod client;
+pub mod content;
 pub mod events;
 pub mod inbound;
 pub mod outbound;

@@ -1,10 +1,9 @@
 //! Genesys outbound webhooks (Genesys → bot platform): the normalized message as Genesys
-//! sends it, and its content turned into parts the user can be shown (attachments and links
-//! whose URL `url_policy` refuses are left out). Which actions a webhook produces is decided
-//! in `webhook.rs`.
+//! sends it, with what it is (human or bot, a `Failed` receipt) and how its copies are
+//! recognised. Its content is turned into parts for the user in `content.rs`; which actions
+//! a webhook produces is decided in `webhook.rs`.
 
-use crate::model::{Attachment, Choice};
-use crate::url_policy;
+use crate::model::FailureReason;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -32,6 +31,11 @@ pub struct Webhook {
     pub originating_entity: Option<String>,
     /// The Genesys conversation, when Genesys names it.
     pub conversation_id: Option<String>,
+    /// A receipt's status: `Sent`, `Delivered`, `Read`, `Failed`, `Published`, `Removed`.
+    pub status: Option<String>,
+    /// A `Failed` receipt's reasons (`ConversationReason`: `code`, `message`).
+    #[serde(default)]
+    pub reasons: Vec<Value>,
 }
 
 /// `channel` of an outbound message.
@@ -55,6 +59,10 @@ pub struct Recipient {
     pub id: Option<String>,
 }
 
+fn s(v: &Value, k: &str) -> Option<String> {
+    v.get(k).and_then(Value::as_str).map(str::to_string)
+}
+
 impl Webhook {
     /// The end user the message is for.
     pub fn user_id(&self) -> Option<&str> {
@@ -71,195 +79,43 @@ impl Webhook {
         self.id.as_deref().or(self.channel.message_id.as_deref())
     }
 
+    /// The id copies are recognised by: the message id, and for a receipt its status too
+    /// (one message may get `Published` and then `Failed`).
+    pub fn dedupe_id(&self) -> Option<String> {
+        let id = self.message_id()?;
+        Some(match self.kind.as_deref() {
+            Some("Receipt") => format!("{id}:{}", self.status.as_deref().unwrap_or("")),
+            _ => id.to_string(),
+        })
+    }
+
     /// Whether a Genesys bot or flow (not a person) sent it.
     pub fn is_bot(&self) -> bool {
         self.originating_entity.as_deref() == Some("Bot")
     }
-}
 
-/// What one outbound message shows the user.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Part {
-    /// Text.
-    Text(String),
-    /// A file, with its caption.
-    Attachment(Attachment, Option<String>),
-    /// Choices with their prompt.
-    Choices {
-        /// Prompt or card texts.
-        text: String,
-        /// The choices, in order.
-        choices: Vec<Choice>,
-    },
-}
+    /// Whether a human agent sent it (a message or an event; receipts are about the
+    /// user's messages).
+    pub fn is_human(&self) -> bool {
+        self.originating_entity.as_deref() == Some("Human")
+            && matches!(self.kind.as_deref(), Some("Text" | "Structured" | "Event"))
+    }
 
-fn s(v: &Value, k: &str) -> Option<String> {
-    v.get(k).and_then(Value::as_str).map(str::to_string)
-}
-
-fn quick_reply(q: &Value) -> Option<Choice> {
-    let label = s(q, "text").or_else(|| s(q, "title"))?;
-    let value = s(q, "payload").unwrap_or_else(|| label.clone());
-    Some(Choice { label, value })
-}
-
-/// A card's choices go to `out`; a link button whose URL is refused is left out and
-/// `dropped` set.
-fn card_choices(card: &Value, out: &mut Vec<Choice>, dropped: &mut bool) -> String {
-    for a in card
-        .get("actions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        if let Some(label) = s(a, "text") {
-            let value = match (s(a, "payload"), s(a, "url")) {
-                (Some(payload), _) => payload,
-                (None, Some(url)) if !url_policy::allowed(&url) => {
-                    *dropped = true;
-                    continue;
-                }
-                (None, Some(url)) => url,
-                (None, None) => label.clone(),
-            };
-            out.push(Choice { label, value });
+    /// A `Failed` receipt: the user message it is about and Genesys's reasons.
+    pub fn failure(&self) -> Option<(String, Vec<FailureReason>)> {
+        if self.kind.as_deref() != Some("Receipt") || self.status.as_deref() != Some("Failed") {
+            return None;
         }
-    }
-    let title = s(card, "title").unwrap_or_default();
-    match s(card, "description") {
-        Some(d) if !d.is_empty() => format!("{title}\n{d}"),
-        _ => title,
-    }
-}
-
-/// An attachment part; `Err` when its URL is refused.
-fn attachment(c: &Value) -> Option<Result<Part, ()>> {
-    let a = c.get("attachment")?;
-    let url = s(a, "url")?;
-    if !url_policy::allowed(&url) {
-        return Some(Err(()));
-    }
-    let att = Attachment {
-        url,
-        mime_type: s(a, "mime").unwrap_or_else(|| "application/octet-stream".into()),
-        file_name: s(a, "filename"),
-    };
-    Some(Ok(Part::Attachment(att, s(a, "text"))))
-}
-
-fn array(v: Option<&Value>) -> impl Iterator<Item = &Value> {
-    v.and_then(Value::as_array).into_iter().flatten()
-}
-
-/// What the content items of a message hold, gathered in order.
-#[derive(Default)]
-struct Content {
-    parts: Vec<Part>,
-    choices: Vec<Choice>,
-    texts: Vec<String>,
-    unsafe_url_dropped: bool,
-}
-
-impl Content {
-    /// Take in one content item; unknown ones are skipped.
-    fn add(&mut self, c: &Value) {
-        match c.get("contentType").and_then(Value::as_str).unwrap_or("") {
-            "Attachment" => match attachment(c) {
-                Some(Ok(part)) => self.parts.push(part),
-                Some(Err(())) => self.unsafe_url_dropped = true,
-                None => {}
-            },
-            "QuickReply" => self
-                .choices
-                .extend(c.get("quickReply").and_then(quick_reply)),
-            "QuickReplyV2" => {
-                if let Some(q) = c.get("quickReplyV2") {
-                    self.texts.extend(s(q, "title"));
-                    self.choices
-                        .extend(array(q.get("actions")).filter_map(quick_reply));
-                }
-            }
-            "Card" => {
-                if let Some(card) = c.get("card") {
-                    let dropped = &mut self.unsafe_url_dropped;
-                    self.texts
-                        .push(card_choices(card, &mut self.choices, dropped));
-                }
-            }
-            "Carousel" => {
-                for card in array(c.pointer("/carousel/cards")) {
-                    let dropped = &mut self.unsafe_url_dropped;
-                    self.texts
-                        .push(card_choices(card, &mut self.choices, dropped));
-                }
-            }
-            "Text" => self.texts.extend(
-                c.pointer("/text/body")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-            ),
-            _ => {}
-        }
-    }
-}
-
-/// What a message shows the user.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Shown {
-    /// The parts, in order.
-    pub parts: Vec<Part>,
-    /// An attachment or link was left out because `url_policy` refused its URL.
-    pub unsafe_url_dropped: bool,
-}
-
-/// The parts of a `Text` or `Structured` message, in order: the text (or the choices with
-/// their prompt) first, then attachments. Unknown content is skipped; attachments and link
-/// buttons with a refused URL are left out.
-pub fn parts(w: &Webhook) -> Shown {
-    let mut content = Content::default();
-    for c in &w.content {
-        content.add(c);
-    }
-    let mut text: Vec<String> = w
-        .text
-        .clone()
-        .filter(|t| !t.is_empty())
-        .into_iter()
-        .collect();
-    text.extend(content.texts.into_iter().filter(|s| !s.is_empty()));
-    let mut parts = content.parts;
-    if !content.choices.is_empty() {
-        let choices = content.choices;
-        parts.insert(
-            0,
-            Part::Choices {
-                text: text.join("\n"),
-                choices,
-            },
-        );
-    } else if !text.is_empty() {
-        parts.insert(0, Part::Text(text.join("\n")));
-    }
-    Shown {
-        parts,
-        unsafe_url_dropped: content.unsafe_url_dropped,
-    }
-}
-
-/// Whether an `Event` webhook says the agent is typing.
-pub fn is_typing(w: &Webhook) -> bool {
-    w.events
-        .iter()
-        .any(|e| e.get("eventType").and_then(Value::as_str) == Some("Typing"))
-}
-
-/// Plain-text rendering of choices, for channels without buttons.
-pub fn fallback(text: &str, choices: &[Choice]) -> String {
-    let labels: Vec<&str> = choices.iter().map(|c| c.label.as_str()).collect();
-    if text.is_empty() {
-        format!("Options: {}", labels.join(" | "))
-    } else {
-        format!("{text}\nOptions: {}", labels.join(" | "))
+        let reasons = self
+            .reasons
+            .iter()
+            .filter_map(|r| {
+                let code = s(r, "code").filter(|c| !c.is_empty());
+                let message = s(r, "message").unwrap_or_default();
+                (code.is_some() || !message.is_empty()).then_some(FailureReason { code, message })
+            })
+            .collect();
+        Some((self.message_id()?.to_string(), reasons))
     }
 }
 
@@ -272,51 +128,25 @@ mod tests {
     }
 
     #[test]
-    fn text_and_attachment() {
+    fn failed_receipts_name_the_message_and_the_reasons() {
         let w = parse(
-            r#"{"id":"8085","channel":{"to":{"id":"u1"}},"type":"Text","content":[{"contentType":"Attachment",
-            "attachment":{"mediaType":"Image","url":"https://x/y.png","mime":"image/png","filename":"y.png"}}],
-            "originatingEntity":"Human"}"#,
+            r#"{"id":"m-1","channel":{"to":{"id":"u1"}},"type":"Receipt","status":"Failed",
+            "reasons":[{"code":"MediaTypeNotAllowed","message":"Media type not allowed"},{"message":""}],
+            "isFinalReceipt":true,"direction":"Inbound"}"#,
         );
-        assert_eq!(w.user_id(), Some("u1"));
+        let (id, reasons) = w.failure().unwrap();
+        assert_eq!(id, "m-1");
         assert_eq!(
-            parts(&w).parts,
-            vec![Part::Attachment(
-                Attachment {
-                    url: "https://x/y.png".into(),
-                    mime_type: "image/png".into(),
-                    file_name: Some("y.png".into())
-                },
-                None
-            )]
+            reasons,
+            vec![FailureReason {
+                code: Some("MediaTypeNotAllowed".into()),
+                message: "Media type not allowed".into()
+            }]
         );
-        let w = parse(r#"{"type":"Text","text":"Hello there!"}"#);
-        assert_eq!(parts(&w).parts, vec![Part::Text("Hello there!".into())]);
-    }
-
-    #[test]
-    fn quick_replies_and_cards() {
-        let w = parse(
-            r#"{"type":"Structured","text":"Callback?","content":[
-            {"contentType":"QuickReply","quickReply":{"text":"Yes","payload":"y","action":"Message"}},
-            {"contentType":"QuickReply","quickReply":{"text":"No","payload":"n"}}]}"#,
-        );
-        let Part::Choices { text, choices } = &parts(&w).parts[0] else {
-            panic!()
-        };
-        assert_eq!(text, "Callback?");
-        assert_eq!(choices.len(), 2);
-        assert_eq!(fallback(text, choices), "Callback?\nOptions: Yes | No");
-        let w = parse(
-            r#"{"type":"Structured","content":[{"contentType":"Carousel","carousel":{"cards":[
-            {"title":"A","actions":[{"type":"Link","text":"Open","url":"https://a"}]},
-            {"title":"B","description":"bee","actions":[{"type":"Postback","text":"Pick","payload":"b"}]}]}}]}"#,
-        );
-        let Part::Choices { text, choices } = &parts(&w).parts[0] else {
-            panic!()
-        };
-        assert_eq!(text, "A\nB\nbee");
-        assert_eq!(choices[0].value, "https://a");
-        assert_eq!(choices[1].value, "b");
+        assert_eq!(w.dedupe_id().as_deref(), Some("m-1:Failed"));
+        assert!(!w.is_human());
+        let delivered = parse(r#"{"id":"m-1","type":"Receipt","status":"Delivered"}"#);
+        assert!(delivered.failure().is_none());
+        assert_eq!(delivered.dedupe_id().as_deref(), Some("m-1:Delivered"));
     }
 }

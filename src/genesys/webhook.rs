@@ -3,7 +3,8 @@
 //! receipts, bot messages) to actions and warnings. No URL reaches the user that
 //! `url_policy` refuses: such attachments, links and avatars are dropped with a warning.
 
-use super::outbound::{self, Part, Shown};
+use super::content::{self, Part, Shown};
+use super::outbound;
 use super::signature;
 use crate::model::*;
 use crate::url_policy;
@@ -47,14 +48,14 @@ fn bot_message(w: &outbound::Webhook, handle: bool) -> (Vec<Action>, Vec<Warning
     if !handle {
         return (Vec::new(), vec![Warning::BotMessageDropped]);
     }
-    let shown = outbound::parts(w);
+    let shown = content::parts(w);
     let warnings = dropped(shown.unsafe_url_dropped);
     let text: Vec<String> = shown
         .parts
         .into_iter()
         .filter_map(|p| match p {
             Part::Text(t) => Some(t),
-            Part::Choices { text, choices } => Some(outbound::fallback(&text, &choices)),
+            Part::Choices { text, choices } => Some(content::fallback(&text, &choices)),
             Part::Attachment(..) => None,
         })
         .collect();
@@ -104,7 +105,7 @@ fn agent_message(
     let Shown {
         parts,
         unsafe_url_dropped,
-    } = outbound::parts(w);
+    } = content::parts(w);
     let (agent, avatar_dropped) = shown_agent(agent);
     let avatar_dropped = avatar_dropped && !parts.is_empty();
     let actions = parts
@@ -123,7 +124,7 @@ fn agent_message(
             }),
             Part::Choices { text, choices } => Action::SendChoices(AgentChoices {
                 message_id: message_id.clone(),
-                fallback: outbound::fallback(&text, &choices),
+                fallback: content::fallback(&text, &choices),
                 text,
                 choices,
                 agent: agent.clone(),
@@ -133,16 +134,31 @@ fn agent_message(
     (actions, dropped(unsafe_url_dropped || avatar_dropped))
 }
 
+/// What a receipt about a user message becomes: `user-message-failed` for `Failed` (what
+/// the message said is filled in by the hook, which knows the handover's notes); nothing
+/// for `Delivered`, `Read` and the rest.
+fn receipt(w: &outbound::Webhook) -> Vec<Action> {
+    let Some((message_id, reasons)) = w.failure() else {
+        return Vec::new();
+    };
+    vec![Action::UserMessageFailed(UserMessageFailure {
+        message_id,
+        text: None,
+        attachment: None,
+        reasons,
+    })]
+}
+
 /// The actions and warnings of a webhook. `agent` is the agent shown with agent messages
-/// (when Display Agent Details is on); `handle_bot_messages` is the tenant's flag.
+/// (`send-profile` or Display Agent Details); `handle_bot_messages` is the tenant's flag.
 pub fn actions(
     w: &outbound::Webhook,
     agent: Option<&AgentInfo>,
     handle_bot_messages: bool,
 ) -> (Vec<Action>, Vec<Warning>) {
     match w.kind.as_deref() {
-        Some("Receipt") => (Vec::new(), Vec::new()),
-        Some("Event") if outbound::is_typing(w) => (vec![Action::AgentTyping], Vec::new()),
+        Some("Receipt") => (receipt(w), Vec::new()),
+        Some("Event") if content::is_typing(w) => (vec![Action::AgentTyping], Vec::new()),
         Some("Event") => (Vec::new(), Vec::new()),
         Some("Text" | "Structured") if w.is_bot() => bot_message(w, handle_bot_messages),
         Some("Text" | "Structured") => {

@@ -1,11 +1,12 @@
 //! `end`: decide whether a signal ends the handover (Genesys events, the user or the bot
-//! closing, an inactivity tick), track transfers and agents joining, and when it ends, end
-//! it once: close the Genesys side if we are the ones closing, then remove every key.
+//! closing, an inactivity tick), track transfers and agents joining (`agent_joined.rs`), and
+//! when it ends, end it once: close the Genesys side if we are the ones closing, then
+//! remove every key.
 
 use super::start::text_items;
-use super::{ignored, outcome};
+use super::{agent_joined, ignored, outcome};
 use crate::genesys::events::{self, Event, Topic};
-use crate::genesys::{webhook, Client};
+use crate::genesys::Client;
 use crate::model::*;
 use crate::outbox;
 use crate::ports::Env;
@@ -89,6 +90,8 @@ fn genesys_event(client: &Client, bytes: &[u8]) -> Result<Outcome, Error> {
         Topic::UserEnd if events::is_transfer(ev.disconnect_type.as_deref()) || !ev.interacted => {
             state::handover::set_transfer(kv, &h, Some(now))?;
             state::handover::set_agent(kv, &h, None)?;
+            // The next agent is announced again.
+            state::joined::next_epoch(kv, h.scope())?;
             let status = HandoverStatus::Transferred;
             Ok(outcome(&h, vec![Action::Status(status)], Vec::new()))
         }
@@ -99,30 +102,13 @@ fn genesys_event(client: &Client, bytes: &[u8]) -> Result<Outcome, Error> {
             }
             _ => finish(client, &h, EndReason::AgentEnded, false),
         },
-        Topic::UserStart => agent_joined(client, &h, &ev),
+        Topic::UserStart => {
+            let (actions, warnings) =
+                agent_joined::by_event(client, &h, ev.agent_user_id.as_deref())?;
+            Ok(outcome(&h, actions, warnings))
+        }
         Topic::Other => Ok(ignored(None, Warning::EventIgnored)),
     }
-}
-
-/// An agent joined: remember who (when the user is to see the agent) and that no transfer
-/// is under way.
-fn agent_joined(client: &Client, h: &Handover, ev: &Event) -> Result<Outcome, Error> {
-    let kv = client.env.kv;
-    let agent = match (&ev.agent_user_id, h.display_agent_details) {
-        (Some(id), true) => client.agent(id)?,
-        _ => None,
-    };
-    // An avatar URL the user must not be sent is not remembered either.
-    let (agent, avatar_dropped) = webhook::shown_agent(agent.as_ref());
-    state::handover::set_agent(kv, h, agent.as_ref())?;
-    state::handover::set_transfer(kv, h, None)?;
-    state::handover::touch(kv, h, client.env.clock.now_ms())?;
-    let status = HandoverStatus::AgentJoined(agent);
-    let warnings = match avatar_dropped {
-        true => vec![Warning::UnsafeUrlDropped],
-        false => Vec::new(),
-    };
-    Ok(outcome(h, vec![Action::Status(status)], warnings))
 }
 
 /// Close the Genesys side: what the user said last (if Genesys takes it now), the

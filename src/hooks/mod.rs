@@ -2,6 +2,7 @@
 //! Orchestration only: Genesys's protocol is in `genesys`, stored state in `state`, the
 //! outbox's delivery rules in `outbox`; each hook has a file of its own.
 
+mod agent_joined;
 mod agent_message;
 mod end;
 mod flush;

@@ -1,9 +1,11 @@
 //! `start`: claim the user's next start generation, open the Genesys conversation with
-//! the transcript and routing attributes as its first message, store the handover, and
-//! queue the rest of the transcript behind it.
+//! the transcript and routing attributes as its first message (attributes that cannot be
+//! sent are left out with a warning), store the handover, and queue the rest of the
+//! transcript behind it.
 
 use super::outcome;
 use crate::genesys::api::Opened;
+use crate::genesys::attributes::attributes;
 use crate::genesys::inbound::{self, Kind};
 use crate::genesys::Client;
 use crate::model::*;
@@ -72,14 +74,14 @@ pub fn start(
     if let Some(h) = state::handover::load(env.kv, &user.user_id)? {
         return Ok(in_progress(user, Some(&h)));
     }
-    let attrs = inbound::attributes(user, node, provider.queue_id.as_deref())?;
+    let (attrs, mut warnings) = attributes(user, node, provider.queue_id.as_deref())?;
     let generation = match claim::claim(env.kv, &user.user_id, env.clock.now_ms())? {
         Claim::Won(generation) => generation,
         Claim::Busy => return Ok(in_progress(user, None)),
     };
     let client = Client::new(env, &provider);
     let texts = texts(transcript_entries, &provider);
-    let profile = provider.send_profile.then_some(user);
+    let profile = provider.send_user_profile.then_some(user);
     let first = inbound::text_message(
         inbound::from(&user.user_id, profile),
         &env.clock.new_id(),
@@ -100,7 +102,7 @@ pub fn start(
         .flat_map(|t| text_items(env, &user.user_id, t))
         .collect();
     let own = outbox::queue(&client, &h, rest)?;
-    let warnings = outbox::deliver(&client, &h, &own)?;
+    warnings.extend(outbox::deliver(&client, &h, &own)?);
     Ok(outcome(
         &h,
         vec![Action::Status(HandoverStatus::Queued)],

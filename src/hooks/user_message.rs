@@ -1,6 +1,7 @@
 //! `user-message`: a user turn or event relayed to Genesys. Messages go through the
-//! handover's outbox, so one Genesys cannot take yet is kept and re-sent in order; typing
-//! is momentary and sent directly, only when nothing older waits.
+//! handover's outbox, so one Genesys cannot take yet is kept and re-sent in order (with a
+//! note of what they said, for a later `Failed` receipt); typing is sent directly, only
+//! when nothing older waits.
 
 use super::start::text_items;
 use super::{ignored, no_handover, outcome};
@@ -10,8 +11,9 @@ use crate::model::*;
 use crate::outbox;
 use crate::ports::Env;
 use crate::settings::{keys, ProviderSettings};
-use crate::state::{self, Handover};
+use crate::state::{self, sent, Handover};
 use crate::time::iso8601;
+use crate::transcript::{split_chars, MAX_TEXT_CHARS};
 use crate::url_policy;
 use serde_json::Value;
 
@@ -20,16 +22,32 @@ pub const USER_JOINED: &str = "User joined the conversation";
 /// Text sent to the agent when the user goes away.
 pub const USER_LEFT: &str = "User left the conversation";
 
-/// The outbox items an event becomes (none for typing, or a switched-off notice).
+/// An attachment message with the first piece of its caption; the rest of a caption over
+/// Genesys's length limit follows as text messages.
+fn attachment_items(env: &Env, user_id: &str, a: &Attachment, caption: &str) -> Vec<(Kind, Value)> {
+    let now = iso8601(env.clock.now_ms());
+    let mut pieces = split_chars(caption, MAX_TEXT_CHARS).into_iter();
+    let first = pieces.next().unwrap_or_default();
+    let from = inbound::from(user_id, None);
+    let id = env.clock.new_id();
+    let body = inbound::attachment_message(from, &id, &now, a, Some(&first));
+    let mut items = vec![(Kind::Message, body)];
+    items.extend(pieces.flat_map(|rest| text_items(env, user_id, &rest)));
+    items
+}
+
+/// The outbox items an event becomes (none for typing, or a switched-off notice). A file
+/// whose URL `url_policy` refuses is left out (its caption still goes, as a text).
 fn items(env: &Env, h: &Handover, event: &UserEvent) -> Vec<(Kind, Value)> {
     let user_id = h.user_id.as_str();
     match event {
         UserEvent::Text(text) => text_items(env, user_id, text),
-        UserEvent::Attachment(a) => {
-            let now = iso8601(env.clock.now_ms());
-            let from = inbound::from(user_id, None);
-            let body = inbound::attachment_message(from, &env.clock.new_id(), &now, a);
-            vec![(Kind::Message, body)]
+        UserEvent::Attachment(a) => attachment_items(env, user_id, a, ""),
+        UserEvent::CaptionedAttachment(c) if !url_policy::allowed(&c.attachment.url) => {
+            text_items(env, user_id, &c.caption)
+        }
+        UserEvent::CaptionedAttachment(c) => {
+            attachment_items(env, user_id, &c.attachment, &c.caption)
         }
         UserEvent::Reconnected if h.user_connects_message => text_items(env, user_id, USER_JOINED),
         UserEvent::Disconnected if h.user_disconnects_message => {
@@ -43,6 +61,10 @@ fn items(env: &Env, h: &Handover, event: &UserEvent) -> Vec<(Kind, Value)> {
 /// tenant's `max-user-text-chars` (one user message may not become an unbounded number of
 /// Genesys requests), an attachment without a url or mime type.
 fn check(event: &UserEvent, max_chars: usize) -> Result<(), Error> {
+    if let UserEvent::CaptionedAttachment(c) = event {
+        check(&UserEvent::Text(c.caption.clone()), max_chars)?;
+        return check(&UserEvent::Attachment(c.attachment.clone()), max_chars);
+    }
     match event {
         UserEvent::Text(text) => {
             let chars = text.chars().count();
@@ -63,6 +85,25 @@ fn check(event: &UserEvent, max_chars: usize) -> Result<(), Error> {
     Ok(())
 }
 
+/// A captioned attachment without a caption is a plain one.
+fn plain(event: &UserEvent) -> UserEvent {
+    match event {
+        UserEvent::CaptionedAttachment(c) if c.caption.trim().is_empty() => {
+            UserEvent::Attachment(c.attachment.clone())
+        }
+        other => other.clone(),
+    }
+}
+
+/// The note kept of a message item, for a `Failed` receipt about it.
+fn note((kind, body): &(Kind, Value)) -> Option<sent::Note> {
+    if *kind != Kind::Message {
+        return None;
+    }
+    let (id, text, attachment) = inbound::summary(body)?;
+    Some(sent::Note::new(&id, text.as_deref(), attachment.as_ref()))
+}
+
 /// Send a typing event; a failure Genesys may get over is only a warning.
 fn typing(client: &Client, h: &Handover) -> Result<Vec<Warning>, Error> {
     let now = iso8601(client.env.clock.now_ms());
@@ -78,25 +119,41 @@ fn typing(client: &Client, h: &Handover) -> Result<Vec<Warning>, Error> {
 pub fn user_message(env: &Env, user_id: &str, event: &UserEvent) -> Result<Outcome, Error> {
     let provider = ProviderSettings::load(env.config)?;
     check(event, provider.max_user_text_chars)?;
+    let event = &plain(event);
     let Some(h) = state::handover::load(env.kv, user_id)? else {
         return match event {
-            UserEvent::Text(_) | UserEvent::Attachment(_) => Err(no_handover(user_id)),
+            UserEvent::Text(_) | UserEvent::Attachment(_) | UserEvent::CaptionedAttachment(_) => {
+                Err(no_handover(user_id))
+            }
             _ => Ok(ignored(Some(user_id.to_string()), Warning::NoOpenHandover)),
         };
     };
-    if let UserEvent::Attachment(a) = event {
+    let mut warnings = Vec::new();
+    if let UserEvent::Attachment(a)
+    | UserEvent::CaptionedAttachment(CaptionedAttachment { attachment: a, .. }) = event
+    {
         if !url_policy::allowed(&a.url) {
-            // Nothing else to send: not stored, not sent, the host is told why.
             eprintln!(
                 "genesys-om: dropped a user attachment whose URL is not https to a public host"
             );
-            return Ok(outcome(&h, Vec::new(), vec![Warning::UnsafeUrlDropped]));
+            warnings.push(Warning::UnsafeUrlDropped);
+            if let UserEvent::Attachment(_) = event {
+                // Nothing else to send: not stored, not sent, the host is told why.
+                return Ok(outcome(&h, Vec::new(), warnings));
+            }
         }
     }
     let client = Client::new(env, &provider);
     let items = items(env, &h, event);
+    let notes: Vec<Option<sent::Note>> = items.iter().map(note).collect();
     let own = outbox::queue(&client, &h, items)?;
-    let mut warnings = outbox::deliver(&client, &h, &own)?;
+    for (n, note) in own.iter().zip(notes) {
+        // Best effort: a note only lets a later `Failed` receipt say what the message was.
+        if let Some(note) = note {
+            let _ = sent::put(env.kv, h.scope(), *n, &note);
+        }
+    }
+    warnings.extend(outbox::deliver(&client, &h, &own)?);
     if *event == UserEvent::Typing && warnings.is_empty() {
         warnings = typing(&client, &h)?;
     }

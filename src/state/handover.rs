@@ -153,7 +153,9 @@ pub fn remove(kv: &dyn Kv, h: &Handover) -> Result<(), Error> {
     for key in [scope.activity(), scope.agent(), scope.transfer()] {
         delete(kv, &key)?;
     }
+    super::sent::remove_all(kv, scope, super::outbox::seq(kv, scope)?)?;
     super::outbox::remove_all(kv, scope)?;
     super::seen::remove_all(kv, scope)?;
+    super::joined::remove_all(kv, scope)?;
     super::ending::remove(kv, scope)
 }

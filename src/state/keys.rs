@@ -8,7 +8,9 @@
 // (one counter per start generation). Per Genesys conversation: `conversation/<id>`
 // (→ user id). Per handover, under a fresh random handover id (`hid`, a UUID):
 // `h/<hid>/activity`, `/agent`, `/transfer`, `/out/seq`, `/out/head`, `/out/<n>`,
-// `/seen/<message-id>`, `/seen-count`, `/seen-index/<n>`, `/ending`, `/ending-at`.
+// `/sent/<n>` (what outbox item n said, for a `Failed` receipt), `/seen/<message-id>`,
+// `/seen-count`, `/seen-index/<n>`, `/agent-epoch` (transfers so far), `/joined/<epoch>`
+// (counter: who announces that epoch's agent), `/joined-by/<epoch>`, `/ending`, `/ending-at`.
 // Variable parts that may contain `/` (user ids, names, message ids) always come last,
 // so no two key formats can produce the same key.
 
@@ -86,6 +88,26 @@ impl Scope<'_> {
     /// Outbox item `n`.
     pub fn out_item(&self, n: u64) -> String {
         self.key(&format!("out/{n}"))
+    }
+
+    /// What user message `n` of the outbox said, for a `Failed` receipt about it.
+    pub fn sent(&self, n: u64) -> String {
+        self.key(&format!("sent/{n}"))
+    }
+
+    /// Counter: transfers and requeues so far; each starts a new agent epoch.
+    pub fn agent_epoch(&self) -> String {
+        self.key("agent-epoch")
+    }
+
+    /// Counter: calls that tried to announce the agent of `epoch`; the first one does.
+    pub fn joined(&self, epoch: u64) -> String {
+        self.key(&format!("joined/{epoch}"))
+    }
+
+    /// Who announced the agent of `epoch` (a message id, or the `user.start` event).
+    pub fn joined_by(&self, epoch: u64) -> String {
+        self.key(&format!("joined-by/{epoch}"))
     }
 
     /// Counter: copies of a webhook message id seen.

@@ -6,9 +6,11 @@ pub mod cache;
 pub mod claim;
 pub mod ending;
 pub mod handover;
+pub mod joined;
 pub mod keys;
 pub mod outbox;
 pub mod seen;
+pub mod sent;
 
 pub use handover::{Agent, Handover};
 

@@ -75,6 +75,7 @@ pub fn transcript() -> Vec<TranscriptEntry> {
         speaker,
         text: text.to_string(),
         data: None,
+        time: None,
     };
     vec![
         line(Speaker::User, "I need help with my bill"),
@@ -184,6 +185,7 @@ pub mod demo {
             ("client-id", CLIENT_ID),
             ("client-secret", CLIENT_SECRET),
             ("send-profile", "true"),
+            ("send-user-profile", "true"),
         ]
     }
 }

@@ -4,5 +4,7 @@
 
 pub mod fakes;
 pub mod fixtures;
+pub mod genesys;
 
-pub use fakes::{FakeGenesys, Fakes, FixedClock, Inbound, MapConfig, MemKv, NoHttp};
+pub use fakes::{Fakes, FixedClock, MapConfig, MemKv, NoHttp};
+pub use genesys::{FakeGenesys, Inbound};

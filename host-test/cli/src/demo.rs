@@ -97,21 +97,25 @@ pub async fn run(wasm: &Path) -> Result<Vec<String>> {
             speaker: Speaker::User,
             text: "Hi, my parcel never arrived".into(),
             data: None,
+            time: None,
         },
         TranscriptEntry {
             speaker: Speaker::Bot,
             text: "Sorry to hear that! What is your order number?".into(),
             data: None,
+            time: None,
         },
         TranscriptEntry {
             speaker: Speaker::User,
             text: "4711".into(),
             data: None,
+            time: None,
         },
         TranscriptEntry {
             speaker: Speaker::Bot,
             text: "Let me connect you to a colleague.".into(),
             data: None,
+            time: None,
         },
     ];
     let settings = genesys_om_host::bindings::types::HandoverSettings {

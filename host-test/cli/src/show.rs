@@ -27,6 +27,14 @@ pub fn action(a: &Action) -> String {
         Action::SendChoices(c) => format!("{}: {}", who(&c.agent), c.fallback.replace('\n', " / ")),
         Action::AgentTyping => "(the agent is typing…)".into(),
         Action::Status(s) => format!("[handover: {}]", status(s)),
+        Action::UserMessageFailed(f) => format!(
+            "(a user message did not reach the agent: {})",
+            f.reasons
+                .iter()
+                .map(|r| r.code.clone().unwrap_or_else(|| r.message.clone()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 

@@ -2,7 +2,8 @@
 //! are also the steps of a scenario file. Converted to the WIT types in one place.
 
 use crate::bindings::types::{
-    Attachment, EndSignal, HandoverSettings, Speaker, TranscriptEntry, UserEvent, UserProfile,
+    Attachment, CaptionedAttachment, EndSignal, HandoverSettings, Speaker, TranscriptEntry,
+    UserEvent, UserProfile,
 };
 use serde::Deserialize;
 
@@ -35,6 +36,9 @@ pub struct Line {
     pub text: String,
     /// Structured data, as JSON.
     pub data: Option<serde_json::Value>,
+    /// When it was said (ISO 8601 recommended); shown to the agent before the line.
+    #[serde(default)]
+    pub time: Option<String>,
 }
 
 /// Node settings; the toggles default as the node does.
@@ -86,6 +90,9 @@ pub enum Event {
         mime_type: String,
         /// File name.
         file_name: Option<String>,
+        /// Text sent with the file, in the same message.
+        #[serde(default)]
+        caption: Option<String>,
     },
     /// The user is typing.
     Typing(()),
@@ -154,6 +161,7 @@ impl TryFrom<&Line> for TranscriptEntry {
             speaker,
             text: l.text.clone(),
             data: l.data.as_ref().map(|d| d.to_string()),
+            time: l.time.clone(),
         })
     }
 }
@@ -186,11 +194,21 @@ impl From<&Event> for UserEvent {
                 url,
                 mime_type,
                 file_name,
-            } => UserEvent::Attachment(Attachment {
-                url: url.clone(),
-                mime_type: mime_type.clone(),
-                file_name: file_name.clone(),
-            }),
+                caption,
+            } => {
+                let attachment = Attachment {
+                    url: url.clone(),
+                    mime_type: mime_type.clone(),
+                    file_name: file_name.clone(),
+                };
+                match caption.as_ref().filter(|c| !c.trim().is_empty()) {
+                    Some(caption) => UserEvent::CaptionedAttachment(CaptionedAttachment {
+                        attachment,
+                        caption: caption.clone(),
+                    }),
+                    None => UserEvent::Attachment(attachment),
+                }
+            }
             Event::Typing(()) => UserEvent::Typing,
             Event::Reconnected(()) => UserEvent::Reconnected,
             Event::Disconnected(()) => UserEvent::Disconnected,

@@ -130,6 +130,82 @@ impl WasiHttpHooks for Egress {
     }
 }
 
+/// Whether `host` is `streaming.<region>`, where Genesys's notification sockets live.
+pub fn is_genesys_streaming_host(host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    host.strip_prefix("streaming.")
+        .is_some_and(|d| REGIONS.contains(&d))
+}
+
+impl Egress {
+    /// A request the host itself makes to Genesys (its own REST calls), under the same
+    /// policy as the component's: only Genesys region hosts, redirected in tests.
+    pub async fn send(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> anyhow::Result<(u16, bytes::Bytes)> {
+        use http_body_util::BodyExt;
+        let uri: http::Uri = url.parse()?;
+        let authority = uri.authority().map(|a| a.to_string()).unwrap_or_default();
+        // As wasi-http does for the component: `Host` names the original authority.
+        let mut req = http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(http::header::HOST, authority);
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        let body = http_body_util::Full::new(bytes::Bytes::from(body))
+            .map_err(|never| match never {})
+            .boxed_unsync();
+        let req = req.body(body)?;
+        let options = wasmtime_wasi_http::RequestOptions {
+            connect_timeout: Some(std::time::Duration::from_secs(10)),
+            first_byte_timeout: Some(std::time::Duration::from_secs(20)),
+            between_bytes_timeout: Some(std::time::Duration::from_secs(20)),
+        };
+        let mut me = self.clone();
+        let pending =
+            Box::into_pin(me.send_request(req, Some(options), Box::new(async { Ok(()) })));
+        let (resp, io) = pending
+            .await
+            .map_err(|e| anyhow::anyhow!("{method} {url}: {e}"))?;
+        tokio::spawn(Box::into_pin(io));
+        let status = resp.status().as_u16();
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| anyhow::anyhow!("{method} {url}: {e}"))?
+            .to_bytes();
+        Ok((status, bytes))
+    }
+
+    /// Where to open a notification socket: Genesys's `connectUri` must be
+    /// `wss://streaming.<region>/…`; in tests it goes to the loopback base instead.
+    pub fn websocket_target(&self, connect_uri: &str) -> anyhow::Result<http::Uri> {
+        let uri: http::Uri = connect_uri.parse()?;
+        let host = uri.host().unwrap_or("");
+        anyhow::ensure!(
+            is_genesys_streaming_host(host) && uri.scheme_str() == Some("wss"),
+            "refused a notification socket to {host}: not a Genesys Cloud streaming host"
+        );
+        let pq = uri.path_and_query().map_or("/", |p| p.as_str());
+        Ok(match self {
+            Egress::Redirect(base) => format!(
+                "ws://{}{pq}",
+                base.authority().map_or("127.0.0.1", |a| a.as_str())
+            )
+            .parse()?,
+            Egress::Genesys => uri,
+            _ => anyhow::bail!("no notification sockets under this egress policy"),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

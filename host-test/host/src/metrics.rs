@@ -48,6 +48,8 @@ pub struct Metrics {
     swaps: Family<TenantOnly, Counter>,
     swap_failures: Family<TenantOnly, Counter>,
     busy: Family<TenantOnly, Counter>,
+    notification_events: Family<TenantOnly, Counter>,
+    notification_errors: Family<TenantOnly, Counter>,
     store_errors: Counter,
 }
 
@@ -76,6 +78,8 @@ impl Default for Metrics {
             swaps: Family::default(),
             swap_failures: Family::default(),
             busy: Family::default(),
+            notification_events: Family::default(),
+            notification_errors: Family::default(),
             store_errors: Counter::default(),
         };
         {
@@ -114,6 +118,16 @@ impl Default for Metrics {
                 "handover_calls_refused_busy",
                 "Calls refused with 503 because the tenant had too many calls running",
                 m.busy.clone(),
+            );
+            r.register(
+                "handover_notification_events",
+                "Conversation events read from Notifications API sockets",
+                m.notification_events.clone(),
+            );
+            r.register(
+                "handover_notification_errors",
+                "Failed rounds of keeping notification channels subscribed",
+                m.notification_errors.clone(),
             );
             r.register(
                 "handover_store_errors",
@@ -177,6 +191,24 @@ impl Metrics {
     /// A call was refused: the tenant had its maximum of calls running.
     pub fn busy(&self, tenant: &str) {
         self.busy
+            .get_or_create(&TenantOnly {
+                tenant: tenant.into(),
+            })
+            .inc();
+    }
+
+    /// An event arrived on a notification socket.
+    pub fn notification_event(&self, tenant: &str) {
+        self.notification_events
+            .get_or_create(&TenantOnly {
+                tenant: tenant.into(),
+            })
+            .inc();
+    }
+
+    /// A round of keeping notification channels subscribed failed.
+    pub fn notification_error(&self, tenant: &str) {
+        self.notification_errors
             .get_or_create(&TenantOnly {
                 tenant: tenant.into(),
             })

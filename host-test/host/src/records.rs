@@ -19,6 +19,16 @@ fn pending_set(tenant: &str) -> String {
     format!("host/{tenant}/pending")
 }
 
+/// Genesys conversation ids of the tenant's open handovers (what end detection watches).
+fn conversations_set(tenant: &str) -> String {
+    format!("host/{tenant}/conversations")
+}
+
+/// The Genesys conversation of a user's open handover.
+fn conversation_of(tenant: &str, user: &str) -> String {
+    format!("host/{tenant}/conversation-of/{user}")
+}
+
 /// Whether an outcome ends its handover (an `ended` status among its actions).
 pub(crate) fn ends(outcome: &Outcome) -> bool {
     outcome
@@ -83,6 +93,12 @@ impl Records {
         if let Some(g) = &outcome.genesys {
             let open = format!("{}\n{user}\n{}", open_set(tenant), g.conversation_id);
             if self.unwritten(&open) {
+                // The mapping first: a crash in between leaves nothing `closed` cannot find.
+                let conv = &g.conversation_id;
+                self.kv
+                    .set(&conversation_of(tenant, user), conv.as_bytes())
+                    .await?;
+                self.kv.set_add(&conversations_set(tenant), conv).await?;
                 self.kv.set_add(&open_set(tenant), user).await?;
                 self.wrote(open);
             }
@@ -101,6 +117,14 @@ impl Records {
     /// A user's handover is not open (any more).
     pub async fn closed(&self, tenant: &str, user: &str) -> Result<(), StoreError> {
         self.forget(&format!("{}\n{user}\n", open_set(tenant)));
+        let key = conversation_of(tenant, user);
+        if let Some(conv) = self.kv.get(&key).await? {
+            let conv = String::from_utf8_lossy(&conv).to_string();
+            self.kv
+                .set_remove(&conversations_set(tenant), &conv)
+                .await?;
+            self.kv.delete(&key).await?;
+        }
         self.kv.set_remove(&open_set(tenant), user).await?;
         self.kv.set_remove(&pending_set(tenant), user).await
     }
@@ -117,6 +141,11 @@ impl Records {
     /// Users of `tenant` with an open handover.
     pub async fn open(&self, tenant: &str) -> Result<Vec<String>, StoreError> {
         self.kv.set_members(&open_set(tenant)).await
+    }
+
+    /// Genesys conversation ids of `tenant`'s open handovers.
+    pub async fn conversations(&self, tenant: &str) -> Result<Vec<String>, StoreError> {
+        self.kv.set_members(&conversations_set(tenant)).await
     }
 
     /// Users of `tenant` with messages waiting in their outbox.

@@ -47,6 +47,9 @@ pub struct ServeOptions {
     pub limits: crate::runtime::Limits,
     /// Threads of the pool hook calls run on (apart from the HTTP workers).
     pub guest_threads: usize,
+    /// `SKIP_GENESYS_EVENTBRIDGE_ORGANIZATION_ID_CHECK`: accept EventBridge envelopes of
+    /// any organization.
+    pub skip_organization_check: bool,
 }
 
 impl ServeOptions {
@@ -65,6 +68,7 @@ impl ServeOptions {
             conn: crate::http::ConnLimits::default(),
             limits: crate::runtime::Limits::default(),
             guest_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            skip_organization_check: false,
         }
     }
 
@@ -72,6 +76,9 @@ impl ServeOptions {
     pub fn flags_from_env(mut self) -> Self {
         if let Ok(v) = std::env::var("FEATURE_ENABLE_GENESYS_CLOUD_OM") {
             self.enabled = v.trim().eq_ignore_ascii_case("true");
+        }
+        if let Ok(v) = std::env::var("SKIP_GENESYS_EVENTBRIDGE_ORGANIZATION_ID_CHECK") {
+            self.skip_organization_check = v.trim().eq_ignore_ascii_case("true");
         }
         if let Ok(v) = std::env::var("FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST") {
             self.whitelist = v
@@ -199,6 +206,8 @@ pub struct Server {
     pub replica: String,
     /// Where hook calls run.
     guests: GuestPool,
+    /// Genesys organization ids of tenants, once looked up.
+    organizations: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl Server {
@@ -221,6 +230,7 @@ impl Server {
             tenants,
             kv,
             guests: GuestPool::new(opts.guest_threads),
+            organizations: Default::default(),
             opts,
             replica,
         })
@@ -294,6 +304,26 @@ impl Server {
         Ok(result)
     }
 
+    /// The tenant's Genesys organization id: from its file, else looked up once with its
+    /// credentials (`GET /api/v2/organizations/me`).
+    pub async fn organization_of(&self, loaded: &Loaded) -> Result<String> {
+        if let Some(id) = &loaded.file.genesys_organization_id {
+            return Ok(id.clone());
+        }
+        let name = &loaded.tenant.name;
+        if let Some(id) = self.organizations.lock().unwrap().get(name) {
+            return Ok(id.clone());
+        }
+        let api =
+            crate::genesys_api::GenesysApi::new(&loaded.tenant.config, self.opts.egress.clone())?;
+        let id = api.organization_id().await?;
+        self.organizations
+            .lock()
+            .unwrap()
+            .insert(name.clone(), id.clone());
+        Ok(id)
+    }
+
     async fn route(&self, tenant: &str, outcome: &Outcome) -> Result<(), crate::kv::StoreError> {
         self.bus.deliver(tenant, outcome).await?;
         if crate::records::ends(outcome) {
@@ -330,6 +360,7 @@ pub async fn start(server: Arc<Server>) -> Result<SocketAddr> {
     let router = crate::routes::router(server.clone());
     let addr = crate::http::serve_with(server.opts.listen, router, server.opts.conn).await?;
     crate::tenants::watch(server.tenants.clone(), server.metrics.clone());
+    crate::notifications::spawn(server.clone());
     crate::sweeper::spawn(server);
     Ok(addr)
 }

@@ -61,7 +61,42 @@ pub struct TenantFile {
     /// before the signature).
     #[serde(rename = "max-webhook-bytes", default = "default_max_webhook")]
     pub max_webhook_bytes: usize,
+    /// How Genesys tells this tenant a conversation ended: any of `notifications`,
+    /// `eventbridge`, `data-action` (default: the last two).
+    #[serde(rename = "end-detection", default = "default_end_detection")]
+    pub end_detection: Vec<EndDetection>,
+    /// Notification topics per open handover, as the topic's last part (`customer.end`,
+    /// `user.start`, `user.end`, `acw`); default `customer.end`.
+    #[serde(rename = "notification-topics", default = "default_topics")]
+    pub notification_topics: Vec<String>,
+    /// The Genesys organization id EventBridge `source`s must name; looked up with the
+    /// tenant's credentials when not given.
+    #[serde(rename = "genesys-organization-id", default)]
+    pub genesys_organization_id: Option<String>,
 }
+
+/// A way Genesys tells the host that a conversation ended.
+#[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum EndDetection {
+    /// The Notifications API: the host subscribes each open conversation's topics.
+    Notifications,
+    /// Amazon EventBridge through an API destination posting to the provider URL.
+    Eventbridge,
+    /// A Trigger and Workflow calling a Web Services Data Action that posts to the URL.
+    DataAction,
+}
+
+fn default_end_detection() -> Vec<EndDetection> {
+    vec![EndDetection::Eventbridge, EndDetection::DataAction]
+}
+
+fn default_topics() -> Vec<String> {
+    vec!["customer.end".into()]
+}
+
+/// The topic kinds a tenant may ask the notifications path for.
+pub const NOTIFICATION_TOPICS: &[&str] = &["customer.end", "user.start", "user.end", "acw"];
 
 fn default_max_calls() -> usize {
     DEFAULT_MAX_CONCURRENT_CALLS
@@ -81,6 +116,23 @@ impl TenantFile {
     pub fn read(path: &Path) -> Result<Self> {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+        let file: TenantFile =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        if let Some(t) = file
+            .notification_topics
+            .iter()
+            .find(|t| !NOTIFICATION_TOPICS.contains(&t.as_str()))
+        {
+            anyhow::bail!(
+                "{}: notification topic {t:?} is not one of {NOTIFICATION_TOPICS:?}",
+                path.display()
+            );
+        }
+        Ok(file)
+    }
+
+    /// Whether the tenant takes end events by `way`.
+    pub fn detects_by(&self, way: EndDetection) -> bool {
+        self.end_detection.contains(&way)
     }
 }

@@ -119,10 +119,15 @@ impl Simulator {
             .participants
             .iter()
             .map(|p| {
-                json!({
-                    "id": p.id, "purpose": p.purpose, "state": p.state, "userId": p.user_id,
+                let mut v = json!({
+                    "id": p.id, "purpose": p.purpose, "state": p.state,
                     "attributes": if p.purpose == "customer" { json!(c.attributes) } else { json!({}) }
-                })
+                });
+                // MessageMediaParticipant.user is an AddressableEntityRef.
+                if let Some(u) = &p.user_id {
+                    v["user"] = json!({ "id": u, "selfUri": format!("/api/v2/users/{u}") });
+                }
+                v
             })
             .collect();
         (

@@ -6,7 +6,26 @@ use crate::time::{now_iso, now_millis};
 use crate::Simulator;
 use serde_json::{json, Value};
 
+/// The simulated organization's id: `GET /api/v2/organizations/me` answers it, and
+/// EventBridge `source`s name it.
+pub const ORGANIZATION_ID: &str = "32aa07aa-db1b-4987-abd0-9483601ec29d";
+
 impl Simulator {
+    /// `GET /api/v2/organizations/me`: the organization of the caller (the fields a
+    /// client reads; Genesys sends more).
+    pub(crate) fn organization(&self) -> crate::reply::Answer {
+        (
+            http::StatusCode::OK,
+            json!({
+                "id": ORGANIZATION_ID,
+                "name": "Simulated Organization",
+                "thirdPartyOrgName": "simulated",
+                "state": "active",
+                "selfUri": format!("/api/v2/organizations/{ORGANIZATION_ID}"),
+            }),
+        )
+    }
+
     /// An Amazon EventBridge envelope for a conversation event, as Genesys's EventBridge
     /// integration delivers it (`topic` is e.g. `customer.end`, `user.end`, `acw`, `user.start`).
     pub fn eventbridge(
@@ -44,7 +63,7 @@ impl Simulator {
             "version": "0",
             "id": self.next_id(),
             "detail-type": format!("v2.detail.events.conversation.{{id}}.{topic}"),
-            "source": "aws.partner/genesys.com/cloud/32aa07aa-db1b-4987-abd0-9483601ec29d/handover",
+            "source": format!("aws.partner/genesys.com/cloud/{ORGANIZATION_ID}/handover"),
             "account": "123456789012",
             "time": now_iso(),
             "region": "us-east-1",

@@ -30,6 +30,14 @@ const PARTICIPANT: &str =
     "/api/v2/conversations/messages/{conversationId}/participants/{participantId}";
 /// A Genesys user.
 const USER: &str = "/api/v2/users/{userId}";
+/// The caller's organization.
+const ORGANIZATION: &str = "/api/v2/organizations/me";
+/// Notification channels.
+const CHANNELS: &str = "/api/v2/notifications/channels";
+/// A channel's topic subscriptions.
+const SUBSCRIPTIONS: &str = "/api/v2/notifications/channels/{channelId}/subscriptions";
+/// The WebSocket behind a channel's `connectUri` (on the `streaming.` host).
+const STREAM: &str = "/channels/{channelId}";
 /// Not Genesys: every accepted inbound request, for clients outside this process.
 const SIM_RECEIVED: &str = "/_sim/received";
 
@@ -44,6 +52,16 @@ pub(crate) fn router(sim: Simulator) -> Router {
         .route(CONVERSATION, get(conversation).head(nowhere))
         .route(PARTICIPANT, patch(participant))
         .route(USER, get(user).head(nowhere))
+        .route(CHANNELS, post(create_channel))
+        .route(ORGANIZATION, get(organization).head(nowhere))
+        .route(
+            SUBSCRIPTIONS,
+            get(subscriptions)
+                .post(subscriptions)
+                .put(subscriptions)
+                .delete(subscriptions),
+        )
+        .route(STREAM, get(crate::socket::stream))
         .fallback(nowhere)
         .method_not_allowed_fallback(nowhere)
         .layer(middleware::from_fn_with_state(sim.clone(), gate))
@@ -57,6 +75,7 @@ pub(crate) fn path_kind(path: &str) -> &'static str {
     match parts.as_slice() {
         ["oauth", "token"] => "token",
         ["_sim", "received"] => "sim",
+        ["channels", _] => "stream",
         ["api", "v2", rest @ ..] => match rest {
             ["conversations", "messaging", "integrations", "open"] => "integrations",
             ["conversations", "messages", _, "inbound", "open", kind] => match *kind {
@@ -68,6 +87,9 @@ pub(crate) fn path_kind(path: &str) -> &'static str {
             ["conversations", "messages", _] => "conversation",
             ["conversations", "messages", _, "participants", _] => "participant",
             ["users", _] => "user",
+            ["notifications", "channels"] => "channel",
+            ["organizations", "me"] => "organization",
+            ["notifications", "channels", _, "subscriptions"] => "subscriptions",
             _ => "other",
         },
         _ => "other",
@@ -135,6 +157,26 @@ async fn record(State(sim): State<Simulator>, req: Request, next: Next) -> Respo
         .push(format!("{method} {path} {}", resp.status().as_u16()));
     st.hosts.push(host);
     resp
+}
+
+async fn organization(State(sim): State<Simulator>) -> Reply {
+    Reply(sim.organization())
+}
+
+async fn create_channel(State(sim): State<Simulator>, headers: HeaderMap) -> Reply {
+    Reply(sim.create_channel(header(&headers, "host")))
+}
+
+async fn subscriptions(
+    State(sim): State<Simulator>,
+    method: Method,
+    path: Result<Path<String>, PathRejection>,
+    RawBody(body): RawBody,
+) -> Reply {
+    match path {
+        Ok(Path(channel)) => Reply(sim.subscriptions(method.as_str(), &channel, &body)),
+        Err(_) => Reply(not_found()),
+    }
 }
 
 async fn nowhere() -> Reply {

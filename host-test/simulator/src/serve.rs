@@ -31,6 +31,7 @@ pub(crate) async fn accept_loop(listener: TcpListener, sim: Simulator, app: Rout
             // A service error (a drop fault) makes hyper close the connection unanswered.
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), svc)
+                .with_upgrades()
                 .await;
         });
     }

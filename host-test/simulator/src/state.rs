@@ -76,7 +76,7 @@ pub struct SimState {
     pub inbound_attempts: usize,
     /// Requests that reached the simulator, faulted ones included, by path kind: `token`,
     /// `integrations`, `message`, `event`, `receipt`, `conversation`, `participant`, `user`,
-    /// `sim` or `other`.
+    /// `channel`, `subscriptions`, `stream`, `sim` or `other`.
     pub requests: BTreeMap<&'static str, usize>,
     /// Inbound message ids already accepted, per integration (a re-send gets 409).
     pub message_ids: HashSet<(String, String)>,
@@ -104,4 +104,8 @@ pub struct SimState {
     pub hosts: Vec<String>,
     /// `(conversation id, participant id)` of every participant set to disconnected.
     pub disconnects: Vec<(String, String)>,
+    /// Notification channels by id.
+    pub channels: HashMap<String, crate::notifications::SimChannel>,
+    /// Channels created so far (their creation order).
+    pub channel_serial: u64,
 }

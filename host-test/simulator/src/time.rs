@@ -14,7 +14,15 @@ pub(crate) fn now_millis() -> u64 {
 
 /// Now as `yyyy-MM-ddTHH:mm:ss.SSSZ`.
 pub(crate) fn now_iso() -> String {
-    let ms = now_millis();
+    iso_at(now_millis())
+}
+
+/// `ahead` milliseconds from now, as [`now_iso`] writes it.
+pub(crate) fn iso_in_millis(ahead: u64) -> String {
+    iso_at(now_millis() + ahead)
+}
+
+fn iso_at(ms: u64) -> String {
     let secs = ms / 1000;
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;

@@ -1,6 +1,6 @@
 //! The concurrency contract of `wit/handover.wit`, shown with real threads on one shared
-//! store and one fake Genesys, as replicas sharing a store would run. The store yields the
-//! thread around every operation, so the calls interleave finely.
+//! store and one fake Genesys, as replicas sharing a store would run (the store yields the
+//! thread around every operation, so the calls interleave finely), and webhook deduplication.
 
 use super::*;
 use std::collections::HashMap;
@@ -216,4 +216,38 @@ fn messages_flushes_and_webhooks_at_once_then_one_end_cleans_everything() {
         1
     );
     super::lifecycle::assert_only_tenant_caches(&f.kv);
+}
+
+#[test]
+fn webhook_ids_that_cannot_be_remembered_are_handled_without_dedupe() {
+    let f = Fakes::working();
+    super::lifecycle::start_u1(&f);
+    agent_joins(&f.env(), "u1");
+    for id in ["x".repeat(201), "a\u{7}b".to_string()] {
+        let w = fixtures::text_webhook("u1", &id, "hello");
+        for _ in 0..2 {
+            let o = agent_message(&f.env(), &w).unwrap();
+            assert_eq!(o.actions.len(), 1);
+        }
+    }
+    let w = fixtures::text_webhook("u1", &"y".repeat(200), "hello");
+    let first = agent_message(&f.env(), &w).unwrap();
+    assert_eq!(first.actions.len(), 1, "{:?}", first.actions);
+    assert!(first.warnings.is_empty());
+    let again = agent_message(&f.env(), &w).unwrap();
+    assert_eq!(again.warnings, vec![Warning::Duplicate]);
+    assert_eq!(again.actions, first.actions, "a copy repeats the actions");
+    assert_eq!(again.delivery_key, first.delivery_key);
+}
+
+#[test]
+fn a_webhook_seen_by_an_earlier_handover_is_new_to_the_next() {
+    let f = Fakes::working();
+    let w = fixtures::text_webhook("u1", "same-id", "hello");
+    // Each handover's first agent message also announces its agent.
+    super::lifecycle::start_u1(&f);
+    assert_eq!(agent_message(&f.env(), &w).unwrap().actions.len(), 2);
+    end(&f.env(), &EndSignal::UserLeft("u1".into())).unwrap();
+    super::lifecycle::start_u1(&f);
+    assert_eq!(agent_message(&f.env(), &w).unwrap().actions.len(), 2);
 }

@@ -25,7 +25,7 @@ fn status(o: &Outcome) -> Option<&HandoverStatus> {
     }
 }
 
-fn start_u1(f: &Fakes) -> Outcome {
+pub(super) fn start_u1(f: &Fakes) -> Outcome {
     start(
         &f.env(),
         &user(),
@@ -44,6 +44,7 @@ fn end_removes_every_key_of_a_busy_handover() {
         speaker: Speaker::User,
         text: long.clone(),
         data: None,
+        time: None,
     }];
     start(&env, &user(), &transcript, &fixtures::node_settings()).unwrap();
     user_message(&env, "u1", &UserEvent::Text(long)).unwrap();
@@ -53,19 +54,39 @@ fn end_removes_every_key_of_a_busy_handover() {
     f.genesys.clear_faults();
     user_message(&env, "u1", &UserEvent::Typing).unwrap();
     user_message(&env, "u1", &UserEvent::Disconnected).unwrap();
-    let w = fixtures::text_webhook("u1", "w1", "hello");
-    agent_message(&env, &w).unwrap();
-    agent_message(&env, &w).unwrap();
+    user_message(&env, "u1", &captioned("https://files.example/x.png", "see")).unwrap();
     let joined = br#"{"userId":"u1","topic":"v2.detail.events.conversation.c.user.start","agentUserId":"agent-1"}"#;
     let o = end(&env, &EndSignal::GenesysEvent(joined.to_vec())).unwrap();
     assert!(
         matches!(status(&o), Some(HandoverStatus::AgentJoined(Some(a))) if a.name == "Alex Agent")
     );
+    let w = fixtures::text_webhook("u1", "w1", "hello");
+    agent_message(&env, &w).unwrap();
+    agent_message(&env, &w).unwrap();
     let o = agent_message(&env, &fixtures::text_webhook("u1", "w2", "hi")).unwrap();
-    assert!(matches!(&o.actions[0], Action::SendText(t) if t.agent.is_some()));
+    assert!(matches!(&o.actions[..], [Action::SendText(t)] if t.agent.is_some()));
+    let sent_id = f
+        .genesys
+        .accepted()
+        .last()
+        .unwrap()
+        .message_id
+        .clone()
+        .unwrap();
+    let o = agent_message(&env, &failed_receipt("u1", &sent_id, "MediaTypeNotAllowed")).unwrap();
+    assert!(matches!(&o.actions[..], [Action::UserMessageFailed(_)]));
     let transfer = br#"{"userId":"u1","topic":"v2.detail.events.conversation.c.user.end","disconnectType":"TRANSFER"}"#;
     let o = end(&env, &EndSignal::GenesysEvent(transfer.to_vec())).unwrap();
     assert_eq!(status(&o), Some(&HandoverStatus::Transferred));
+    // The next agent's first message announces them.
+    let o = agent_message(&env, &fixtures::text_webhook("u1", "w3", "I'm Bo")).unwrap();
+    assert!(matches!(
+        &o.actions[..],
+        [
+            Action::Status(HandoverStatus::AgentJoined(Some(_))),
+            Action::SendText(_)
+        ]
+    ));
     report_delivery(&env, "u1", "w1", true, None).unwrap();
     end(&env, &EndSignal::InactivityCheck("u1".into())).unwrap();
     let o = end(&env, &EndSignal::UserLeft("u1".into())).unwrap();
@@ -251,38 +272,6 @@ fn someone_elses_refused_item_is_skipped() {
     assert_eq!(texts.last().map(String::as_str), Some("mine"));
     end(&f.env(), &EndSignal::UserLeft("u1".into())).unwrap();
     assert_only_tenant_caches(&f.kv);
-}
-
-#[test]
-fn webhook_ids_that_cannot_be_remembered_are_handled_without_dedupe() {
-    let f = Fakes::working();
-    start_u1(&f);
-    for id in ["x".repeat(201), "a\u{7}b".to_string()] {
-        let w = fixtures::text_webhook("u1", &id, "hello");
-        for _ in 0..2 {
-            let o = agent_message(&f.env(), &w).unwrap();
-            assert_eq!(o.actions.len(), 1);
-        }
-    }
-    let w = fixtures::text_webhook("u1", &"y".repeat(200), "hello");
-    let first = agent_message(&f.env(), &w).unwrap();
-    assert_eq!(first.actions.len(), 1);
-    assert!(first.warnings.is_empty());
-    let again = agent_message(&f.env(), &w).unwrap();
-    assert_eq!(again.warnings, vec![Warning::Duplicate]);
-    assert_eq!(again.actions, first.actions, "a copy repeats the actions");
-    assert_eq!(again.delivery_key, first.delivery_key);
-}
-
-#[test]
-fn a_webhook_seen_by_an_earlier_handover_is_new_to_the_next() {
-    let f = Fakes::working();
-    let w = fixtures::text_webhook("u1", "same-id", "hello");
-    start_u1(&f);
-    assert_eq!(agent_message(&f.env(), &w).unwrap().actions.len(), 1);
-    end(&f.env(), &EndSignal::UserLeft("u1".into())).unwrap();
-    start_u1(&f);
-    assert_eq!(agent_message(&f.env(), &w).unwrap().actions.len(), 1);
 }
 
 #[test]

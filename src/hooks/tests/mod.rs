@@ -1,9 +1,14 @@
 //! Native tests of the hooks on the in-memory fakes: whole handovers and random input
-//! here; the concurrency contract (real threads on one shared store) in `concurrency.rs`;
-//! claims, endings and cleanup in `lifecycle.rs`.
+//! here, with the shared helpers; the concurrency contract in `concurrency.rs`; claims,
+//! endings and cleanup in `lifecycle.rs`; the rest by subject in the other files.
 
+mod agents;
 mod concurrency;
+mod first_message;
 mod lifecycle;
+mod limits;
+mod receipts;
+mod urls;
 
 use super::*;
 use crate::genesys::signature;
@@ -62,7 +67,11 @@ fn a_whole_handover_natively() {
     assert_eq!(o.genesys, genesys);
     let w = fixtures::text_webhook("u1", "a1", "hello");
     let o = agent_message(&env, &w).unwrap();
-    assert!(matches!(&o.actions[0], Action::SendText(t) if t.text == "hello"));
+    // No `user.start` event came: the agent's first message says the agent joined.
+    assert!(
+        matches!(&o.actions[..], [Action::Status(HandoverStatus::AgentJoined(None)),
+        Action::SendText(t)] if t.text == "hello")
+    );
     let ev = br#"{"detail":{"topicName":"v2.detail.events.conversation.conversation-1.customer.end","eventBody":{"conversationId":"conversation-1"}}}"#;
     let o = end(&env, &EndSignal::GenesysEvent(ev.to_vec())).unwrap();
     assert_eq!(
@@ -192,210 +201,42 @@ fn attachment(url: &str) -> UserEvent {
     })
 }
 
-#[test]
-fn a_user_text_over_the_limit_is_refused_before_anything_is_stored_or_sent() {
-    let f = Fakes::working();
-    let env = f.env();
-    start(&env, &user(), &[], &HandoverSettings::default()).unwrap();
-    let (calls, keys) = (f.genesys.calls(), f.kv.keys());
-    let outbox_before = f.kv.entries.lock().unwrap().clone();
-    let huge = UserEvent::Text("x".repeat(1024 * 1024));
-    assert_eq!(
-        user_message(&env, "u1", &huge),
-        Err(Error::InvalidInput(
-            "user text of 1048576 characters is over the limit of 20000 (max-user-text-chars)"
-                .into()
-        ))
-    );
-    let one_over = UserEvent::Text("é".repeat(20_001));
-    let e = user_message(&env, "u1", &one_over).unwrap_err();
-    assert!(
-        matches!(&e, Error::InvalidInput(m) if m.contains("20001 characters")),
-        "{e}"
-    );
-    assert_eq!(f.genesys.calls(), calls, "no request to Genesys");
-    assert_eq!(f.kv.keys(), keys, "nothing queued");
-    assert_eq!(*f.kv.entries.lock().unwrap(), outbox_before);
-    // Refused even without an open handover: nothing is looked up in Genesys for it.
-    let e = user_message(&env, "nobody", &huge).unwrap_err();
-    assert!(matches!(e, Error::InvalidInput(_)));
-}
-
-#[test]
-fn a_user_text_at_the_limit_is_sent_counting_characters_not_bytes() {
-    let f = Fakes::working();
-    let env = f.env();
-    start(&env, &user(), &[], &HandoverSettings::default()).unwrap();
-    let before = f.genesys.accepted().len();
-    let at_limit = "é".repeat(20_000);
-    let o = user_message(&env, "u1", &UserEvent::Text(at_limit.clone())).unwrap();
-    assert!(o.warnings.is_empty());
-    let sent: String = f.genesys.accepted()[before..]
-        .iter()
-        .filter_map(|m| m.text.clone())
-        .collect();
-    assert_eq!(
-        f.genesys.accepted().len() - before,
-        4,
-        "four Genesys messages"
-    );
-    assert_eq!(sent, at_limit);
-
-    let f = Fakes {
-        config: MapConfig::working().with("max-user-text-chars", " 7 "),
-        ..Fakes::default()
+/// A user attachment with a caption.
+fn captioned(url: &str, caption: &str) -> UserEvent {
+    let UserEvent::Attachment(attachment) = attachment(url) else {
+        unreachable!()
     };
-    let env = f.env();
-    start(&env, &user(), &[], &HandoverSettings::default()).unwrap();
-    user_message(&env, "u1", &UserEvent::Text("1234567".into())).unwrap();
-    let e = user_message(&env, "u1", &UserEvent::Text("12345678".into())).unwrap_err();
-    assert_eq!(
-        e,
-        Error::InvalidInput(
-            "user text of 8 characters is over the limit of 7 (max-user-text-chars)".into()
-        )
-    );
-    let texts: Vec<_> = f
-        .genesys
-        .accepted()
-        .into_iter()
-        .filter_map(|m| m.text)
-        .collect();
-    assert_eq!(texts.last().map(String::as_str), Some("1234567"));
+    UserEvent::CaptionedAttachment(CaptionedAttachment {
+        attachment,
+        caption: caption.into(),
+    })
 }
 
-#[test]
-fn max_user_text_chars_must_be_a_positive_whole_number() {
-    for bad in ["0", "-1", "1.5", "lots", "99999999999999999999999"] {
-        let f = Fakes {
-            config: MapConfig::working().with("max-user-text-chars", bad),
-            ..Fakes::default()
-        };
-        let e = user_message(&f.env(), "u1", &UserEvent::Text("hi".into())).unwrap_err();
-        assert!(
-            matches!(&e, Error::Config(m) if m.contains("max-user-text-chars") && !m.contains(bad)),
-            "{bad}: {e}"
-        );
-        assert!(f.genesys.calls().is_empty());
+/// A signed receipt from Genesys about user message `message_id`: `Failed` with `code`, or
+/// the status itself when `code` is `Delivered` or `Read`.
+fn failed_receipt(user_id: &str, message_id: &str, code: &str) -> Webhook {
+    let status = match code {
+        "Delivered" | "Read" => code,
+        _ => "Failed",
+    };
+    let mut body = serde_json::json!({
+        "id": message_id,
+        "channel": { "id": fixtures::INTEGRATION_ID, "platform": "Open", "type": "Private",
+                     "to": { "id": user_id, "idType": "Opaque" },
+                     "time": "2026-11-25T09:14:04.100Z" },
+        "type": "Receipt", "status": status, "isFinalReceipt": true, "direction": "Inbound"
+    });
+    if status == "Failed" {
+        body["reasons"] =
+            serde_json::json!([{ "code": code, "message": format!("{code} (test)") }]);
     }
+    fixtures::signed(body.to_string().into_bytes(), WEBHOOK_SECRET)
 }
 
-#[test]
-fn a_user_attachment_with_an_unsafe_url_is_dropped_with_a_warning() {
-    let f = Fakes::working();
-    let env = f.env();
-    start(&env, &user(), &[], &HandoverSettings::default()).unwrap();
-    let (calls, keys) = (f.genesys.calls(), f.kv.keys());
-    for url in [
-        "javascript:alert(document.cookie)",
-        "JavaScript:alert(1)",
-        "data:image/png;base64,iVBORw0KGgo=",
-        "file:///etc/passwd",
-        "ftp://files.example/x.png",
-        "http://files.example/x.png",
-        "files.example/x.png",
-        "https://evil@169.254.169.254/latest/meta-data/",
-        "https://[::1]/x.png",
-    ] {
-        let o = user_message(&env, "u1", &attachment(url)).unwrap();
-        assert_eq!(o.warnings, vec![Warning::UnsafeUrlDropped], "{url}");
-        assert!(o.actions.is_empty());
-        assert_eq!(o.user_id.as_deref(), Some("u1"));
-    }
-    assert_eq!(f.genesys.calls(), calls, "nothing sent to Genesys");
-    assert_eq!(f.kv.keys(), keys, "nothing queued");
-    // An empty URL is still a caller's mistake, not a dropped attachment.
-    let e = user_message(&env, "u1", &attachment(" ")).unwrap_err();
-    assert!(matches!(e, Error::InvalidInput(_)));
-
-    let o = user_message(&env, "u1", &attachment("HTTPS://files.example/x.png")).unwrap();
-    assert!(o.warnings.is_empty());
-    let last = f.genesys.accepted().pop().unwrap();
-    let att = &last.body["content"][0]["attachment"];
-    assert_eq!(att["url"], "HTTPS://files.example/x.png");
-}
-
-fn attachments(o: &Outcome) -> Vec<&Attachment> {
-    o.actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::SendAttachment(a) => Some(&a.attachment),
-            _ => None,
-        })
-        .collect()
-}
-
-#[test]
-fn agent_attachments_reach_the_user_only_over_https() {
-    let f = Fakes::working();
-    let env = f.env();
-    start(&env, &user(), &[], &HandoverSettings::default()).unwrap();
-    let unsafe_urls = [
-        "http://files.example/x.png",
-        "data:image/png;base64,iVBORw0KGgo=",
-        "javascript:alert(1)",
-        "https://169.254.169.254/latest/meta-data/",
-    ];
-    for (i, url) in unsafe_urls.iter().enumerate() {
-        let w = fixtures::attachment_webhook("u1", &format!("bad{i}"), "", url, "image/png");
-        let o = agent_message(&env, &w).unwrap();
-        assert!(o.actions.is_empty(), "{url}: {:?}", o.actions);
-        assert_eq!(o.warnings, vec![Warning::UnsafeUrlDropped], "{url}");
-    }
-    // The text of the message still goes; only the attachment is dropped.
-    let w = fixtures::attachment_webhook("u1", "mixed", "see this", unsafe_urls[0], "image/png");
-    let o = agent_message(&env, &w).unwrap();
-    assert!(matches!(&o.actions[..], [Action::SendText(t)] if t.text == "see this"));
-    assert_eq!(o.warnings, vec![Warning::UnsafeUrlDropped]);
-
-    let url = "https://api-downloads.mypurecloud.de/api/v2/downloads/abc";
-    let w = fixtures::attachment_webhook("u1", "good", "", url, "image/png");
-    let o = agent_message(&env, &w).unwrap();
-    assert_eq!(attachments(&o).len(), 1);
-    assert_eq!(attachments(&o)[0].url, url);
-    assert!(o.warnings.is_empty());
-}
-
-#[test]
-fn agent_link_buttons_and_avatars_reach_the_user_only_over_https() {
-    let f = Fakes::working();
-    let env = f.env();
-    start(&env, &user(), &[], &fixtures::node_settings()).unwrap();
-    let h = state::handover::load(&f.kv, "u1").unwrap().unwrap();
-    let agent = AgentInfo {
-        name: "Alex Agent".into(),
-        avatar_url: Some("http://avatars.example/alex.png".into()),
-    };
-    state::handover::set_agent(&f.kv, &h, Some(&agent)).unwrap();
-    let mut body: serde_json::Value =
-        serde_json::from_slice(&fixtures::text_webhook_body("u1", "card", "Pick one")).unwrap();
-    body["type"] = "Structured".into();
-    body["content"] = serde_json::json!([{ "contentType": "Card", "card": { "title": "Shop",
-        "actions": [
-            { "type": "Link", "text": "Bad", "url": "javascript:alert(1)" },
-            { "type": "Link", "text": "Good", "url": "https://shop.example/red" },
-            { "type": "Postback", "text": "Pick", "payload": "pick" } ] } }]);
-    let w = fixtures::signed(body.to_string().into_bytes(), WEBHOOK_SECRET);
-    let o = agent_message(&env, &w).unwrap();
-    let [Action::SendChoices(c)] = &o.actions[..] else {
-        panic!("{:?}", o.actions)
-    };
-    let values: Vec<&str> = c.choices.iter().map(|c| c.value.as_str()).collect();
-    assert_eq!(values, ["https://shop.example/red", "pick"]);
-    let shown = c.agent.as_ref().expect("agent shown");
-    assert_eq!(
-        (shown.name.as_str(), shown.avatar_url.as_deref()),
-        ("Alex Agent", None)
+/// A `user.start` Data Action event for `user_id`: the agent joined, announced by it.
+fn agent_joins(env: &Env, user_id: &str) -> Outcome {
+    let ev = format!(
+        r#"{{"userId":"{user_id}","topic":"v2.detail.events.conversation.c.user.start","agentUserId":"agent-1"}}"#
     );
-    assert_eq!(o.warnings, vec![Warning::UnsafeUrlDropped]);
-
-    // A safe avatar is passed on without a warning.
-    let agent = AgentInfo {
-        avatar_url: Some("https://avatars.example/alex.png".into()),
-        ..agent
-    };
-    state::handover::set_agent(&f.kv, &h, Some(&agent)).unwrap();
-    let o = agent_message(&env, &fixtures::text_webhook("u1", "t1", "hi")).unwrap();
-    assert!(matches!(&o.actions[..], [Action::SendText(t)] if t.agent == Some(agent.clone())));
-    assert!(o.warnings.is_empty());
+    end(env, &EndSignal::GenesysEvent(ev.into_bytes())).unwrap()
 }

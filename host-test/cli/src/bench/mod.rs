@@ -50,6 +50,7 @@ async fn component_hooks(
             speaker,
             text,
             data: None,
+            time: None,
         })
         .collect();
     let mut t = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];

@@ -57,6 +57,7 @@ pub(crate) fn native_hooks(iters: usize) -> Result<(HookTimes, f64, f64)> {
             },
             text,
             data: None,
+            time: None,
         })
         .collect();
     let e = |r: Result<domain::Outcome, domain::Error>| r.map_err(|e| anyhow::anyhow!("{e}"));

@@ -262,6 +262,8 @@ async fn the_served_demo_runs() {
         lines,
         vec![
             "[handover: queued, waiting for an agent]",
+            // No `user.start` is forwarded: the agent's first message announces the agent.
+            "[handover: an agent joined]",
             "Agent: Hello Jane, Sam here. How can I help?",
             "[handover: ended (agent ended)]"
         ]

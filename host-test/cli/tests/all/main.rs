@@ -5,6 +5,7 @@ mod support;
 
 mod concurrency;
 mod durability;
+mod end_detection;
 mod ending;
 mod from_genesys;
 mod handover;
@@ -13,4 +14,5 @@ mod keeps_serving;
 mod reliability;
 mod replicas;
 mod serving;
+mod setup_guide;
 mod to_genesys;

@@ -100,11 +100,13 @@ pub fn transcript() -> Vec<TranscriptEntry> {
             speaker: Speaker::User,
             text: "I need help".into(),
             data: None,
+            time: None,
         },
         TranscriptEntry {
             speaker: Speaker::Bot,
             text: "Connecting you to an agent".into(),
             data: None,
+            time: None,
         },
     ]
 }
@@ -128,8 +130,21 @@ impl H {
             .expect("start succeeds")
     }
 
-    /// Start and return the simulator's conversation id.
+    /// Start and return the simulator's conversation id; an agent has accepted it and
+    /// Genesys's `user.start` told the component so (the agent's first message then
+    /// carries only its content).
     pub async fn open(&self, id: &str) -> String {
+        let conv = self.open_unanswered(id).await;
+        let agent = self.sim.add_agent("Alex Agent", None);
+        self.sim.agent_joins(&conv, &agent);
+        self.event(&conv, "user.start", None, Some(&agent))
+            .await
+            .expect("user.start is taken");
+        conv
+    }
+
+    /// Start and return the simulator's conversation id; no agent has joined yet.
+    pub async fn open_unanswered(&self, id: &str) -> String {
         self.start(id).await;
         self.sim
             .conversation_of(id)

@@ -161,21 +161,25 @@ fn messy_transcript() -> Vec<TranscriptEntry> {
             speaker: Speaker::User,
             text: "hello".into(),
             data: None,
+            time: None,
         },
         TranscriptEntry {
             speaker: Speaker::Bot,
             text: "".into(),
             data: Some(r#"{"_cognigy":{"_default":"UNSUPPORTED_STRUCTURE_DATA"}}"#.into()),
+            time: None,
         },
         TranscriptEntry {
             speaker: Speaker::User,
             text: "  ".into(),
             data: None,
+            time: None,
         },
         TranscriptEntry {
             speaker: Speaker::Bot,
             text: "bye".into(),
             data: None,
+            time: None,
         },
     ]
 }
@@ -221,6 +225,7 @@ async fn a_long_transcript_is_split_and_only_the_first_part_carries_attributes()
             speaker: Speaker::User,
             text: format!("{i} {}", "x".repeat(300)),
             data: None,
+            time: None,
         })
         .collect();
     h.start_with(&user("u1"), &long, &settings()).await.unwrap();
@@ -262,39 +267,71 @@ async fn custom_attributes_examples_of_the_feature_source() {
     assert!(!a.contains_key("none"));
 }
 
+/// Custom attributes never block a handover: what does not fit is dropped with a warning
+/// naming the key, and the conversation opens; only text that is not JSON is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_custom_attributes_are_typed_errors_before_any_message() {
-    let h = harness().await;
-    for (attrs, needle) in [
-        (r#"{"a.b":"x","a":{"b":"y"}}"#, "twice"),
-        (r#"{"":"x"}"#, "empty"),
-        (r#"["not","an","object"]"#, "object"),
-        (r#"{"queueId":"mine"}"#, "routing attribute"),
-        (&format!(r#"{{"big":"{}"}}"#, "v".repeat(300)), "\"big\""),
-    ] {
+async fn bad_custom_attributes_are_dropped_with_a_warning_and_the_handover_opens() {
+    use genesys_om_host::bindings::types::Warning;
+    let big = format!(r#"{{"big":"{}"}}"#, "v".repeat(300));
+    for (i, (attrs, warning)) in [
+        (
+            r#"{"queueId":"mine"}"#,
+            Warning::AttributeDropped("queueId".into()),
+        ),
+        (big.as_str(), Warning::AttributeDropped("big".into())),
+        (r#"["not","an","object"]"#, Warning::CustomAttributesIgnored),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let h = harness().await;
         let mut s = settings();
         s.custom_attributes = Some(attrs.to_string());
-        let e = h
-            .start_with(&user("u1"), &transcript(), &s)
+        let u = format!("u{i}");
+        let o = h
+            .start_with(&user(&u), &transcript(), &s)
             .await
-            .unwrap_err();
-        assert!(
-            matches!(&e, Error::InvalidInput(m) if m.contains(needle)),
-            "{attrs}: {e:?}"
+            .unwrap_or_else(|e| panic!("{attrs}: {e:?}"));
+        assert!(o.warnings.contains(&warning), "{attrs}: {:?}", o.warnings);
+        let sent = h.sim.received("message");
+        assert_eq!(sent.len(), 1, "{attrs}: the conversation opened");
+        let custom = &sent[0].body["channel"]["metadata"]["customAttributes"];
+        assert_ne!(
+            custom["queueId"], "mine",
+            "routing attributes win: {custom}"
         );
+        assert!(custom.get("big").is_none(), "{custom}");
     }
+    let h = harness().await;
+    let mut s = settings();
+    s.custom_attributes = Some("{not json".into());
+    let e = h
+        .start_with(&user("u1"), &transcript(), &s)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidInput(_)), "{e:?}");
     assert!(h.sim.received("message").is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn profile_fields_travel_only_when_send_profile_is_on() {
+async fn profile_fields_travel_only_when_send_user_profile_is_on() {
     let h = harness().await;
     h.start("u1").await;
     let from = h.sim.received("message")[0].body["channel"]["from"].clone();
     assert_eq!(from, serde_json::json!({"id": "u1", "idType": "Opaque"}));
 
+    // `send-profile` is about the agent shown to the user; the user's own profile goes to
+    // Genesys only with `send-user-profile`.
     let h = harness_with(|c| {
         c.insert("send-profile".into(), "true".into());
+    })
+    .await;
+    h.start("u1").await;
+    let from = h.sim.received("message")[0].body["channel"]["from"].clone();
+    assert_eq!(from, serde_json::json!({"id": "u1", "idType": "Opaque"}));
+
+    let h = harness_with(|c| {
+        c.insert("send-user-profile".into(), "true".into());
     })
     .await;
     h.start("u1").await;

@@ -2,18 +2,17 @@
 //! long-poll, health and metrics. Handlers only translate HTTP to a [`Call`] and back.
 
 use crate::api::{EndRequest, MessageRequest, StartRequest};
-use crate::bindings::types::{EndSignal, Error as HookError, Outcome, UserEvent, Webhook};
-use crate::body::{Body, JsonBody};
+use crate::bindings::types::{Error as HookError, Outcome, UserEvent};
+mod genesys;
+
+use crate::body::JsonBody;
 use crate::serve::{Busy, Call, Server};
-use crate::tenant::DEFAULT_MAX_WEBHOOK_BYTES;
 use crate::tenants::Loaded;
-use crate::webhook::status_for;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -24,12 +23,12 @@ pub const WEBHOOK_DEADLINE: Duration = Duration::from_secs(8);
 
 type S = State<Arc<Server>>;
 
-fn reply(status: StatusCode, v: Value) -> Response {
+pub(crate) fn reply(status: StatusCode, v: Value) -> Response {
     (status, Json(v)).into_response()
 }
 
 /// 503 with `Retry-After`: the tenant has its maximum of calls running.
-fn busy() -> Response {
+pub(crate) fn busy() -> Response {
     let mut r = reply(
         StatusCode::SERVICE_UNAVAILABLE,
         json!({"error": "busy, retry later"}),
@@ -41,12 +40,12 @@ fn busy() -> Response {
 
 /// The one answer for an unknown or disabled tenant, a missing key and a wrong key (or
 /// signature), on every endpoint: nobody can tell which one it was.
-fn unauthorized() -> Response {
+pub(crate) fn unauthorized() -> Response {
     reply(StatusCode::UNAUTHORIZED, json!({"error": "unauthorized"}))
 }
 
 /// The bot side's answer for a hook result. A trap's details stay in the log.
-fn answer(r: anyhow::Result<Result<Outcome, HookError>>) -> Response {
+pub(crate) fn answer(r: anyhow::Result<Result<Outcome, HookError>>) -> Response {
     match r {
         Ok(Ok(o)) => reply(StatusCode::OK, json!({"ok": o})),
         Ok(Err(e)) => {
@@ -72,9 +71,15 @@ pub fn router(server: Arc<Server>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { Json(json!({"ok": true})) }))
         .route("/metrics", get(metrics))
-        .route("/handover/genesysCloudOM", post(webhook_by_integration))
-        .route("/handover/genesysCloudOM/{tenant}", post(webhook))
-        .route("/handover/genesysCloudOM/{tenant}/events", post(events))
+        .route("/handover/genesysCloudOM", post(genesys::by_integration))
+        .route(
+            "/handover/genesysCloudOM/{tenant}",
+            post(genesys::by_tenant),
+        )
+        .route(
+            "/handover/genesysCloudOM/{tenant}/events",
+            post(genesys::events),
+        )
         .route("/api/{tenant}/version", get(version))
         .route("/api/{tenant}/start", post(start))
         .route("/api/{tenant}/message", post(message))
@@ -89,72 +94,7 @@ async fn metrics(State(s): S) -> Response {
     ([(header::CONTENT_TYPE, ctype)], s.metrics.text()).into_response()
 }
 
-async fn webhook_by_integration(State(s): S, headers: HeaderMap, body: Body) -> Response {
-    let integration = serde_json::from_slice::<Value>(&body.0).ok().and_then(|v| {
-        v.pointer("/channel/id")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    });
-    let tenant = match integration {
-        Some(i) => s.records.tenant_of(&i).await,
-        None => Ok(None),
-    };
-    match tenant {
-        Ok(Some(t)) => deliver_webhook(&s, &t, headers, body.0).await,
-        Ok(None) => unauthorized(),
-        Err(_) => reply(StatusCode::SERVICE_UNAVAILABLE, json!({})),
-    }
-}
-
-async fn webhook(
-    State(s): S,
-    Path(tenant): Path<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    deliver_webhook(&s, &tenant, headers, body.0).await
-}
-
-/// A body over the tenant's `max-webhook-bytes` (the default one for an unknown tenant) is
-/// refused before the signature is computed over it.
-fn over_webhook_limit(loaded: Option<&Loaded>, body: &[u8]) -> bool {
-    let max = loaded.map_or(DEFAULT_MAX_WEBHOOK_BYTES, |l| l.file.max_webhook_bytes);
-    body.len() > max
-}
-
-fn too_large() -> Response {
-    reply(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        json!({"error": "body too large"}),
-    )
-}
-
-async fn deliver_webhook(s: &Server, tenant: &str, headers: HeaderMap, body: Bytes) -> Response {
-    let loaded = s.tenant(tenant).await.ok();
-    if over_webhook_limit(loaded.as_deref(), &body) {
-        return too_large();
-    }
-    let Some(loaded) = loaded else {
-        return unauthorized();
-    };
-    let w = Webhook {
-        headers: crate::http::header_pairs(&headers),
-        body: body.to_vec(),
-    };
-    match tokio::time::timeout(WEBHOOK_DEADLINE, s.run(&loaded, Call::AgentMessage(w))).await {
-        // Not done in time, busy or trapped: let Genesys retry (the message id makes the
-        // retry safe).
-        Err(_) => reply(StatusCode::SERVICE_UNAVAILABLE, json!({})),
-        Ok(Err(e)) if e.is::<Busy>() => busy(),
-        Ok(Err(_trap)) => reply(StatusCode::SERVICE_UNAVAILABLE, json!({})),
-        Ok(Ok(result)) => match status_for(&result) {
-            StatusCode::UNAUTHORIZED => unauthorized(),
-            status => reply(status, json!({})),
-        },
-    }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -197,26 +137,6 @@ async fn bot_tenant(s: &Server, name: &str, headers: &HeaderMap) -> Result<Arc<L
 /// The request body as `T`; 400 with serde's message otherwise.
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Refused> {
     serde_json::from_slice(body).map_err(refused)
-}
-
-async fn events(State(s): S, Path(name): Path<String>, headers: HeaderMap, body: Body) -> Response {
-    let loaded = s.tenant(&name).await.ok();
-    if over_webhook_limit(loaded.as_deref(), &body.0) {
-        return too_large();
-    }
-    let Some(loaded) = loaded else {
-        return unauthorized();
-    };
-    let key = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let expected = loaded.file.events_api_key.as_bytes();
-    if expected.is_empty() || !constant_time_eq(key.as_bytes(), expected) {
-        return unauthorized();
-    }
-    let signal = EndSignal::GenesysEvent(body.0.to_vec());
-    answer(s.run(&loaded, Call::End(signal)).await)
 }
 
 async fn version(
