@@ -88,6 +88,26 @@ impl From<t::UserEvent> for m::UserEvent {
             t::UserEvent::Typing => m::UserEvent::Typing,
             t::UserEvent::Reconnected => m::UserEvent::Reconnected,
             t::UserEvent::Disconnected => m::UserEvent::Disconnected,
+            t::UserEvent::ButtonResponse(b) => m::UserEvent::ButtonResponse(m::ButtonResponse {
+                originating_message_id: b.originating_message_id,
+                kind: match b.kind {
+                    t::ChoiceKind::QuickReply => m::ChoiceKind::QuickReply,
+                    t::ChoiceKind::Button => m::ChoiceKind::Button,
+                },
+                text: b.text,
+                payload: b.payload,
+            }),
+        }
+    }
+}
+
+impl From<m::QueueFigures> for t::QueueFigures {
+    fn from(q: m::QueueFigures) -> Self {
+        t::QueueFigures {
+            estimated_wait_seconds: q.estimated_wait_seconds,
+            agents_on_queue: q.agents_on_queue,
+            agents_available: q.agents_available,
+            interacting: q.interacting,
         }
     }
 }

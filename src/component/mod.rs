@@ -21,7 +21,7 @@ wit_bindgen::generate!({
 use exports::handover::genesys_om::hooks::Guest;
 use handover::genesys_om::types as t;
 
-fn with_env(f: impl FnOnce(&Env) -> Result<m::Outcome, m::Error>) -> Result<t::Outcome, t::Error> {
+fn with_env<T, U: From<T>>(f: impl FnOnce(&Env) -> Result<T, m::Error>) -> Result<U, t::Error> {
     // Hosts that only offer their default store (the wasmtime CLI) get the empty name.
     let bucket = match wasi::keyvalue::store::open(BUCKET) {
         Err(wasi::keyvalue::store::Error::NoSuchStore) => wasi::keyvalue::store::open(""),
@@ -87,6 +87,10 @@ impl Guest for Component {
         with_env(|env| {
             hooks::report_delivery(env, &user_id, &message_id, delivered, reason.as_deref())
         })
+    }
+
+    fn queue_status(queue_id: Option<String>) -> Result<t::QueueFigures, t::Error> {
+        with_env(|env| hooks::queue_status(env, queue_id.as_deref()))
     }
 }
 

@@ -1,8 +1,9 @@
 //! Bodies of the inbound Open Messaging API (bot platform → Genesys): messages, typing
-//! events and receipts, shaped as `OpenInboundNormalized*` in Genesys's API. The participant
-//! data the first message carries is built in `attributes.rs`.
+//! events and receipts, shaped as `OpenInboundNormalized*` in Genesys's API, and structured
+//! responses (`OpenInboundStructuredResponseMessage`). The participant data the first
+//! message carries is built in `attributes.rs`.
 
-use crate::model::{Attachment, UserProfile};
+use crate::model::{Attachment, ButtonResponse, ChoiceKind, UserProfile};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -17,6 +18,9 @@ pub enum Kind {
     Event,
     /// Delivery receipts.
     Receipt,
+    /// A choice among the agent's quick replies or buttons (`structured/response`).
+    #[serde(rename = "structured-response")]
+    StructuredResponse,
 }
 
 impl Kind {
@@ -26,7 +30,14 @@ impl Kind {
             Kind::Message => "message",
             Kind::Event => "event",
             Kind::Receipt => "receipt",
+            Kind::StructuredResponse => "structured/response",
         }
+    }
+
+    /// Whether the body is a user message with a `channel.messageId` (a message or a
+    /// structured response), as opposed to an event or a receipt.
+    pub fn is_message(self) -> bool {
+        matches!(self, Kind::Message | Kind::StructuredResponse)
     }
 }
 
@@ -104,10 +115,29 @@ pub fn attachment_message(
     body
 }
 
-/// What an inbound message body says: its message id, its text and its attachment.
+/// A structured response: the user's choice among the agent's quick replies or buttons
+/// (`ButtonResponse` with Genesys's `type`), answering `originatingMessageId`.
+pub fn structured_response(from: Value, message_id: &str, time: &str, b: &ButtonResponse) -> Value {
+    let kind = match b.kind {
+        ChoiceKind::QuickReply => "QuickReply",
+        ChoiceKind::Button => "Button",
+    };
+    json!({
+        "channel": { "messageId": message_id, "from": from, "time": time },
+        "buttonResponse": { "type": kind, "text": b.text, "payload": b.payload },
+        "originatingMessageId": b.originating_message_id
+    })
+}
+
+/// What an inbound message body says: its message id, its text (a structured response's:
+/// the label chosen) and its attachment.
 pub fn summary(body: &Value) -> Option<(String, Option<String>, Option<Attachment>)> {
     let id = body.pointer("/channel/messageId")?.as_str()?.to_string();
-    let text = body.get("text").and_then(Value::as_str).map(str::to_string);
+    let text = body
+        .get("text")
+        .or_else(|| body.pointer("/buttonResponse/text"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let attachment = body.pointer("/content/0/attachment").and_then(|a| {
         let field = |k: &str| a.get(k).and_then(Value::as_str).map(str::to_string);
         Some(Attachment {

@@ -1,6 +1,7 @@
 //! Everything about Genesys Cloud's protocol, and nothing else knows it: the REST client
 //! (token, retries), typed API calls, the inbound bodies we send, the outbound webhooks and
-//! events Genesys sends, and the one rule for which failures are worth retrying.
+//! events Genesys sends, a queue's figures, and the one rule for which failures are worth
+//! retrying.
 
 pub mod api;
 pub mod attributes;
@@ -10,6 +11,7 @@ pub mod events;
 pub mod inbound;
 pub mod outbound;
 pub mod paths;
+pub mod queues;
 pub mod region;
 pub mod signature;
 pub mod webhook;

@@ -14,6 +14,12 @@ pub const CONVERSATIONS: &str = "/api/v2/conversations/messages/";
 pub const INBOUND: &str = "/inbound/open/";
 /// Prefix of a user.
 pub const USERS: &str = "/api/v2/users/";
+/// Prefix of a routing queue.
+pub const QUEUES: &str = "/api/v2/routing/queues/";
+/// What follows the queue id in the estimated wait time's path.
+pub const ESTIMATED_WAIT: &str = "/estimatedwaittime";
+/// The queue observations query (analytics: agents on queue, interactions now).
+pub const QUEUE_OBSERVATIONS: &str = "/api/v2/analytics/queues/observations/query";
 
 /// One page of the integrations list.
 pub fn integrations(page: u32) -> String {
@@ -40,6 +46,11 @@ pub fn user(user_id: &str) -> String {
     format!("{USERS}{user_id}")
 }
 
+/// The estimated wait time of a queue (`EstimatedWaitTimePredictions`).
+pub fn estimated_wait(queue_id: &str) -> String {
+    format!("{QUEUES}{queue_id}{ESTIMATED_WAIT}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,6 +64,14 @@ mod tests {
         assert_eq!(
             participant("c", "p"),
             "/api/v2/conversations/messages/c/participants/p"
+        );
+        assert_eq!(
+            inbound("i-1", Kind::StructuredResponse),
+            "/api/v2/conversations/messages/i-1/inbound/open/structured/response"
+        );
+        assert_eq!(
+            estimated_wait("q-1"),
+            "/api/v2/routing/queues/q-1/estimatedwaittime"
         );
         assert_eq!(
             integrations(2),

@@ -1,4 +1,5 @@
-//! `user-message`: a user turn or event relayed to Genesys. Messages go through the
+//! `user-message`: a user turn or event relayed to Genesys. Messages and structured
+//! responses (a choice among the agent's quick replies or buttons) go through the
 //! handover's outbox, so one Genesys cannot take yet is kept and re-sent in order (with a
 //! note of what they said, for a later `Failed` receipt); typing is sent directly, only
 //! when nothing older waits.
@@ -53,8 +54,37 @@ fn items(env: &Env, h: &Handover, event: &UserEvent) -> Vec<(Kind, Value)> {
         UserEvent::Disconnected if h.user_disconnects_message => {
             text_items(env, user_id, USER_LEFT)
         }
+        UserEvent::ButtonResponse(b) => {
+            let now = iso8601(env.clock.now_ms());
+            let from = inbound::from(user_id, None);
+            let body = inbound::structured_response(from, &env.clock.new_id(), &now, b);
+            vec![(Kind::StructuredResponse, body)]
+        }
         UserEvent::Typing | UserEvent::Reconnected | UserEvent::Disconnected => Vec::new(),
     }
+}
+
+/// Refuse a structured response Genesys could not take: no originating message, an empty
+/// label, or a label or payload over `max_chars` (one message, never split).
+fn check_choice(b: &ButtonResponse, max_chars: usize) -> Result<(), Error> {
+    let limit = max_chars.min(MAX_TEXT_CHARS);
+    if b.originating_message_id.trim().is_empty() {
+        return Err(Error::InvalidInput(
+            "button response needs the originating message id (the send-choices message id)".into(),
+        ));
+    }
+    if b.text.trim().is_empty() {
+        return Err(Error::InvalidInput("button response needs a text".into()));
+    }
+    for (what, v) in [("text", &b.text), ("payload", &b.payload)] {
+        let chars = v.chars().count();
+        if chars > limit {
+            return Err(Error::InvalidInput(format!(
+                "button response {what} of {chars} characters is over the limit of {limit}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Refuse, before anything is stored or sent, what can never be relayed: a text over the
@@ -80,6 +110,7 @@ fn check(event: &UserEvent, max_chars: usize) -> Result<(), Error> {
                 "attachment needs a url and a mime type".into(),
             ));
         }
+        UserEvent::ButtonResponse(b) => check_choice(b, max_chars)?,
         _ => {}
     }
     Ok(())
@@ -97,7 +128,7 @@ fn plain(event: &UserEvent) -> UserEvent {
 
 /// The note kept of a message item, for a `Failed` receipt about it.
 fn note((kind, body): &(Kind, Value)) -> Option<sent::Note> {
-    if *kind != Kind::Message {
+    if !kind.is_message() {
         return None;
     }
     let (id, text, attachment) = inbound::summary(body)?;
@@ -122,9 +153,10 @@ pub fn user_message(env: &Env, user_id: &str, event: &UserEvent) -> Result<Outco
     let event = &plain(event);
     let Some(h) = state::handover::load(env.kv, user_id)? else {
         return match event {
-            UserEvent::Text(_) | UserEvent::Attachment(_) | UserEvent::CaptionedAttachment(_) => {
-                Err(no_handover(user_id))
-            }
+            UserEvent::Text(_)
+            | UserEvent::Attachment(_)
+            | UserEvent::CaptionedAttachment(_)
+            | UserEvent::ButtonResponse(_) => Err(no_handover(user_id)),
             _ => Ok(ignored(Some(user_id.to_string()), Warning::NoOpenHandover)),
         };
     };

@@ -99,6 +99,29 @@ pub struct CaptionedAttachment {
     pub caption: String,
 }
 
+/// What kind of control the user chose with (WIT `choice-kind`; Genesys's
+/// `ButtonResponse.type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChoiceKind {
+    /// A quick reply (`QuickReply`).
+    QuickReply,
+    /// A button (`Button`).
+    Button,
+}
+
+/// The user's choice among the agent's quick replies or buttons (WIT `button-response`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ButtonResponse {
+    /// Genesys message id of the agent message that offered the choice.
+    pub originating_message_id: String,
+    /// Quick reply or button.
+    pub kind: ChoiceKind,
+    /// The label chosen.
+    pub text: String,
+    /// The value sent back.
+    pub payload: String,
+}
+
 /// What the user did while the handover is open (WIT `user-event`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UserEvent {
@@ -114,6 +137,8 @@ pub enum UserEvent {
     Reconnected,
     /// The user went away from the chat.
     Disconnected,
+    /// The user chose one of the agent's quick replies or buttons.
+    ButtonResponse(ButtonResponse),
 }
 
 /// A Genesys outbound webhook exactly as the host received it (WIT `webhook`).

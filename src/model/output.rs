@@ -190,3 +190,16 @@ pub struct Outcome {
     /// Notes for the host's log.
     pub warnings: Vec<Warning>,
 }
+
+/// A Genesys queue right now (WIT `queue-figures`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueFigures {
+    /// Genesys's estimated wait for a new conversation (seconds), when it has one.
+    pub estimated_wait_seconds: Option<u32>,
+    /// Agents on queue, whatever their routing status.
+    pub agents_on_queue: u32,
+    /// Agents on queue and idle: free to take a conversation now.
+    pub agents_available: u32,
+    /// Conversations of the queue being handled now.
+    pub interacting: u32,
+}

@@ -1,9 +1,10 @@
 //! Tenant-level caches that outlive handovers: the access token, the integration id of the
-//! deployment name and agents' display details. A cache value that does not parse counts
-//! as absent; every write is a plain `set`, so concurrent calls at worst fetch twice.
+//! deployment name, agents' display details and queues' figures. A cache value that does
+//! not parse counts as absent; every write is a plain `set`, so concurrent calls at worst
+//! fetch twice.
 
 use super::{delete, get_json_lenient, get_text, keys, set, set_json, Agent};
-use crate::model::{AgentInfo, Error};
+use crate::model::{AgentInfo, Error, QueueFigures};
 use crate::ports::Kv;
 use serde::{Deserialize, Serialize};
 
@@ -56,4 +57,50 @@ pub fn agent(kv: &dyn Kv, genesys_user_id: &str) -> Result<Option<AgentInfo>, Er
 /// Cache the display details of a Genesys user.
 pub fn set_agent(kv: &dyn Kv, genesys_user_id: &str, agent: &AgentInfo) -> Result<(), Error> {
     set_json(kv, &keys::agent_cache(genesys_user_id), &Agent::from(agent))
+}
+
+/// A queue's figures as cached, with when they were fetched.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+struct CachedQueue {
+    at_ms: u64,
+    estimated_wait_seconds: Option<u32>,
+    agents_on_queue: u32,
+    agents_available: u32,
+    interacting: u32,
+}
+
+/// The cached figures of a queue, when fetched at most `max_age_ms` before `now_ms` (and
+/// not in the future: a clock that went back does not keep them forever).
+pub fn queue_status(
+    kv: &dyn Kv,
+    queue_id: &str,
+    now_ms: u64,
+    max_age_ms: u64,
+) -> Result<Option<QueueFigures>, Error> {
+    let cached: Option<CachedQueue> = get_json_lenient(kv, &keys::queue_status(queue_id))?;
+    Ok(cached
+        .filter(|c| c.at_ms <= now_ms && now_ms - c.at_ms < max_age_ms)
+        .map(|c| QueueFigures {
+            estimated_wait_seconds: c.estimated_wait_seconds,
+            agents_on_queue: c.agents_on_queue,
+            agents_available: c.agents_available,
+            interacting: c.interacting,
+        }))
+}
+
+/// Cache the figures of a queue, fetched at `now_ms`.
+pub fn set_queue_status(
+    kv: &dyn Kv,
+    queue_id: &str,
+    now_ms: u64,
+    q: &QueueFigures,
+) -> Result<(), Error> {
+    let cached = CachedQueue {
+        at_ms: now_ms,
+        estimated_wait_seconds: q.estimated_wait_seconds,
+        agents_on_queue: q.agents_on_queue,
+        agents_available: q.agents_available,
+        interacting: q.interacting,
+    };
+    set_json(kv, &keys::queue_status(queue_id), &cached)
 }

@@ -3,7 +3,8 @@
 //! must remove.
 
 // Tenant-level caches (kept across handovers): `token`, `integration/<deployment-name>`,
-// `agent/<genesys-user-id>`. Per user: `handover/<user-id>` (the record, written once),
+// `agent/<genesys-user-id>`, `queue-status/<queue-id>` (a queue's figures, a few seconds
+// fresh). Per user: `handover/<user-id>` (the record, written once),
 // `claim/<user-id>` (start lease, `generation:expires-ms`) and `claim-gen/<n>/<user-id>`
 // (one counter per start generation). Per Genesys conversation: `conversation/<id>`
 // (→ user id). Per handover, under a fresh random handover id (`hid`, a UUID):
@@ -29,6 +30,12 @@ pub fn integration(deployment_name: &str) -> String {
 /// The cached display details of a Genesys user (an agent).
 pub fn agent_cache(genesys_user_id: &str) -> String {
     format!("agent/{genesys_user_id}")
+}
+
+/// The cached figures of a Genesys queue (estimated wait, agents), with when they were
+/// fetched.
+pub fn queue_status(queue_id: &str) -> String {
+    format!("queue-status/{queue_id}")
 }
 
 /// The handover record of a user.

@@ -29,6 +29,9 @@ pub struct Inbound {
     pub body: Value,
 }
 
+/// A fake queue: estimated wait (seconds), agents on queue, of them idle.
+pub type Queue = (Option<u32>, u32, u32);
+
 struct Faults {
     percent: u64,
     lose_answers: bool,
@@ -55,6 +58,9 @@ pub struct FakeGenesys {
     pub calls: Mutex<Vec<String>>,
     /// When not 0, the Users API answers with this status (e.g. 403) instead of the agent.
     pub users_status: AtomicU64,
+    /// Queues by id: estimated wait (seconds), agents on queue, agents idle. Any other
+    /// queue is unknown (404).
+    pub queues: Mutex<HashMap<String, Queue>>,
     state: Mutex<Genesys>,
 }
 
@@ -185,6 +191,42 @@ impl FakeGenesys {
         )
     }
 
+    /// Set a queue's figures: estimated wait, agents on queue, of them idle.
+    pub fn set_queue(&self, queue_id: &str, wait_secs: Option<u32>, on_queue: u32, idle: u32) {
+        lock(&self.queues).insert(queue_id.into(), (wait_secs, on_queue, idle));
+    }
+
+    /// `GET .../estimatedwaittime` and the observations query of a queue.
+    fn queue(&self, path: &str, body: &[u8]) -> Result<HttpResponse, String> {
+        let query: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let id = match path.strip_suffix(paths::ESTIMATED_WAIT) {
+            Some(p) => p.trim_start_matches(paths::QUEUES).to_string(),
+            None => text(&query, "/filter/predicates/0/value").unwrap_or_default(),
+        };
+        let known = lock(&self.queues).get(&id).copied();
+        if path.ends_with(paths::ESTIMATED_WAIT) {
+            let Some((wait, _, _)) = known else {
+                let e = json!({"status": 404, "code": "not.found", "message": "no such queue"});
+                return answer(404, e);
+            };
+            let results: Vec<Value> = wait
+                .map(|w| json!({"intent": "ALL", "formula": "BEST", "estimatedWaitTimeSeconds": w}))
+                .into_iter()
+                .collect();
+            return answer(200, json!({ "results": results }));
+        }
+        let (_, on_queue, idle) = known.unwrap_or_default();
+        let data = json!([
+            {"metric": "oOnQueueUsers", "qualifier": "IDLE", "stats": {"count": idle}},
+            {"metric": "oOnQueueUsers", "qualifier": "INTERACTING", "stats": {"count": on_queue - idle}},
+            {"metric": "oInteracting", "stats": {"count": on_queue - idle}}
+        ]);
+        answer(
+            200,
+            json!({"results": [{"group": {"queueId": id}, "data": data}]}),
+        )
+    }
+
     fn conversation(&self, cid: &str) -> Result<HttpResponse, String> {
         let state = match lock(&self.state).disconnected.contains(cid) {
             true => "disconnected",
@@ -217,6 +259,8 @@ impl Http for FakeGenesys {
         } else if let Some(kind) = path.split(paths::INBOUND).nth(1) {
             let prefetch = query.contains("prefetchConversationId=true");
             self.inbound(kind, prefetch, &req.body)
+        } else if path.starts_with(paths::QUEUES) || path == paths::QUEUE_OBSERVATIONS {
+            self.queue(&path, &req.body)
         } else if path.contains("/participants/") {
             let cid = segments.get(5).copied().unwrap_or("");
             lock(&self.state).disconnected.insert(cid.to_string());

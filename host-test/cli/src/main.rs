@@ -158,8 +158,16 @@ async fn main() -> Result<()> {
             init_logs(false);
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
-            let sc: scenario::Scenario = serde_json::from_str(&text)
+            let mut sc: scenario::Scenario = serde_json::from_str(&text)
                 .with_context(|| format!("parsing {}", file.display()))?;
+            // The feature source's flags, as `serve` reads them.
+            let flags = genesys_om_host::flags::Flags::from_env();
+            anyhow::ensure!(
+                flags.allows(&sc.tenant),
+                "Genesys Cloud Open Messaging is not enabled for tenant {:?}: set FEATURE_ENABLE_GENESYS_CLOUD_OM=true and FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST to * or a list naming it",
+                sc.tenant
+            );
+            sc.config = genesys_om_host::flags::overlay(&flags.defaults, &sc.config);
             // Without a URL, start a simulator that knows the scenario's tenant.
             let (base, _sim) = match genesys_base_url {
                 Some(url) => (url, None),
@@ -209,6 +217,9 @@ async fn main() -> Result<()> {
                 .await
                 .with_context(|| format!("--kv {kv}"))?;
             let mut opts = ServeOptions::new(tenants, store, egress).flags_from_env();
+            if !opts.flags.enabled || opts.flags.whitelist.is_empty() {
+                eprintln!("warning: no tenant is served until FEATURE_ENABLE_GENESYS_CLOUD_OM=true and FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST (* or tenant names) are set");
+            }
             opts.listen = ([127, 0, 0, 1], port).into();
             opts.cache_dir = cache;
             opts.flush_every = Duration::from_secs(flush_every);

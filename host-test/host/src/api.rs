@@ -2,8 +2,8 @@
 //! are also the steps of a scenario file. Converted to the WIT types in one place.
 
 use crate::bindings::types::{
-    Attachment, CaptionedAttachment, EndSignal, HandoverSettings, Speaker, TranscriptEntry,
-    UserEvent, UserProfile,
+    Attachment, ButtonResponse, CaptionedAttachment, ChoiceKind, EndSignal, HandoverSettings,
+    Speaker, TranscriptEntry, UserEvent, UserProfile,
 };
 use serde::Deserialize;
 
@@ -76,7 +76,18 @@ impl Default for Settings {
     }
 }
 
-/// A user event: `{"text": …}`, `{"attachment": {…}}`, `{"typing": null}`, …
+/// What the user chose with, as Genesys names it (`ButtonResponse.type`).
+#[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A quick reply.
+    QuickReply,
+    /// A button.
+    Button,
+}
+
+/// A user event: `{"text": …}`, `{"attachment": {…}}`, `{"typing": null}`,
+/// `{"button_response": {"type": "QuickReply", "text": …, "payload": …,
+/// "originating_message_id": …}}`, …
 #[derive(Deserialize, Clone, Debug)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Event {
@@ -100,6 +111,18 @@ pub enum Event {
     Reconnected(()),
     /// The user went away.
     Disconnected(()),
+    /// The user chose one of the agent's quick replies or buttons.
+    ButtonResponse {
+        /// `QuickReply` or `Button`.
+        #[serde(rename = "type")]
+        kind: Kind,
+        /// The label chosen.
+        text: String,
+        /// The value sent back.
+        payload: String,
+        /// The `message_id` of the `send-choices` action that offered the choice.
+        originating_message_id: String,
+    },
 }
 
 /// `POST /api/<tenant>/start`.
@@ -212,6 +235,20 @@ impl From<&Event> for UserEvent {
             Event::Typing(()) => UserEvent::Typing,
             Event::Reconnected(()) => UserEvent::Reconnected,
             Event::Disconnected(()) => UserEvent::Disconnected,
+            Event::ButtonResponse {
+                kind,
+                text,
+                payload,
+                originating_message_id,
+            } => UserEvent::ButtonResponse(ButtonResponse {
+                originating_message_id: originating_message_id.clone(),
+                kind: match kind {
+                    Kind::QuickReply => ChoiceKind::QuickReply,
+                    Kind::Button => ChoiceKind::Button,
+                },
+                text: text.clone(),
+                payload: payload.clone(),
+            }),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod bindings;
 pub mod body;
 pub mod bus;
 pub mod egress;
+pub mod flags;
 pub mod genesys_api;
 pub mod http;
 pub mod keyvalue;

@@ -3,7 +3,8 @@
 //! the egress policy. Limits (deadline, memory) apply to every call.
 
 use crate::bindings::types::{
-    self, EndSignal, HandoverSettings, Outcome, TranscriptEntry, UserEvent, UserProfile, Webhook,
+    self, EndSignal, HandoverSettings, Outcome, QueueFigures, TranscriptEntry, UserEvent,
+    UserProfile, Webhook,
 };
 use crate::bindings::{wasi, Handover, HandoverPre};
 use crate::egress::Egress;
@@ -11,6 +12,7 @@ use crate::kv::Store;
 use crate::tenant::Tenant;
 use anyhow::Result;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Config, Engine, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
@@ -39,6 +41,10 @@ impl Default for Limits {
 
 /// How often the engine's epoch advances.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Where a `queue-status` call run as a [`crate::serve::Call`] leaves the queue's figures:
+/// the server's calls answer with an [`Outcome`], and this hook's is empty.
+pub type FiguresSlot = Arc<Mutex<Option<QueueFigures>>>;
 
 /// The store's resource limiter: the configured caps, plus the peak memory asked for.
 pub struct Limiter {
@@ -370,6 +376,41 @@ impl Plugin {
             .call_report_delivery(&mut store, user_id, message_id, delivered, reason)
             .await?;
         self.durable(r).await
+    }
+
+    /// `queue-status`: the queue's estimated wait and agents (`None`: the tenant's
+    /// `queue-id`). Only a cache is written, so there is nothing to make durable.
+    pub async fn queue_status(
+        &self,
+        tenant: &Tenant,
+        queue_id: Option<&str>,
+    ) -> Result<Result<QueueFigures, types::Error>> {
+        let (mut store, inst) = self.instance(tenant).await?;
+        Ok(inst
+            .handover_genesys_om_hooks()
+            .call_queue_status(&mut store, queue_id)
+            .await?)
+    }
+
+    /// `queue-status` as one of the server's calls: the figures go to `slot`, the answer is
+    /// an empty outcome (nothing to route).
+    pub async fn queue_status_into(
+        &self,
+        tenant: &Tenant,
+        queue_id: Option<&str>,
+        slot: &FiguresSlot,
+    ) -> Result<Result<Outcome, types::Error>> {
+        Ok(self.queue_status(tenant, queue_id).await?.map(|q| {
+            *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(q);
+            Outcome {
+                session_id: None,
+                user_id: None,
+                genesys: None,
+                actions: Vec::new(),
+                delivery_key: None,
+                warnings: Vec::new(),
+            }
+        }))
     }
 
     /// The version the component reports.

@@ -33,10 +33,9 @@ pub struct ServeOptions {
     pub kv: Store,
     /// Where precompiled components are cached.
     pub cache_dir: PathBuf,
-    /// `FEATURE_ENABLE_GENESYS_CLOUD_OM`: the provider at all.
-    pub enabled: bool,
-    /// `FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST`: `*` or tenant names.
-    pub whitelist: Vec<String>,
+    /// The feature source's flags: which tenants get the provider, host-wide defaults of
+    /// the message flags, the EventBridge organization check.
+    pub flags: crate::flags::Flags,
     /// How often outboxes with something waiting are flushed (zero: never).
     pub flush_every: Duration,
     /// How often open handovers get an inactivity check (zero: never).
@@ -47,9 +46,6 @@ pub struct ServeOptions {
     pub limits: crate::runtime::Limits,
     /// Threads of the pool hook calls run on (apart from the HTTP workers).
     pub guest_threads: usize,
-    /// `SKIP_GENESYS_EVENTBRIDGE_ORGANIZATION_ID_CHECK`: accept EventBridge envelopes of
-    /// any organization.
-    pub skip_organization_check: bool,
 }
 
 impl ServeOptions {
@@ -61,38 +57,25 @@ impl ServeOptions {
             egress,
             kv,
             cache_dir: PathBuf::from("target/serve-cache"),
-            enabled: true,
-            whitelist: vec!["*".into()],
+            flags: crate::flags::Flags::all_enabled(),
             flush_every: Duration::from_secs(5),
             inactivity_every: Duration::from_secs(60),
             conn: crate::http::ConnLimits::default(),
             limits: crate::runtime::Limits::default(),
             guest_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            skip_organization_check: false,
         }
     }
 
-    /// Feature flags from the environment, as the feature source names them.
+    /// Feature flags from the environment, as the feature source names and means them
+    /// (the provider off unless `FEATURE_ENABLE_GENESYS_CLOUD_OM=true`).
     pub fn flags_from_env(mut self) -> Self {
-        if let Ok(v) = std::env::var("FEATURE_ENABLE_GENESYS_CLOUD_OM") {
-            self.enabled = v.trim().eq_ignore_ascii_case("true");
-        }
-        if let Ok(v) = std::env::var("SKIP_GENESYS_EVENTBRIDGE_ORGANIZATION_ID_CHECK") {
-            self.skip_organization_check = v.trim().eq_ignore_ascii_case("true");
-        }
-        if let Ok(v) = std::env::var("FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST") {
-            self.whitelist = v
-                .split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect();
-        }
+        self.flags = crate::flags::Flags::from_env();
         self
     }
 
     /// Whether the provider is enabled for `tenant`.
     pub fn allows(&self, tenant: &str) -> bool {
-        self.enabled && self.whitelist.iter().any(|w| w == "*" || w == tenant)
+        self.flags.allows(tenant)
     }
 }
 
@@ -108,6 +91,8 @@ pub enum Call {
     End(EndSignal),
     /// `flush`.
     Flush(String),
+    /// `queue-status` (`None`: the tenant's `queue-id`); the figures go to the slot.
+    QueueStatus(Option<String>, crate::runtime::FiguresSlot),
 }
 
 impl Call {
@@ -119,6 +104,7 @@ impl Call {
             Call::AgentMessage(_) => "agent-message",
             Call::End(_) => "end",
             Call::Flush(_) => "flush",
+            Call::QueueStatus(..) => "queue-status",
         }
     }
 
@@ -129,6 +115,7 @@ impl Call {
             Call::AgentMessage(w) => p.agent_message(t, w).await,
             Call::End(s) => p.end(t, s).await,
             Call::Flush(u) => p.flush(t, u).await,
+            Call::QueueStatus(q, slot) => p.queue_status_into(t, q.as_deref(), slot).await,
         }
     }
 }
@@ -221,6 +208,7 @@ impl Server {
             opts.egress.clone(),
             kv.clone(),
             opts.limits,
+            opts.flags.defaults.clone(),
         ));
         let replica = format!("{}-{:08x}", std::process::id(), random_u32());
         Arc::new(Self {

@@ -64,6 +64,8 @@ pub struct Tenants {
     egress: Egress,
     kv: Store,
     limits: Limits,
+    /// Host-wide defaults of tenant settings (the message flags); a tenant's key wins.
+    defaults: HashMap<String, String>,
     loaded: Mutex<HashMap<String, Arc<Loaded>>>,
     /// Stamps of a version that failed: not tried again until the files change again.
     failed: Mutex<HashMap<String, Stamps>>,
@@ -86,6 +88,7 @@ impl Tenants {
         egress: Egress,
         kv: Store,
         limits: Limits,
+        defaults: HashMap<String, String>,
     ) -> Self {
         Self {
             dir,
@@ -94,6 +97,7 @@ impl Tenants {
             egress,
             kv,
             limits,
+            defaults,
             loaded: Mutex::new(HashMap::new()),
             failed: Mutex::new(HashMap::new()),
             settling: Mutex::new(HashMap::new()),
@@ -185,7 +189,7 @@ impl Tenants {
             self.kv.clone(),
         )?;
         plugin.limits = self.limits;
-        let tenant = Tenant::new(name, file.config.clone());
+        let tenant = Tenant::new(name, crate::flags::overlay(&self.defaults, &file.config));
         let calls = match calls {
             Some(c) if c.max == file.max_concurrent_calls.clamp(1, Semaphore::MAX_PERMITS) => c,
             _ => Arc::new(CallLimit::new(file.max_concurrent_calls)),

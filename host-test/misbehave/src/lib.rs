@@ -1,6 +1,7 @@
 //! A handover component that misbehaves on purpose: `start` never returns, `user-message`
 //! allocates without bound, `end` panics. The host's limits must stop each one while it
-//! keeps serving; `agent-message` answers normally to show that it does.
+//! keeps serving; `agent-message` answers normally to show that it does (`queue-status`
+//! answers a `config` error).
 #![cfg(target_arch = "wasm32")]
 
 wit_bindgen::generate!({
@@ -69,6 +70,10 @@ impl Guest for Misbehave {
         _: Option<String>,
     ) -> Result<t::Outcome, t::Error> {
         ok()
+    }
+
+    fn queue_status(_: Option<String>) -> Result<t::QueueFigures, t::Error> {
+        Err(t::Error::Config("misbehave: no queue status".into()))
     }
 }
 

@@ -1,16 +1,20 @@
-//! The inbound Open Messaging API (`message`, `event`, `receipt`): validation, conversation
-//! join, `prefetchConversationId`, and 409 for a messageId already accepted — decided in one
-//! critical section, so concurrent copies of a message are accepted exactly once.
+//! The inbound Open Messaging API (`message`, `event`, `receipt`, `structured/response`):
+//! validation, conversation join, `prefetchConversationId`, and 409 for a messageId already
+//! accepted — decided in one critical section, so concurrent copies of a message are
+//! accepted exactly once.
 
 use crate::reply::{error_body, not_found, Answer};
 use crate::state::Received;
-use crate::validate::{validate_event, validate_message, validate_receipt};
+use crate::validate::{
+    validate_event, validate_message, validate_receipt, validate_structured_response,
+};
 use crate::Simulator;
 use http::StatusCode;
 use serde_json::{json, Value};
 
 impl Simulator {
-    /// Accepted inbound requests of one kind (`message`, `event` or `receipt`), in arrival order.
+    /// Accepted inbound requests of one kind (`message`, `event`, `receipt` or
+    /// `structured-response`), in arrival order.
     pub fn received(&self, kind: &str) -> Vec<Received> {
         self.lock()
             .received
@@ -39,8 +43,9 @@ impl Simulator {
             .collect()
     }
 
-    /// `POST .../messages/{integration_id}/inbound/open/{kind}` with a parsed JSON body;
-    /// `query` is the raw query string.
+    /// `POST .../messages/{integration_id}/inbound/open/{kind}` with a parsed JSON body
+    /// (`structured-response`: `.../inbound/open/structured/response`, which joins or opens
+    /// the user's conversation as a message does); `query` is the raw query string.
     pub(crate) fn inbound(
         &self,
         integration_id: &str,
@@ -63,13 +68,15 @@ impl Simulator {
             "message" => validate_message(&body).map(Some),
             "event" => validate_event(&body).map(|_| None),
             "receipt" => validate_receipt(&body).map(|_| None),
+            "structured-response" => validate_structured_response(&body).map(|_| None),
             _ => return not_found(),
         };
+        let is_message = kind == "message" || kind == "structured-response";
         let attrs = match result {
             Ok(a) => a,
             Err(e) => return e,
         };
-        if kind == "message" {
+        if is_message {
             if let Some(mid) = body.pointer("/channel/messageId").and_then(Value::as_str) {
                 if !st.message_ids.insert((integ.id.clone(), mid.to_string())) {
                     return (
@@ -89,7 +96,7 @@ impl Simulator {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        let conversation_id = if kind == "message" {
+        let conversation_id = if is_message {
             let (new_id, customer_id) = (self.next_id(), self.next_id());
             Some(st.join_or_create(
                 &integ.id,
@@ -122,6 +129,10 @@ impl Simulator {
             "event" => {
                 json!({ "id": message_id, "channel": channel, "type": "Event", "events": body["events"].clone() })
             }
+            "structured-response" => json!({
+                "id": message_id, "channel": channel, "type": "Structured", "direction": "Inbound",
+                "content": [ { "contentType": "ButtonResponse", "buttonResponse": body["buttonResponse"].clone() } ]
+            }),
             _ => {
                 json!({ "id": body["id"].clone(), "channel": channel, "type": "Receipt", "status": body["status"].clone(), "direction": "Outbound" })
             }
@@ -212,5 +223,52 @@ mod tests {
             404
         );
         assert_eq!(sim.received("message").len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_structured_response_is_validated_recorded_and_answered_once() {
+        let (sim, id) = start().await;
+        let auth = bearer(&sim).await;
+        let url = format!(
+            "{}/api/v2/conversations/messages/{id}/inbound/open/structured/response",
+            sim.base_url()
+        );
+        let mut body = serde_json::json!({
+            "channel": {"from": {"id": "u1", "idType": "Opaque"}, "time": "2026-11-25T09:14:03.512Z", "messageId": "m-1"},
+            "buttonResponse": {"type": "Button", "text": "Yes", "payload": "yes"},
+            "originatingMessageId": "a-1"
+        });
+        let (status, answer) = request("POST", &url, &auth, body.to_string().as_bytes())
+            .await
+            .unwrap();
+        assert_eq!(status, 200);
+        let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+        assert_eq!(answer["type"], "Structured");
+        assert_eq!(answer["content"][0]["contentType"], "ButtonResponse");
+        assert_eq!(
+            post(&url, &auth, body.to_string().as_bytes())
+                .await
+                .unwrap(),
+            409
+        );
+        body["channel"]["messageId"] = "m-2".into();
+        body["buttonResponse"]["type"] = "Link".into();
+        assert_eq!(
+            post(&url, &auth, body.to_string().as_bytes())
+                .await
+                .unwrap(),
+            400
+        );
+        let got = sim.received("structured-response");
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].body["buttonResponse"]["text"], "Yes");
+        assert_eq!(
+            got[0].conversation_id,
+            sim.conversation_of("u1").map(|c| c.id)
+        );
+        assert_eq!(sim.requests("structured-response"), 3);
+        // Only the structured route takes it: not `.../inbound/open/structured-response`.
+        let other = url.replace("structured/response", "structured-response");
+        assert_eq!(post(&other, &auth, b"{}").await.unwrap(), 404);
     }
 }

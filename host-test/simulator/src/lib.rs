@@ -1,5 +1,6 @@
 //! A local Genesys Cloud simulator on 127.0.0.1: OAuth, the open-messaging integrations
-//! list, the inbound Open Messaging API, conversations, users, and an agent that sends
+//! list, the inbound Open Messaging API (structured responses included), conversations,
+//! users, routing queues (estimated wait, queue observations), and an agent that sends
 //! signed outbound webhooks. It validates as Genesys does, so a green test means something.
 //!
 //! It is an independent oracle: it shares no code with the component under test (its own
@@ -18,6 +19,7 @@ mod inbound;
 mod integrations;
 mod notifications;
 mod oauth;
+mod queues;
 mod reply;
 mod routes;
 mod serve;
@@ -32,12 +34,13 @@ pub use client::{post, request};
 pub use events::ORGANIZATION_ID;
 pub use faults::{Fault, Faults};
 pub use notifications::{SimChannel, MAX_CHANNELS, MAX_TOPICS};
+pub use queues::validate_observation_query;
 pub use reply::{error_body, Answer};
 pub use sign::sign;
-pub use state::{Conversation, Integration, Participant, Received, SimState};
+pub use state::{Conversation, Integration, Participant, Received, SimQueue, SimState};
 pub use validate::{
-    is_iso8601, validate_event, validate_message, validate_receipt, MAX_ATTRIBUTES_BYTES,
-    MAX_ATTRIBUTE_VALUE, MAX_TEXT_CHARS,
+    is_iso8601, validate_event, validate_message, validate_receipt, validate_structured_response,
+    MAX_ATTRIBUTES_BYTES, MAX_ATTRIBUTE_VALUE, MAX_TEXT_CHARS,
 };
 
 use ids::Ids;

@@ -23,6 +23,13 @@ const TOKEN: &str = "/oauth/token";
 const INTEGRATIONS: &str = "/api/v2/conversations/messaging/integrations/open";
 /// Inbound `message`, `event` or `receipt` (`kind`) for an integration.
 const INBOUND: &str = "/api/v2/conversations/messages/{integrationId}/inbound/open/{kind}";
+/// Inbound structured response (a quick reply or button chosen) for an integration.
+const STRUCTURED: &str =
+    "/api/v2/conversations/messages/{integrationId}/inbound/open/structured/response";
+/// A routing queue's estimated wait time.
+const ESTIMATED_WAIT: &str = "/api/v2/routing/queues/{queueId}/estimatedwaittime";
+/// The analytics queue observations query.
+const QUEUE_OBSERVATIONS: &str = "/api/v2/analytics/queues/observations/query";
 /// One conversation.
 const CONVERSATION: &str = "/api/v2/conversations/messages/{conversationId}";
 /// One participant of a conversation.
@@ -49,6 +56,9 @@ pub(crate) fn router(sim: Simulator) -> Router {
         .route(TOKEN, any(token))
         .route(INTEGRATIONS, get(integrations).head(nowhere))
         .route(INBOUND, post(inbound))
+        .route(STRUCTURED, post(structured))
+        .route(ESTIMATED_WAIT, get(estimated_wait).head(nowhere))
+        .route(QUEUE_OBSERVATIONS, post(queue_observations))
         .route(CONVERSATION, get(conversation).head(nowhere))
         .route(PARTICIPANT, patch(participant))
         .route(USER, get(user).head(nowhere))
@@ -84,6 +94,11 @@ pub(crate) fn path_kind(path: &str) -> &'static str {
                 "receipt" => "receipt",
                 _ => "other",
             },
+            ["conversations", "messages", _, "inbound", "open", "structured", "response"] => {
+                "structured-response"
+            }
+            ["routing", "queues", _, "estimatedwaittime"] => "estimated-wait",
+            ["analytics", "queues", "observations", "query"] => "queue-observations",
             ["conversations", "messages", _] => "conversation",
             ["conversations", "messages", _, "participants", _] => "participant",
             ["users", _] => "user",
@@ -223,7 +238,42 @@ async fn inbound(
     let Ok(Path((integration, kind))) = path else {
         return Reply(not_found());
     };
+    if !["message", "event", "receipt"].contains(&kind.as_str()) {
+        return Reply(not_found());
+    }
     Reply(sim.inbound(&integration, &kind, query.as_deref().unwrap_or(""), body))
+}
+
+async fn structured(
+    State(sim): State<Simulator>,
+    path: Result<Path<String>, PathRejection>,
+    RawBody(body): RawBody,
+) -> Reply {
+    let body = match json_body(&body) {
+        Ok(v) => v,
+        Err(e) => return Reply(e),
+    };
+    let Ok(Path(integration)) = path else {
+        return Reply(not_found());
+    };
+    Reply(sim.inbound(&integration, "structured-response", "", body))
+}
+
+async fn estimated_wait(
+    State(sim): State<Simulator>,
+    path: Result<Path<String>, PathRejection>,
+) -> Reply {
+    match path {
+        Ok(Path(id)) => Reply(sim.estimated_wait(&id)),
+        Err(_) => Reply(not_found()),
+    }
+}
+
+async fn queue_observations(State(sim): State<Simulator>, RawBody(body): RawBody) -> Reply {
+    match json_body(&body) {
+        Ok(v) => Reply(sim.queue_observations(&v)),
+        Err(e) => Reply(e),
+    }
 }
 
 async fn conversation(
@@ -374,6 +424,18 @@ mod tests {
             "participant"
         );
         assert_eq!(path_kind("/api/v2/users/u"), "user");
+        assert_eq!(
+            path_kind("/api/v2/conversations/messages/i/inbound/open/structured/response"),
+            "structured-response"
+        );
+        assert_eq!(
+            path_kind("/api/v2/routing/queues/q/estimatedwaittime"),
+            "estimated-wait"
+        );
+        assert_eq!(
+            path_kind("/api/v2/analytics/queues/observations/query"),
+            "queue-observations"
+        );
         assert_eq!(path_kind("/api/v2/users/u/"), "other");
     }
 }

@@ -50,10 +50,21 @@ pub struct Conversation {
     pub ended: bool,
 }
 
+/// A routing queue's figures (set by tests with `Simulator::set_queue`).
+#[derive(Clone, Debug, Default)]
+pub struct SimQueue {
+    /// Genesys's estimated wait in seconds; `None`: no estimate.
+    pub estimated_wait_secs: Option<u32>,
+    /// Agents on queue.
+    pub on_queue: u32,
+    /// Of them, agents idle (the rest interact).
+    pub idle: u32,
+}
+
 /// An accepted inbound request.
 #[derive(Clone, Debug)]
 pub struct Received {
-    /// `message`, `event` or `receipt`.
+    /// `message`, `event`, `receipt` or `structured-response`.
     pub kind: String,
     /// The integration it was posted to.
     pub integration_id: String,
@@ -75,8 +86,9 @@ pub struct SimState {
     /// Requests to the inbound endpoints, faulted ones included.
     pub inbound_attempts: usize,
     /// Requests that reached the simulator, faulted ones included, by path kind: `token`,
-    /// `integrations`, `message`, `event`, `receipt`, `conversation`, `participant`, `user`,
-    /// `channel`, `subscriptions`, `stream`, `sim` or `other`.
+    /// `integrations`, `message`, `event`, `receipt`, `structured-response`, `conversation`,
+    /// `participant`, `user`, `channel`, `subscriptions`, `stream`, `estimated-wait`,
+    /// `queue-observations`, `sim` or `other`.
     pub requests: BTreeMap<&'static str, usize>,
     /// Inbound message ids already accepted, per integration (a re-send gets 409).
     pub message_ids: HashSet<(String, String)>,
@@ -108,4 +120,6 @@ pub struct SimState {
     pub channels: HashMap<String, crate::notifications::SimChannel>,
     /// Channels created so far (their creation order).
     pub channel_serial: u64,
+    /// Routing queues by id.
+    pub queues: HashMap<String, SimQueue>,
 }

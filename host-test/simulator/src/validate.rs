@@ -172,6 +172,52 @@ pub fn validate_message(body: &Value) -> Result<BTreeMap<String, String>, Answer
     Ok(attrs)
 }
 
+/// Validate an `OpenInboundStructuredResponseMessage`: the channel of a message, a
+/// `buttonResponse` (`ContentButtonResponse`: `type` `Button`, `QuickReply` or `DatePicker`,
+/// `text` and `payload` strings, `text` within the message limit) and the
+/// `originatingMessageId` of the structured message it answers.
+pub fn validate_structured_response(body: &Value) -> Result<(), Answer> {
+    let channel = channel(body)?;
+    check_from(channel)?;
+    check_time(channel)?;
+    let b = body
+        .get("buttonResponse")
+        .filter(|b| b.is_object())
+        .ok_or_else(|| bad("bad.request", "buttonResponse is required"))?;
+    let kind = b
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("bad.request", "buttonResponse.type is required"))?;
+    if !["Button", "QuickReply", "DatePicker"].contains(&kind) {
+        return Err(bad(
+            "invalid.value",
+            format!("Value [{kind}] is not valid for field type [type]. Allowable values are: Button, QuickReply, DatePicker"),
+        ));
+    }
+    for f in ["text", "payload"] {
+        if b.get(f).and_then(Value::as_str).is_none() {
+            return Err(bad(
+                "bad.request",
+                format!("buttonResponse.{f} is required"),
+            ));
+        }
+    }
+    if b["text"].as_str().unwrap_or("").chars().count() > MAX_TEXT_CHARS {
+        return Err(bad(
+            "bad.request",
+            format!("buttonResponse.text is longer than {MAX_TEXT_CHARS} characters"),
+        ));
+    }
+    if body
+        .get("originatingMessageId")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        return Err(bad("bad.request", "originatingMessageId is required"));
+    }
+    Ok(())
+}
+
 /// Validate an `OpenInboundNormalizedEvent`.
 pub fn validate_event(body: &Value) -> Result<(), Answer> {
     let channel = channel(body)?;
@@ -285,5 +331,33 @@ mod tests {
         let mut neither = ok.clone();
         neither.as_object_mut().unwrap().remove("text");
         assert!(validate_message(&neither).is_err());
+    }
+
+    #[test]
+    fn structured_response_validation() {
+        let ok = json!({"channel":{"from":{"id":"u","idType":"Opaque"},"time":"2026-11-25T09:14:03.512Z","messageId":"m"},
+            "buttonResponse":{"type":"QuickReply","text":"Blue","payload":"blue"},"originatingMessageId":"a1"});
+        assert!(validate_structured_response(&ok).is_ok());
+        let code = |v: &Value| validate_structured_response(v).unwrap_err().1["code"].clone();
+        let mut bad_type = ok.clone();
+        bad_type["buttonResponse"]["type"] = json!("Quickreply");
+        assert_eq!(code(&bad_type), "invalid.value");
+        for (ptr, field) in [
+            ("", "originatingMessageId"),
+            ("", "buttonResponse"),
+            ("/buttonResponse", "text"),
+            ("/buttonResponse", "payload"),
+            ("/buttonResponse", "type"),
+            ("/channel", "time"),
+        ] {
+            let mut missing = ok.clone();
+            missing
+                .pointer_mut(ptr)
+                .unwrap()
+                .as_object_mut()
+                .unwrap()
+                .remove(field);
+            assert_eq!(code(&missing), "bad.request", "{ptr}/{field}");
+        }
     }
 }

@@ -8,6 +8,7 @@ mod first_message;
 mod lifecycle;
 mod limits;
 mod receipts;
+mod structured;
 mod urls;
 
 use super::*;

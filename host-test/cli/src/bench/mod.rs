@@ -4,6 +4,7 @@
 
 mod inputs;
 mod native;
+mod node;
 mod stores;
 
 use anyhow::{bail, Result};
@@ -220,6 +221,8 @@ pub async fn run(wasm: &Path, out_dir: &Path, iters: usize) -> Result<serde_json
     let (wasm_t, wasm_tput, peak, refuse, verify) =
         component_hooks(&pplugin, &tenant, iters).await?;
     let (native_t, native_tput, native_verify) = native::native_hooks(iters)?;
+    let node = node::peer(out_dir, iters)?;
+    let node_col = |v: Option<f64>| v.map_or("no node".to_string(), |v| format!("{v:.1} µs"));
     let names = ["start", "user-message", "agent-message", "end"];
     let ratio = |i: usize| {
         if native_t[i] > 0.0 {
@@ -232,8 +235,8 @@ pub async fn run(wasm: &Path, out_dir: &Path, iters: usize) -> Result<serde_json
     let targets_ok = |ok: bool| if ok { "ok" } else { "MISSED" };
     println!("genesys-om-handover benchmark ({iters} handovers, medians)");
     println!(
-        "{:<38} {:>14} {:>14} {:>8}",
-        "figure", "component", "native", "ratio"
+        "{:<38} {:>14} {:>14} {:>8} {:>12}",
+        "figure", "component", "native", "ratio", "node.js peer"
     );
     println!(
         "{:<38} {:>14} {:>14} {:>8}",
@@ -267,17 +270,24 @@ pub async fn run(wasm: &Path, out_dir: &Path, iters: usize) -> Result<serde_json
         targets_ok(inst_pooling <= 50.0)
     );
     for (i, n) in names.iter().enumerate() {
-        let note = if i == 2 {
-            format!("{:.2} {}", ratio(i), targets_ok(ratio(i) <= 2.0))
+        let (note, peer) = if i == 2 {
+            let vs_node = node.map_or(String::new(), |(a, _)| {
+                targets_ok(wasm_t[i] <= a).to_string()
+            });
+            (
+                format!("{:.2}", ratio(i)),
+                format!("{} {vs_node}", node_col(node.map(|n| n.0))),
+            )
         } else {
-            format!("{:.2}", ratio(i))
+            (format!("{:.2}", ratio(i)), String::new())
         };
         println!(
-            "{:<38} {:>14} {:>14} {:>8}",
+            "{:<38} {:>14} {:>14} {:>8} {:>12}",
             format!("hook {n}"),
             format!("{:.1} µs", wasm_t[i]),
             format!("{:.1} µs", native_t[i]),
-            note
+            note,
+            peer
         );
     }
     println!(
@@ -288,11 +298,16 @@ pub async fn run(wasm: &Path, out_dir: &Path, iters: usize) -> Result<serde_json
         format!("{:.2}", native_tput / wasm_tput)
     );
     println!(
-        "{:<38} {:>14} {:>14} {:>8}",
-        "agent-message: verify + parse only",
+        "{:<38} {:>14} {:>14} {:>8} {:>12}",
+        "agent-message: verify + parse (<= 6 µs)",
         format!("{verify:.1} µs"),
         format!("{native_verify:.1} µs"),
-        format!("{:.2}", verify / native_verify)
+        format!(
+            "{:.2} {}",
+            verify / native_verify,
+            targets_ok(verify <= 6.0)
+        ),
+        node_col(node.map(|n| n.1))
     );
     println!(
         "{:<38} {:>14}",
@@ -330,16 +345,24 @@ pub async fn run(wasm: &Path, out_dir: &Path, iters: usize) -> Result<serde_json
         "cold_compile_ms": median(compile),
         "cwasm_load_ms": median(load),
         "instantiate_us": { "on_demand": inst_on_demand, "pooling": inst_pooling },
-        "hooks_us": names.iter().enumerate().map(|(i, n)| (n.to_string(), json!({
-            "component": wasm_t[i], "native": native_t[i], "ratio": ratio(i)
-        }))).collect::<serde_json::Map<_, _>>(),
+        "hooks_us": names.iter().enumerate().map(|(i, n)| {
+            let mut v = json!({ "component": wasm_t[i], "native": native_t[i], "ratio": ratio(i) });
+            if i == 2 {
+                v["node"] = json!(node.map(|n| n.0));
+            }
+            (n.to_string(), v)
+        }).collect::<serde_json::Map<_, _>>(),
         "agent_message_per_sec": { "component": wasm_tput, "native": native_tput },
         "peak_memory_bytes": peak,
         "call_overhead_us": refuse,
-        "agent_message_verify_parse_us": { "component": verify, "native": native_verify },
+        "agent_message_verify_parse_us": {
+            "component": verify, "native": native_verify, "node": node.map(|n| n.1)
+        },
         "targets": {
             "wasm_size_ok": size <= 300 * 1024,
             "agent_message_ratio_ok": ratio(2) <= 2.0,
+            "agent_message_vs_node_ok": node.map(|(a, _)| wasm_t[2] <= a),
+            "verify_parse_ok": verify <= 6.0,
             "instantiate_ok": inst_on_demand.min(inst_pooling) <= 50.0
         }
     });

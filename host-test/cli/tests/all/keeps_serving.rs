@@ -607,6 +607,8 @@ async fn at_the_descriptor_limit_the_server_idles_and_recovers() {
         .args(["--genesys-base-url", &sim.base_url(), "--cache", "cache"])
         .args(["--flush-every", "0", "--inactivity-every", "0"])
         .current_dir(dir.path())
+        .env("FEATURE_ENABLE_GENESYS_CLOUD_OM", "true")
+        .env("FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST", "*")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

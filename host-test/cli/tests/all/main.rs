@@ -15,4 +15,5 @@ mod reliability;
 mod replicas;
 mod serving;
 mod setup_guide;
+mod structured;
 mod to_genesys;

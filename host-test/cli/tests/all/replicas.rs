@@ -62,6 +62,8 @@ impl Replica {
             .args(&self.args)
             .current_dir(&self.cwd)
             .env("RUST_LOG", "warn")
+            .env("FEATURE_ENABLE_GENESYS_CLOUD_OM", "true")
+            .env("FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST", "*")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()

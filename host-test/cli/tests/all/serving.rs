@@ -49,7 +49,7 @@ pub async fn serve_tenants(
     let mut opts = ServeOptions::new(dir.clone(), Store::memory(), egress);
     opts.listen = "127.0.0.1:0".parse().unwrap();
     opts.cache_dir = dir.join("cache");
-    opts.whitelist = whitelist.iter().map(|w| w.to_string()).collect();
+    opts.flags.whitelist = whitelist.iter().map(|w| w.to_string()).collect();
     let addr = serve::start(Server::new(opts, engine().unwrap()))
         .await
         .unwrap();
@@ -325,5 +325,94 @@ async fn a_call_in_flight_during_a_swap_finishes_on_the_old_version() {
             .count(),
         1
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The feature source's flags by name: `GENESYS_CLOUD_OM_HANDLE_BOT_MESSAGE` is a host-wide
+/// default (a bot's message reaches the user as a status update) that a tenant's own
+/// `handle-bot-messages` overrides; `FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST` picks tenants.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_feature_source_flags_gate_tenants_and_default_their_settings() {
+    use genesys_om_host::flags::Flags;
+    let sim = Simulator::start(CLIENT_ID, CLIENT_SECRET).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("genesys-om-flags-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut integrations = Vec::new();
+    for (tenant, override_) in [("acme", None), ("globex", Some("false")), ("initech", None)] {
+        let deployment = format!("{tenant}-deployment");
+        tenant_file(&dir, tenant, &deployment, "flag-secret");
+        if let Some(v) = override_ {
+            let path = dir.join(format!("{tenant}.json"));
+            let mut f: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            f["config"]["handle-bot-messages"] = json!(v);
+            std::fs::write(&path, f.to_string()).unwrap();
+        }
+        integrations.push(sim.add_integration(&deployment, "", "flag-secret"));
+    }
+    let vars = [
+        ("FEATURE_ENABLE_GENESYS_CLOUD_OM", "true"),
+        ("FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST", "acme,globex"),
+        ("GENESYS_CLOUD_OM_HANDLE_BOT_MESSAGE", "true"),
+    ];
+    let egress = Egress::redirect(&sim.base_url()).unwrap();
+    let mut opts = ServeOptions::new(dir.clone(), Store::memory(), egress);
+    opts.listen = "127.0.0.1:0".parse().unwrap();
+    opts.cache_dir = dir.join("cache");
+    opts.flags = Flags::from_vars(|k| {
+        vars.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    });
+    let addr = serve::start(Server::new(opts, engine().unwrap()))
+        .await
+        .unwrap();
+    let base = format!("http://{addr}");
+    let start = |t: &str| {
+        let url = format!("{base}/api/{t}/start");
+        async move {
+            call(
+                "POST",
+                &url,
+                json!({"user": {"user_id": "b1", "session_id": "b1-session"}}),
+            )
+            .await
+            .0
+        }
+    };
+    assert_eq!(start("initech").await, 401, "not on the whitelist");
+    for (tenant, integration, forwarded) in [
+        ("acme", &integrations[0], true),
+        ("globex", &integrations[1], false),
+    ] {
+        assert_eq!(start(tenant).await, 200);
+        sim.set_webhook_url(
+            integration,
+            &format!("{base}/handover/genesysCloudOM/{tenant}"),
+        );
+        let conv = sim
+            .state
+            .lock()
+            .unwrap()
+            .conversations
+            .values()
+            .find(|c| &c.integration_id == integration)
+            .unwrap()
+            .id
+            .clone();
+        let status = sim
+            .send_webhook(&conv, AgentSends::BotText("You are number 3".into()))
+            .await
+            .unwrap();
+        assert_eq!(status, 200);
+        let (_, v) = call(
+            "GET",
+            &format!("{base}/api/{tenant}/sessions/b1-session/actions?wait=300"),
+            Value::Null,
+        )
+        .await;
+        let got = v["actions"].to_string().contains("You are number 3");
+        assert_eq!(got, forwarded, "{tenant}: {v}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -182,7 +182,7 @@ async fn event(s: &Server, loaded: &Arc<Loaded>, headers: &HeaderMap, body: Byte
             json!({"error": "this end-detection path is not enabled for the tenant"}),
         );
     }
-    if way == EndDetection::Eventbridge && !s.opts.skip_organization_check {
+    if way == EndDetection::Eventbridge && !s.opts.flags.skip_organization_check {
         let source = serde_json::from_slice::<Value>(&body)
             .ok()
             .and_then(|v| v["source"].as_str().map(str::to_string))

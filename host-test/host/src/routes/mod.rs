@@ -84,6 +84,7 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/api/{tenant}/start", post(start))
         .route("/api/{tenant}/message", post(message))
         .route("/api/{tenant}/end", post(end))
+        .route("/api/{tenant}/queue-status", get(queue_status))
         .route("/api/{tenant}/sessions/{session}/actions", get(actions))
         .fallback(|| async { reply(StatusCode::NOT_FOUND, json!({"error": "not found"})) })
         .with_state(server)
@@ -190,6 +191,32 @@ async fn end(
     let loaded = bot_tenant(&s, &name, &headers).await?;
     let e: EndRequest = parse(&body.0)?;
     Ok(answer(s.run(&loaded, Call::End(e.into())).await))
+}
+
+#[derive(Deserialize)]
+struct QueueQuery {
+    /// The queue; absent: the tenant's `queue-id`.
+    queue_id: Option<String>,
+}
+
+/// `GET /api/<tenant>/queue-status[?queue_id=…]`: `{"ok": {estimated_wait_seconds,
+/// agents_on_queue, agents_available, interacting}}`, or the hook's error as elsewhere.
+async fn queue_status(
+    State(s): S,
+    Path(name): Path<String>,
+    Query(q): Query<QueueQuery>,
+    headers: HeaderMap,
+) -> Result<Response, Refused> {
+    let loaded = bot_tenant(&s, &name, &headers).await?;
+    let slot = crate::runtime::FiguresSlot::default();
+    let r = s
+        .run(&loaded, Call::QueueStatus(q.queue_id, slot.clone()))
+        .await;
+    let figures = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+    Ok(match (r, figures) {
+        (Ok(Ok(_)), Some(f)) => reply(StatusCode::OK, json!({"ok": f})),
+        (r, _) => answer(r),
+    })
 }
 
 #[derive(Deserialize)]
