@@ -36,6 +36,16 @@ pub enum AgentSends {
     BotText(String),
     /// A delivery receipt for the customer's message.
     Receipt,
+    /// Genesys could not take the customer's message `message_id` (e.g. a file its
+    /// content profile refuses): a final `Failed` receipt with one reason.
+    FailedReceipt {
+        /// The inbound message's id.
+        message_id: String,
+        /// Genesys's reason code, e.g. `MediaTypeNotAllowed`.
+        code: String,
+        /// The reason's text.
+        message: String,
+    },
 }
 
 /// An outbound webhook request: its headers and raw body, exactly as Genesys POSTs it.
@@ -117,6 +127,18 @@ impl Simulator {
             AgentSends::Receipt => {
                 body["type"] = json!("Receipt");
                 body["status"] = json!("Delivered");
+                body["isFinalReceipt"] = json!(true);
+                body["direction"] = json!("Inbound");
+            }
+            AgentSends::FailedReceipt {
+                message_id,
+                code,
+                message,
+            } => {
+                body["id"] = json!(message_id);
+                body["type"] = json!("Receipt");
+                body["status"] = json!("Failed");
+                body["reasons"] = json!([{ "code": code, "message": message }]);
                 body["isFinalReceipt"] = json!(true);
                 body["direction"] = json!("Inbound");
             }

@@ -431,3 +431,44 @@ async fn random_and_mutated_webhooks_never_trap_or_act_unsigned() {
         "refused {refused}, acted {acted}"
     );
 }
+
+/// Genesys refuses a user's file: its `Failed` receipt reaches the bot side as an action
+/// naming the message and Genesys's reason; a `Delivered` receipt stays silent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_receipt_tells_the_bot_which_user_message_failed_and_why() {
+    use genesys_om_host::bindings::types::{Attachment, UserEvent};
+    let h = harness().await;
+    let conv = h.open("u1").await;
+    let file = Attachment {
+        url: "https://files.example.com/contract.exe".into(),
+        mime_type: "application/x-msdownload".into(),
+        file_name: Some("contract.exe".into()),
+    };
+    h.user_says("u1", UserEvent::Attachment(file))
+        .await
+        .unwrap();
+    let sent = h.sim.received("message");
+    let message_id = sent.last().unwrap().body["channel"]["messageId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let quiet = h.agent_sends(&conv, AgentSends::Receipt).await.unwrap();
+    assert!(quiet.actions.is_empty(), "{quiet:?}");
+    let failed = AgentSends::FailedReceipt {
+        message_id: message_id.clone(),
+        code: "MediaTypeNotAllowed".into(),
+        message: "Media type not allowed".into(),
+    };
+    let o = h.agent_sends(&conv, failed).await.unwrap();
+    let [Action::UserMessageFailed(f)] = o.actions.as_slice() else {
+        panic!("{o:?}")
+    };
+    assert_eq!(f.message_id, message_id);
+    assert_eq!(f.reasons[0].code.as_deref(), Some("MediaTypeNotAllowed"));
+    assert_eq!(
+        f.attachment.as_ref().map(|a| a.url.as_str()),
+        Some("https://files.example.com/contract.exe"),
+        "the action says which message it was"
+    );
+}
