@@ -78,6 +78,14 @@ async fn component_hooks(
                 .await?,
         )?;
         t[1].push(micros(s.elapsed()));
+        // The agent's greeting announces the agent (untimed): the timed message is the
+        // steady state, content only.
+        let (gh, gb) = webhook(&user.user_id, 5_000_000 + i);
+        let greeting = Webhook {
+            headers: gh,
+            body: gb,
+        };
+        check(hooks.call_agent_message(&mut store, &greeting).await?)?;
         let s = Instant::now();
         let o = check(hooks.call_agent_message(&mut store, &w).await?)?;
         t[2].push(micros(s.elapsed()));

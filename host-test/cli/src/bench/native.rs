@@ -81,6 +81,13 @@ pub(crate) fn native_hooks(iters: usize) -> Result<(HookTimes, f64, f64)> {
             &domain::UserEvent::Text("Hello, anyone there?".into()),
         ))?;
         t[1].push(micros(s.elapsed()));
+        // The agent's greeting announces the agent (untimed), as in the component's run.
+        let (gh, gb) = webhook(&user.user_id, 5_000_000 + i);
+        let greeting = domain::Webhook {
+            headers: gh,
+            body: gb,
+        };
+        e(domain::hooks::agent_message(&env, &greeting))?;
         let s = Instant::now();
         e(domain::hooks::agent_message(&env, &w))?;
         t[2].push(micros(s.elapsed()));

@@ -25,6 +25,13 @@ async fn per_hook(plugin: &Plugin, tenant: &Tenant, iters: usize, tag: &str) -> 
         let text = UserEvent::Text("Hello, anyone there?".into());
         ok(plugin.user_message(tenant, &user.user_id, &text).await?)?;
         t[1].push(micros(s.elapsed()));
+        // The agent's greeting announces the agent (untimed).
+        let (gh, gb) = webhook(&user.user_id, 6_000_000 + i);
+        let greeting = Webhook {
+            headers: gh,
+            body: gb,
+        };
+        ok(plugin.agent_message(tenant, &greeting).await?)?;
         let s = Instant::now();
         ok(plugin
             .agent_message(tenant, &Webhook { headers, body })
