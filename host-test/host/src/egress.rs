@@ -84,7 +84,6 @@ async fn send_to(
     options: Option<wasmtime_wasi_http::RequestOptions>,
     base: Option<http::Uri>,
 ) -> SendResult {
-    use http_body_util::BodyExt;
     if let Some(base) = base {
         let pq = request
             .uri()
@@ -99,8 +98,9 @@ async fn send_to(
             .map_err(|_| wasmtime_wasi_http::Error::HttpRequestUriInvalid)?;
         *request.uri_mut() = uri;
     }
-    let (res, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-    Ok((res.map(BodyExt::boxed_unsync), Box::new(io) as IoFuture))
+    // Kept-alive connections: no handshake per message (the connection's own task drives it).
+    let res = crate::pool::POOL.send(request, options).await?;
+    Ok((res, Box::new(async { Ok(()) }) as IoFuture))
 }
 
 impl WasiHttpHooks for Egress {

@@ -17,6 +17,7 @@ pub mod keyvalue;
 pub mod kv;
 pub mod metrics;
 pub mod notifications;
+pub mod pool;
 pub mod records;
 pub mod routes;
 pub mod runtime;

@@ -18,7 +18,10 @@ use tower::ServiceExt as _;
 pub(crate) async fn accept_loop(listener: TcpListener, sim: Simulator, app: Router) {
     loop {
         let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
+            Ok((stream, _)) => {
+                sim.lock().connections += 1;
+                stream
+            }
             Err(_) => {
                 // Out of file descriptors, say: wait a moment instead of spinning.
                 tokio::time::sleep(Duration::from_millis(1)).await;

@@ -120,6 +120,8 @@ pub struct SimState {
     pub channels: HashMap<String, crate::notifications::SimChannel>,
     /// Channels created so far (their creation order).
     pub channel_serial: u64,
+    /// TCP connections accepted so far.
+    pub connections: usize,
     /// Routing queues by id.
     pub queues: HashMap<String, SimQueue>,
 }

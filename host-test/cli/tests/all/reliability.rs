@@ -177,3 +177,22 @@ async fn chaos_50_conversations_of_20_messages_at_30_percent_faults() {
 fn user_for(id: &str) -> genesys_om_host::bindings::types::UserProfile {
     user(id)
 }
+
+/// Connections that last: 1 000 user messages of one handover reach Genesys over a handful
+/// of kept-alive connections, not a handshake each (wasmtime-wasi-http's default sender
+/// opened one per request).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_messages_take_a_handful_of_connections() {
+    let h = harness().await;
+    h.start("u1").await;
+    let before = h.sim.state.lock().unwrap().connections;
+    for i in 0..1000 {
+        h.user_says("u1", UserEvent::Text(format!("m{i}")))
+            .await
+            .unwrap();
+    }
+    let opened = h.sim.state.lock().unwrap().connections - before;
+    println!("1000 user messages over {opened} connection(s)");
+    assert_eq!(texts_of(&h, "u1").len(), 1000);
+    assert!(opened <= 4, "{opened} connections for 1000 messages");
+}
