@@ -136,7 +136,15 @@ fn finish(client: &Client, h: &Handover, reason: EndReason, close: bool) -> Resu
     let gone = || ignored(Some(h.user_id.clone()), Warning::NoOpenHandover);
     match ending::begin(kv, h.scope(), client.env.clock.now_ms())? {
         Ending::Mine => {}
-        Ending::Busy => return Ok(gone()),
+        Ending::Busy => {
+            // A call that dated the ending on behalf of a first one which had already
+            // removed every key would leave `ending-at` behind: once the record is gone,
+            // the ending keys are ours to remove.
+            if !still_open(client, h)? {
+                ending::abandon(kv, h.scope())?;
+            }
+            return Ok(gone());
+        }
         Ending::Stale => return state::handover::remove(kv, h).map(|()| gone()),
     }
     if !still_open(client, h)? {
