@@ -139,6 +139,15 @@ impl Default for Metrics {
     }
 }
 
+/// One more on a per-tenant counter.
+fn inc(family: &Family<TenantOnly, Counter>, tenant: &str) {
+    family
+        .get_or_create(&TenantOnly {
+            tenant: tenant.into(),
+        })
+        .inc();
+}
+
 impl Metrics {
     /// A hook call finished with a result.
     pub fn hook(&self, tenant: &str, hook: &str, ms: f64, error: Option<&HookError>) {
@@ -172,47 +181,27 @@ impl Metrics {
 
     /// A tenant's component or config was swapped.
     pub fn swap(&self, tenant: &str) {
-        self.swaps
-            .get_or_create(&TenantOnly {
-                tenant: tenant.into(),
-            })
-            .inc();
+        inc(&self.swaps, tenant);
     }
 
     /// A changed tenant file or component failed validation (the last good one stays).
     pub fn swap_failed(&self, tenant: &str) {
-        self.swap_failures
-            .get_or_create(&TenantOnly {
-                tenant: tenant.into(),
-            })
-            .inc();
+        inc(&self.swap_failures, tenant);
     }
 
     /// A call was refused: the tenant had its maximum of calls running.
     pub fn busy(&self, tenant: &str) {
-        self.busy
-            .get_or_create(&TenantOnly {
-                tenant: tenant.into(),
-            })
-            .inc();
+        inc(&self.busy, tenant);
     }
 
     /// An event arrived on a notification socket.
     pub fn notification_event(&self, tenant: &str) {
-        self.notification_events
-            .get_or_create(&TenantOnly {
-                tenant: tenant.into(),
-            })
-            .inc();
+        inc(&self.notification_events, tenant);
     }
 
     /// A round of keeping notification channels subscribed failed.
     pub fn notification_error(&self, tenant: &str) {
-        self.notification_errors
-            .get_or_create(&TenantOnly {
-                tenant: tenant.into(),
-            })
-            .inc();
+        inc(&self.notification_errors, tenant);
     }
 
     /// The host's own store failed.

@@ -20,6 +20,22 @@ use wasmtime_wasi_http::{Error, RequestOptions, WasiBody};
 /// Idle connections kept per scheme and authority.
 pub const IDLE_PER_HOST: usize = 32;
 
+/// The host's TLS client, built once: ring, the web PKI roots, safe protocol versions.
+/// The pool's connections and the notification sockets both use it.
+pub static TLS: LazyLock<tokio_rustls::TlsConnector> = LazyLock::new(|| {
+    use tokio_rustls::rustls;
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.into(),
+    };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+});
+
 /// The process's pool (connections hold no credentials; tenants share them).
 pub static POOL: LazyLock<Pool> = LazyLock::new(Pool::default);
 
@@ -71,22 +87,9 @@ impl Pool {
         if !tls {
             return handshake(TokioIo::new(tcp), timeout).await;
         }
-        use tokio_rustls::rustls;
-        let roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.into(),
-        };
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|_| Error::TlsProtocolError)?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let name = rustls::pki_types::ServerName::try_from(host.to_string())
+        let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host.to_string())
             .map_err(Error::InvalidDnsNameError)?;
-        let stream = tokio_rustls::TlsConnector::from(Arc::new(config))
-            .connect(name, tcp)
-            .await
-            .map_err(Error::Tls)?;
+        let stream = TLS.connect(name, tcp).await.map_err(Error::Tls)?;
         handshake(TokioIo::new(stream), timeout).await
     }
 

@@ -6,7 +6,6 @@ use crate::egress::Egress;
 use anyhow::{anyhow, Result};
 use futures_util::StreamExt;
 use serde_json::Value;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -59,22 +58,13 @@ pub async fn read(egress: &Egress, connect_uri: &str, events: mpsc::Sender<Vec<u
     }
 }
 
-/// TLS to `host` with the web PKI roots (ring, as the component's requests use).
+/// TLS to `host` with the host's one TLS client.
 async fn tls_handshake(
     host: &str,
     tcp: TcpStream,
 ) -> Result<tokio_rustls::client::TlsStream<TcpStream>> {
-    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-    let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
     let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host.to_string())?;
-    Ok(tokio_rustls::TlsConnector::from(Arc::new(config))
-        .connect(name, tcp)
-        .await?)
+    Ok(crate::pool::TLS.connect(name, tcp).await?)
 }
 
 async fn pump<S>(
