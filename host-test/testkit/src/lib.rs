@@ -378,9 +378,21 @@ mod tests {
 
     #[test]
     fn free_port_is_bindable() {
-        let port = free_port();
-        assert_ne!(port, 0);
-        TcpListener::bind((Ipv4Addr::LOCALHOST, port)).unwrap();
+        // Ports are handed out once per process, below the ephemeral range.
+        let ports: Vec<u16> = (0..50).map(|_| free_port()).collect();
+        let distinct: std::collections::HashSet<_> = ports.iter().collect();
+        assert_eq!(distinct.len(), ports.len(), "{ports:?}");
+        assert!(
+            ports.iter().all(|p| (20_000..32_000).contains(p)),
+            "{ports:?}"
+        );
+        // Another program on the machine may take a port between the check and our bind
+        // (that is why servers here retry), but not five in a row.
+        let bound = ports[..5]
+            .iter()
+            .filter(|p| TcpListener::bind((Ipv4Addr::LOCALHOST, **p)).is_ok())
+            .count();
+        assert!(bound >= 4, "only {bound} of 5 free ports could be bound");
     }
 
     #[test]
