@@ -19,15 +19,31 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 redis:
 	@command -v redis-server >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y redis-server)
 
-## build: the release component, written to target/genesys-om-handover.wasm
-build: setup
+## build: the release component, written to target/genesys-om-handover.wasm, then shrunk by
+## binaryen -Oz (through jco, pinned in host-test/node/package.json) and without its debug
+## names: host-test/node/shrink.mjs. `make build OPT=0` ships the compiler's output as is.
+OPT ?= 1
+JCO := host-test/node/node_modules/.bin/jco
+ifeq ($(OPT),0)
+ship = cp $(1) $(2) && rm -f $(2).stamp
+SHIP_DEPS :=
+else
+ship = node host-test/node/shrink.mjs $(1) $(2)
+SHIP_DEPS := $(JCO)
+endif
+
+$(JCO): host-test/node/package.json
+	cd host-test/node && npm install --no-audit --no-fund
+	@touch $(JCO)
+
+build: setup $(SHIP_DEPS)
 	$(CARGO) build --release --target wasm32-wasip2 -p genesys-om-handover --lib -p misbehave
-	@cp $(GUEST) $(WASM)
+	@$(call ship,$(GUEST),$(WASM))
 	@cp target/wasm32-wasip2/release/misbehave.wasm target/misbehave.wasm
 	@# A second build tagged v2, for the hot-swap test of `host-test serve`.
 	GENESYS_OM_BUILD_TAG=v2 CARGO_TARGET_DIR=target/v2 $(CARGO) build --release --target wasm32-wasip2 -p genesys-om-handover --lib
-	@cp target/v2/wasm32-wasip2/release/genesys_om_handover.wasm target/genesys-om-handover-v2.wasm
-	@echo "component: $(WASM) ($$(wc -c < $(WASM)) bytes)"
+	@$(call ship,target/v2/wasm32-wasip2/release/genesys_om_handover.wasm,target/genesys-om-handover-v2.wasm)
+	@echo "component: $(WASM) ($$(wc -c < $(WASM)) bytes; compiler output $$(wc -c < $(GUEST)))"
 
 ## test: native unit tests of every crate, then the one integration test binary
 ## (host-test/cli/tests/all) against the release component
@@ -66,9 +82,9 @@ bench: build redis
 ## loopback: a test build whose `test-genesys-base-url` setting may point at the simulator
 ## (hosts without a request hook need it); never the release component
 LOOPBACK_WASM := target/genesys-om-handover-loopback.wasm
-loopback: setup
+loopback: setup $(SHIP_DEPS)
 	CARGO_TARGET_DIR=target/loopback $(CARGO) build --release --target wasm32-wasip2 -p genesys-om-handover --lib --features loopback-genesys
-	@cp target/loopback/wasm32-wasip2/release/genesys_om_handover.wasm $(LOOPBACK_WASM)
+	@$(call ship,target/loopback/wasm32-wasip2/release/genesys_om_handover.wasm,$(LOOPBACK_WASM))
 
 ## cli-smoke: the component under the plain wasmtime CLI against the simulator
 WASMTIME_VERSION := 48.0.8

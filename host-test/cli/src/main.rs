@@ -38,6 +38,10 @@ enum Command {
         /// Where Genesys hosts go (a loopback simulator); default: a simulator of its own.
         #[arg(long)]
         genesys_base_url: Option<String>,
+        /// A PEM root to trust for an `https://` --genesys-base-url (the certificate
+        /// `host-test simulator --tls` writes); only for that loopback redirect.
+        #[arg(long, requires = "genesys_base_url")]
+        genesys_ca: Option<PathBuf>,
         /// Component file (default: the release build).
         #[arg(long)]
         wasm: Option<PathBuf>,
@@ -57,6 +61,10 @@ enum Command {
         /// Send Genesys hosts to this loopback URL (a simulator) instead of Genesys Cloud.
         #[arg(long)]
         genesys_base_url: Option<String>,
+        /// A PEM root to trust for an `https://` --genesys-base-url (the certificate
+        /// `host-test simulator --tls` writes); only for that loopback redirect.
+        #[arg(long, requires = "genesys_base_url")]
+        genesys_ca: Option<PathBuf>,
         /// Where compiled components are cached.
         #[arg(long, default_value = "target/serve-cache")]
         cache: PathBuf,
@@ -109,6 +117,15 @@ enum Command {
         /// The integration's webhook signature secret.
         #[arg(long, default_value = demo::WEBHOOK_SECRET)]
         webhook_secret: String,
+        /// Serve HTTPS with a test certificate made at start (ALPN: h2 and http/1.1).
+        #[arg(long)]
+        tls: bool,
+        /// With --tls: offer http/1.1 only.
+        #[arg(long, requires = "tls")]
+        http1_only: bool,
+        /// With --tls: where to write the test CA's certificate (PEM), for a client to trust.
+        #[arg(long, default_value = "target/simulator-ca.pem")]
+        ca_out: PathBuf,
     },
 }
 
@@ -128,6 +145,18 @@ fn init_logs(json: bool) {
         builder.json().flatten_event(true).init();
     } else {
         builder.without_time().init();
+    }
+}
+
+/// The loopback redirect, trusting `ca` (a PEM file) on top of the web PKI roots if given.
+fn redirect(base: &str, ca: Option<&std::path::Path>) -> Result<Egress> {
+    match ca {
+        None => Egress::redirect(base),
+        Some(path) => {
+            let pem = std::fs::read_to_string(path)
+                .with_context(|| format!("--genesys-ca {}", path.display()))?;
+            Egress::redirect_trusting(base, &pem)
+        }
     }
 }
 
@@ -153,6 +182,7 @@ async fn main() -> Result<()> {
         Command::Run {
             scenario: file,
             genesys_base_url,
+            genesys_ca,
             wasm: w,
         } => {
             init_logs(false);
@@ -181,7 +211,7 @@ async fn main() -> Result<()> {
             let plugin = Plugin::load(
                 &engine()?,
                 &wasm(w),
-                Egress::redirect(&base)?,
+                redirect(&base, genesys_ca.as_deref())?,
                 Store::memory(),
             )?;
             for line in scenario::run(&plugin, &sc).await? {
@@ -200,6 +230,7 @@ async fn main() -> Result<()> {
             port,
             kv,
             genesys_base_url,
+            genesys_ca,
             cache,
             flush_every,
             inactivity_every,
@@ -210,7 +241,7 @@ async fn main() -> Result<()> {
         } => {
             init_logs(true);
             let egress = match genesys_base_url {
-                Some(url) => Egress::redirect(&url)?,
+                Some(url) => redirect(&url, genesys_ca.as_deref())?,
                 None => Egress::Genesys,
             };
             let store = Store::open(&kv)
@@ -240,10 +271,28 @@ async fn main() -> Result<()> {
             client_secret,
             deployment,
             webhook_secret,
+            tls,
+            http1_only,
+            ca_out,
         } => {
-            let sim = Simulator::start_on(port, &client_id, &client_secret).await?;
+            let offer = tls.then_some(if http1_only {
+                genesys_sim::Tls::Http1Only
+            } else {
+                genesys_sim::Tls::Http2AndHttp1
+            });
+            let sim = Simulator::start_with(port, &client_id, &client_secret, offer).await?;
             let id = sim.add_integration(&deployment, "", &webhook_secret);
             println!("Genesys Cloud simulator listening on {}", sim.base_url());
+            if let Some(pem) = sim.ca_pem() {
+                if let Some(dir) = ca_out.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                std::fs::write(&ca_out, pem)?;
+                println!(
+                    "test CA certificate (trust it with --genesys-ca): {}",
+                    ca_out.display()
+                );
+            }
             println!("integration {deployment} = {id}");
             tokio::signal::ctrl_c().await?;
         }

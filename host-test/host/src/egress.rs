@@ -2,6 +2,7 @@
 //! to a Genesys Cloud region's `login.` and `api.` hosts. Tests and tools redirect those
 //! hosts to a loopback simulator, or answer them in process; every other host is refused.
 
+use crate::pool::{Pool, TlsClient, POOL};
 use std::future::Future;
 use std::sync::Arc;
 use wasmtime_wasi_http::{WasiBody, WasiHttpHooks};
@@ -38,15 +39,33 @@ pub enum Egress {
     Deny,
     /// Genesys Cloud region hosts over HTTPS, as in production; every other host is refused.
     Genesys,
-    /// Genesys hosts go to this loopback base URL (a simulator); every other host is refused.
-    Redirect(http::Uri),
+    /// Genesys hosts go to this loopback base URL (a simulator) through `pool`, which may
+    /// trust the simulator's test certificate; every other host is refused.
+    Redirect {
+        /// `http://` or `https://` on loopback.
+        base: http::Uri,
+        /// Connections to it.
+        pool: Arc<Pool>,
+    },
     /// Genesys hosts are answered in process; every other host is refused.
     InProcess(Arc<dyn Responder>),
 }
 
 impl Egress {
-    /// Redirect Genesys hosts to `base`, which must be a loopback `http://` URL.
+    /// Redirect Genesys hosts to `base`, a loopback `http://` or `https://` URL; over
+    /// `https` the web PKI roots alone decide (so a simulator's test certificate is refused).
     pub fn redirect(base: &str) -> anyhow::Result<Self> {
+        Self::redirect_with(base, Arc::new(Pool::new(TlsClient::web_pki())))
+    }
+
+    /// Redirect Genesys hosts to `base`, trusting the certificates in `ca_pem` (a loopback
+    /// simulator's test CA) on top of the web PKI roots.
+    pub fn redirect_trusting(base: &str, ca_pem: &str) -> anyhow::Result<Self> {
+        Self::redirect_with(base, Arc::new(Pool::new(TlsClient::trusting(ca_pem)?)))
+    }
+
+    /// Redirect Genesys hosts to `base` through `pool` (a [`Pool::fresh`] one, say).
+    pub fn redirect_with(base: &str, pool: Arc<Pool>) -> anyhow::Result<Self> {
         let uri: http::Uri = base
             .parse()
             .map_err(|e| anyhow::anyhow!("bad Genesys base URL {base:?}: {e}"))?;
@@ -54,8 +73,40 @@ impl Egress {
             is_loopback(&uri),
             "the Genesys base URL must be a loopback address (127.0.0.1, ::1 or localhost)"
         );
-        Ok(Egress::Redirect(uri))
+        anyhow::ensure!(
+            matches!(uri.scheme_str(), Some("http" | "https")),
+            "the Genesys base URL must be http:// or https://"
+        );
+        Ok(Egress::Redirect { base: uri, pool })
     }
+
+    /// The connections its requests go through (none when nothing leaves the process).
+    pub fn pool(&self) -> Option<&Arc<Pool>> {
+        match self {
+            Egress::Genesys => Some(&POOL),
+            Egress::Redirect { pool, .. } => Some(pool),
+            Egress::Deny | Egress::InProcess(_) => None,
+        }
+    }
+
+    /// The TLS client for its notification sockets.
+    pub fn tls(&self) -> TlsClient {
+        self.pool()
+            .map_or_else(TlsClient::web_pki, |p| p.tls().clone())
+    }
+}
+
+/// Whether a TLS error is the peer's certificate failing verification.
+fn is_certificate_error(e: &std::io::Error) -> bool {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<tokio_rustls::rustls::Error>())
+        .is_some_and(|r| {
+            matches!(
+                r,
+                tokio_rustls::rustls::Error::InvalidCertificate(_)
+                    | tokio_rustls::rustls::Error::InvalidCertRevocationList(_)
+            )
+        })
 }
 
 type IoFuture = Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>;
@@ -83,6 +134,7 @@ async fn send_to(
     mut request: http::Request<WasiBody>,
     options: Option<wasmtime_wasi_http::RequestOptions>,
     base: Option<http::Uri>,
+    pool: Arc<Pool>,
 ) -> SendResult {
     if let Some(base) = base {
         let pq = request
@@ -99,7 +151,7 @@ async fn send_to(
         *request.uri_mut() = uri;
     }
     // Kept-alive connections: no handshake per message (the connection's own task drives it).
-    let res = crate::pool::POOL.send(request, options).await?;
+    let res = pool.send(request, options).await?;
     Ok((res, Box::new(async { Ok(()) }) as IoFuture))
 }
 
@@ -116,16 +168,30 @@ impl WasiHttpHooks for Egress {
             Egress::InProcess(r) if is_genesys_host(&host) => {
                 Box::new(answer_in_process(r.clone(), request))
             }
-            Egress::Redirect(base) if is_genesys_host(&host) => {
-                Box::new(send_to(request, options, Some(base.clone())))
+            Egress::Redirect { base, pool } if is_genesys_host(&host) => {
+                Box::new(send_to(request, options, Some(base.clone()), pool.clone()))
             }
             Egress::Genesys if is_genesys_host(&host) && https => {
-                Box::new(send_to(request, options, None))
+                Box::new(send_to(request, options, None, POOL.clone()))
             }
             _ => {
                 tracing::warn!(host = %host, "refused an outgoing request: not a Genesys Cloud region host");
                 Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
             }
+        }
+    }
+
+    /// A certificate that failed verification is `tls-certificate-error` to the component
+    /// (the pool logs the details); other TLS failures are protocol errors.
+    fn p2_error_from_tls(
+        &mut self,
+        err: &std::io::Error,
+    ) -> wasmtime_wasi_http::p2::bindings::http::types::ErrorCode {
+        use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode;
+        if is_certificate_error(err) {
+            ErrorCode::TlsCertificateError
+        } else {
+            ErrorCode::TlsProtocolError
         }
     }
 }
@@ -195,8 +261,13 @@ impl Egress {
         );
         let pq = uri.path_and_query().map_or("/", |p| p.as_str());
         Ok(match self {
-            Egress::Redirect(base) => format!(
-                "ws://{}{pq}",
+            Egress::Redirect { base, .. } => format!(
+                "{}://{}{pq}",
+                if base.scheme_str() == Some("https") {
+                    "wss"
+                } else {
+                    "ws"
+                },
                 base.authority().map_or("127.0.0.1", |a| a.as_str())
             )
             .parse()?,
@@ -225,5 +296,8 @@ mod tests {
         assert!(Egress::redirect("http://[::1]:8085").is_ok());
         assert!(Egress::redirect("http://10.0.0.1:8085").is_err());
         assert!(Egress::redirect("http://example.com").is_err());
+        assert!(Egress::redirect("https://127.0.0.1:8443").is_ok());
+        assert!(Egress::redirect("ftp://127.0.0.1:8085").is_err());
+        assert!(Egress::redirect_trusting("https://127.0.0.1:8443", "not a PEM").is_err());
     }
 }

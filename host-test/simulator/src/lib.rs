@@ -27,6 +27,7 @@ mod sign;
 mod socket;
 mod state;
 mod time;
+mod tls;
 mod validate;
 
 pub use agent::{AgentSends, Webhook};
@@ -38,6 +39,7 @@ pub use queues::validate_observation_query;
 pub use reply::{error_body, Answer};
 pub use sign::sign;
 pub use state::{Conversation, Integration, Participant, Received, SimQueue, SimState};
+pub use tls::Tls;
 pub use validate::{
     is_iso8601, validate_event, validate_message, validate_receipt, validate_structured_response,
     MAX_ATTRIBUTES_BYTES, MAX_ATTRIBUTE_VALUE, MAX_TEXT_CHARS,
@@ -56,6 +58,8 @@ pub struct Simulator {
     /// Everything it knows and records; tests read and adjust it directly.
     pub state: Arc<Mutex<SimState>>,
     ids: Arc<Ids>,
+    /// The test CA's certificate (PEM) when it serves TLS.
+    ca_pem: Option<Arc<str>>,
 }
 
 impl Simulator {
@@ -64,8 +68,29 @@ impl Simulator {
         Self::start_on(0, client_id, client_secret).await
     }
 
+    /// Start on 127.0.0.1 with a random port, serving HTTPS with a test certificate made
+    /// now (trust [`Simulator::ca_pem`] to reach it); `offer` is what ALPN offers.
+    pub async fn start_tls(
+        client_id: &str,
+        client_secret: &str,
+        offer: Tls,
+    ) -> anyhow::Result<Self> {
+        Self::start_with(0, client_id, client_secret, Some(offer)).await
+    }
+
     /// Start on 127.0.0.1:`port` (0 picks a free port). It serves until the runtime stops.
     pub async fn start_on(port: u16, client_id: &str, client_secret: &str) -> anyhow::Result<Self> {
+        Self::start_with(port, client_id, client_secret, None).await
+    }
+
+    /// Start on 127.0.0.1:`port` (0 picks a free port), over TLS if `tls` says what to offer.
+    pub async fn start_with(
+        port: u16,
+        client_id: &str,
+        client_secret: &str,
+        tls: Option<Tls>,
+    ) -> anyhow::Result<Self> {
+        let tls = tls.map(tls::TlsServer::new).transpose()?.map(Arc::new);
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
         let state = SimState {
@@ -77,15 +102,32 @@ impl Simulator {
             addr,
             state: Arc::new(Mutex::new(state)),
             ids: Arc::new(Ids::new(u64::from(addr.port()) * 7919)),
+            ca_pem: tls.as_ref().map(|t| Arc::from(t.ca_pem.as_str())),
         };
         let app = routes::router(sim.clone());
-        tokio::spawn(serve::accept_loop(listener, sim.clone(), app));
+        tokio::spawn(serve::accept_loop(listener, sim.clone(), app, tls));
         Ok(sim)
     }
 
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT`, or `https://127.0.0.1:PORT` when it serves TLS.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.ca_pem.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// When it serves TLS: the PEM certificate of the test CA that signed its certificate,
+    /// for a client to add to its trusted roots (tests only: it is made at start).
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
+    }
+
+    /// Count a connection served with `protocol`.
+    pub(crate) fn count_protocol(&self, protocol: &'static str) {
+        *self.lock().protocols.entry(protocol).or_default() += 1;
     }
 
     /// Requests that reached the simulator for one path kind, faulted ones included (see

@@ -1,21 +1,29 @@
-//! The accept loop: one hyper HTTP/1.1 connection per client, each request counted, given
-//! its fault, then handed to the axum router. Our own loop rather than `axum::serve` because
+//! The accept loop: one hyper connection per client (HTTP/1.1, or HTTP/2 when TLS
+//! negotiated `h2`), each connection and request counted, each request given its fault, then
+//! handed to the axum router. Our own loop rather than `axum::serve` because
 //! a dropped-connection fault must close the TCP connection without any answer.
 
 use crate::faults::Fault;
 use crate::routes::path_kind;
+use crate::tls::TlsServer;
 use crate::Simulator;
 use axum::response::Response;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper::Request;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower::ServiceExt as _;
 
-/// Serve `app` on `listener` until the runtime stops.
-pub(crate) async fn accept_loop(listener: TcpListener, sim: Simulator, app: Router) {
+/// Serve `app` on `listener` until the runtime stops; over TLS when `tls` is given.
+pub(crate) async fn accept_loop(
+    listener: TcpListener,
+    sim: Simulator,
+    app: Router,
+    tls: Option<Arc<TlsServer>>,
+) {
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => {
@@ -28,24 +36,73 @@ pub(crate) async fn accept_loop(listener: TcpListener, sim: Simulator, app: Rout
                 continue;
             }
         };
-        let (sim, app) = (sim.clone(), app.clone());
+        let _ = stream.set_nodelay(true);
+        let (sim, app, tls) = (sim.clone(), app.clone(), tls.clone());
         tokio::spawn(async move {
-            let svc = hyper::service::service_fn(move |req| handle(sim.clone(), app.clone(), req));
-            // A service error (a drop fault) makes hyper close the connection unanswered.
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), svc)
-                .with_upgrades()
-                .await;
+            match tls {
+                None => {
+                    sim.count_protocol("http/1.1 (plain)");
+                    http1(TokioIo::new(stream), sim, app).await;
+                }
+                Some(tls) => {
+                    let accepted =
+                        tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.acceptor.accept(stream)).await;
+                    let stream = match accepted {
+                        Ok(Ok(s)) => s,
+                        // A client that refused our certificate, or never finished.
+                        _ => {
+                            sim.lock().tls_failures += 1;
+                            return;
+                        }
+                    };
+                    let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+                    if h2 {
+                        sim.count_protocol("h2");
+                        let svc = hyper::service::service_fn(move |req| {
+                            handle(sim.clone(), app.clone(), req)
+                        });
+                        let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                            .serve_connection(TokioIo::new(stream), svc)
+                            .await;
+                    } else {
+                        sim.count_protocol("http/1.1");
+                        http1(TokioIo::new(stream), sim, app).await;
+                    }
+                }
+            }
         });
     }
+}
+
+/// How long a client may take over the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+async fn http1<I>(io: I, sim: Simulator, app: Router)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    // A service error (a drop fault) makes hyper close the connection unanswered.
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(
+            io,
+            hyper::service::service_fn(move |req| handle(sim.clone(), app.clone(), req)),
+        )
+        .with_upgrades()
+        .await;
 }
 
 /// One request: count it, pick its fault, answer it (or not).
 async fn handle(
     sim: Simulator,
     app: Router,
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
 ) -> Result<Response, std::io::Error> {
+    // HTTP/2 names the host in `:authority`; the routes read `Host`.
+    if !req.headers().contains_key(http::header::HOST) {
+        if let Some(a) = req.uri().authority().and_then(|a| a.as_str().parse().ok()) {
+            req.headers_mut().insert(http::header::HOST, a);
+        }
+    }
     let method = req.method().as_str().to_string();
     let path = req.uri().path().to_string();
     {
@@ -54,6 +111,9 @@ async fn handle(
             st.inbound_attempts += 1;
         }
         *st.requests.entry(path_kind(&path)).or_default() += 1;
+        *st.versions
+            .entry(format!("{:?}", req.version()))
+            .or_default() += 1;
     }
     let dropped = || std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "fault: dropped");
     match sim.pick_fault() {

@@ -122,6 +122,13 @@ pub struct SimState {
     pub channel_serial: u64,
     /// TCP connections accepted so far.
     pub connections: usize,
+    /// Connections served, by protocol: `h2`, `http/1.1` (both over TLS) or
+    /// `http/1.1 (plain)`.
+    pub protocols: BTreeMap<&'static str, usize>,
+    /// Requests by HTTP version as hyper names it (`HTTP/1.1`, `HTTP/2.0`).
+    pub versions: BTreeMap<String, usize>,
+    /// TLS handshakes that failed (a client that refused the test certificate, say).
+    pub tls_failures: usize,
     /// Routing queues by id.
     pub queues: HashMap<String, SimQueue>,
 }

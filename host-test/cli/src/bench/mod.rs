@@ -6,6 +6,7 @@ mod inputs;
 mod native;
 mod node;
 mod stores;
+mod tls;
 
 use anyhow::{bail, Result};
 use genesys_om_handover::testing::MapConfig;
@@ -328,6 +329,9 @@ pub async fn run(wasm: &Path, out_dir: &Path, iters: usize) -> Result<serde_json
         format!("{:.0} KB", peak as f64 / 1024.0)
     );
 
+    let over_tls = tls::run(&engine, &component, iters).await?;
+    over_tls.print();
+
     let per_store = stores::run(&engine, &component, &tenant, iters.min(200)).await?;
     println!("per-hook cost by store (fresh instance per call, writes durable before the answer):");
     println!(
@@ -344,7 +348,7 @@ pub async fn run(wasm: &Path, out_dir: &Path, iters: usize) -> Result<serde_json
             format!("{:.0} µs", t[3])
         );
     }
-    let report = json!({
+    let mut report = json!({
         "per_store_us": per_store.iter().map(|(n, t)| (n.clone(), json!({
             "start": t[0], "user-message": t[1], "agent-message": t[2], "end": t[3]
         }))).collect::<serde_json::Map<_, _>>(),
@@ -374,6 +378,7 @@ pub async fn run(wasm: &Path, out_dir: &Path, iters: usize) -> Result<serde_json
             "instantiate_ok": inst_on_demand.min(inst_pooling) <= 50.0
         }
     });
+    report["hooks_us"]["user-message-tls"] = over_tls.json();
     std::fs::write(
         out_dir.join("bench.json"),
         serde_json::to_string_pretty(&report)?,

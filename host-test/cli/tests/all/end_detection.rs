@@ -8,7 +8,7 @@ use crate::support::artifact;
 use genesys_om_host::bindings::types::{Action, HandoverStatus};
 use genesys_om_host::serve::{self, ServeOptions, Server};
 use genesys_om_host::{engine, Egress, Store};
-use genesys_sim::{request, Simulator};
+use genesys_sim::{request, Simulator, Tls};
 use handover_testkit::TempDir;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -42,10 +42,21 @@ async fn setup(prefix: &str, extra: Value) -> (Simulator, TempDir, String) {
         .with_test_writer()
         .try_init();
     let sim = Simulator::start(CLIENT_ID, CLIENT_SECRET).await.unwrap();
+    let egress = Egress::redirect(&sim.base_url()).unwrap();
+    let (dir, base) = serve_for(&sim, egress, prefix, extra).await;
+    (sim, dir, base)
+}
+
+/// `serve` with one tenant whose Genesys is `sim`, reached through `egress`.
+async fn serve_for(
+    sim: &Simulator,
+    egress: Egress,
+    prefix: &str,
+    extra: Value,
+) -> (TempDir, String) {
     sim.add_integration("acme-deployment", "", "acme-secret");
     let dir = TempDir::with_prefix(prefix).unwrap();
     tenant_file(dir.path(), extra);
-    let egress = Egress::redirect(&sim.base_url()).unwrap();
     let mut opts = ServeOptions::new(dir.path().to_path_buf(), Store::memory(), egress);
     opts.listen = "127.0.0.1:0".parse().unwrap();
     opts.cache_dir = dir.path().join("cache");
@@ -54,7 +65,7 @@ async fn setup(prefix: &str, extra: Value) -> (Simulator, TempDir, String) {
     let addr = serve::start(Server::new(opts, engine().unwrap()))
         .await
         .unwrap();
-    (sim, dir, format!("http://{addr}"))
+    (dir, format!("http://{addr}"))
 }
 
 async fn start(base: &str, sim: &Simulator, user: &str) -> String {
@@ -172,6 +183,25 @@ async fn a_handover_ends_through_each_path_on_the_one_url() {
     println!(
         "customer.end to status(ended): notifications {by_socket:?}, eventbridge {by_eventbridge:?}, data action {by_data_action:?} (each including the bot side's long-poll)"
     );
+}
+
+/// Over TLS: the API calls go over HTTP/2, the notification socket over `wss` (HTTP/1.1),
+/// both verified against the simulator's test CA, which this host was told to trust.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_socket_and_the_api_calls_work_over_tls() {
+    let sim = Simulator::start_tls(CLIENT_ID, CLIENT_SECRET, Tls::Http2AndHttp1)
+        .await
+        .unwrap();
+    let egress = Egress::redirect_trusting(&sim.base_url(), sim.ca_pem().unwrap()).unwrap();
+    let (_dir, base) = serve_for(&sim, egress, "ends-tls", json!({})).await;
+    let conv = start(&base, &sim, "over-tls").await;
+    subscribed(&sim, 1, 1).await;
+    assert_eq!(sim.notify(&conv, "customer.end", Some("CLIENT"), None), 1);
+    assert_eq!(ended(&base, "over-tls", Duration::from_secs(10)).await, 1);
+    let st = sim.state.lock().unwrap();
+    assert!(st.protocols.contains_key("h2"), "{:?}", st.protocols);
+    assert!(st.protocols.contains_key("http/1.1"), "{:?}", st.protocols);
+    assert_eq!(st.tls_failures, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,6 +4,7 @@
 mod support;
 
 mod concurrency;
+mod connections_tls;
 mod durability;
 mod end_detection;
 mod ending;

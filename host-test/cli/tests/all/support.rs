@@ -56,11 +56,40 @@ pub async fn harness_with(f: impl FnOnce(&mut HashMap<String, String>)) -> H {
 /// A harness whose component keeps its state in `kv`.
 pub async fn harness_on(kv: Store, f: impl FnOnce(&mut HashMap<String, String>)) -> H {
     let sim = Simulator::start(CLIENT_ID, CLIENT_SECRET).await.unwrap();
+    let egress = Egress::redirect(&sim.base_url()).unwrap();
+    assemble(sim, egress, kv, f)
+}
+
+/// A harness whose simulator serves HTTPS offering `offer` in ALPN; the host trusts the
+/// simulator's test CA only if `trust` (otherwise it has the web PKI roots alone).
+pub async fn harness_tls(
+    offer: genesys_sim::Tls,
+    trust: bool,
+    f: impl FnOnce(&mut HashMap<String, String>),
+) -> H {
+    let sim = Simulator::start_tls(CLIENT_ID, CLIENT_SECRET, offer)
+        .await
+        .unwrap();
+    let base = sim.base_url();
+    let egress = if trust {
+        Egress::redirect_trusting(&base, sim.ca_pem().expect("a TLS simulator")).unwrap()
+    } else {
+        Egress::redirect(&base).unwrap()
+    };
+    assemble(sim, egress, Store::memory(), f)
+}
+
+/// A harness around a started simulator and the egress that reaches it.
+pub fn assemble(
+    sim: Simulator,
+    egress: Egress,
+    kv: Store,
+    f: impl FnOnce(&mut HashMap<String, String>),
+) -> H {
     let integration = sim.add_integration(DEPLOYMENT, "", WEBHOOK_SECRET);
     let mut cfg = config();
     f(&mut cfg);
     let (engine, component) = compiled();
-    let egress = Egress::redirect(&sim.base_url()).unwrap();
     let plugin = Plugin::from_component(engine, component, egress, kv).unwrap();
     H {
         sim,

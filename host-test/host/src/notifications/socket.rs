@@ -49,7 +49,7 @@ pub async fn read(egress: &Egress, connect_uri: &str, events: mpsc::Sender<Vec<u
             Err(e) => Ended::Lost(format!("handshake: {e}")),
         };
     }
-    match tls_handshake(&host, tcp).await {
+    match tls_handshake(&egress.tls(), &host, tcp).await {
         Ok(stream) => match tokio_tungstenite::client_async(request, stream).await {
             Ok((ws, _)) => pump(ws, events).await,
             Err(e) => Ended::Lost(format!("handshake: {e}")),
@@ -58,13 +58,15 @@ pub async fn read(egress: &Egress, connect_uri: &str, events: mpsc::Sender<Vec<u
     }
 }
 
-/// TLS to `host` with the host's one TLS client.
+/// TLS to `host` with the egress's TLS client (the web PKI roots, plus a loopback
+/// simulator's test CA only where the egress was told to trust it).
 async fn tls_handshake(
+    tls: &crate::pool::TlsClient,
     host: &str,
     tcp: TcpStream,
 ) -> Result<tokio_rustls::client::TlsStream<TcpStream>> {
     let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host.to_string())?;
-    Ok(crate::pool::TLS.connect(name, tcp).await?)
+    Ok(tls.websocket().connect(name, tcp).await?)
 }
 
 async fn pump<S>(
