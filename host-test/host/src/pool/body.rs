@@ -1,9 +1,11 @@
-//! A response body whose frames must come within the request's between-bytes timeout.
+//! Bodies: a response body whose frames must come within the request's between-bytes
+//! timeout, and a request body read whole so the request can be sent again.
 
 use bytes::Bytes;
+use http_body_util::BodyExt;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
-use wasmtime_wasi_http::Error;
+use wasmtime_wasi_http::{Error, WasiBody};
 
 /// A response body whose frames must come within the between-bytes timeout.
 pub(super) struct TimedBody {
@@ -40,4 +42,42 @@ impl http_body::Body for TimedBody {
     fn size_hint(&self) -> http_body::SizeHint {
         self.incoming.size_hint()
     }
+}
+
+/// A request whose body is read whole, plus a copy of it to send again.
+pub(super) async fn buffered(
+    req: http::Request<WasiBody>,
+) -> Result<(http::Request<WasiBody>, Resend), Error> {
+    let (parts, body) = req.into_parts();
+    let bytes = body.collect().await?.to_bytes();
+    let copy = Resend {
+        method: parts.method.clone(),
+        headers: parts.headers.clone(),
+        body: bytes.clone(),
+    };
+    Ok((http::Request::from_parts(parts, full(bytes)), copy))
+}
+
+/// What it takes to send a request again (the URI is set per connection).
+pub(super) struct Resend {
+    method: http::Method,
+    headers: http::HeaderMap,
+    body: Bytes,
+}
+
+impl Resend {
+    /// The request again, for `uri`.
+    pub(super) fn request(self, uri: http::Uri) -> http::Request<WasiBody> {
+        let mut req = http::Request::new(full(self.body));
+        *req.method_mut() = self.method;
+        *req.headers_mut() = self.headers;
+        *req.uri_mut() = uri;
+        req
+    }
+}
+
+fn full(bytes: Bytes) -> WasiBody {
+    http_body_util::Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed_unsync()
 }

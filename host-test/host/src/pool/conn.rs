@@ -5,7 +5,7 @@
 use super::TlsClient;
 use http::{Request, Response};
 use hyper::body::Incoming;
-use hyper::client::conn::{http1, http2};
+use hyper::client::conn::{http1, http2, TrySendError};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -26,16 +26,25 @@ impl Sender {
         matches!(self, Sender::H2(_))
     }
 
-    /// Send one request (HTTP/2: once the peer allows one more stream).
+    /// Send one request (HTTP/2: once the peer allows one more stream). When the
+    /// connection turned out closed before the request was written, the request comes back
+    /// with the error, so it can go on another connection.
     pub(super) async fn send(
         &mut self,
         req: Request<WasiBody>,
-    ) -> Result<Response<Incoming>, hyper::Error> {
+    ) -> Result<Response<Incoming>, (hyper::Error, Option<Request<WasiBody>>)> {
+        let unsent = |e: TrySendError<Request<WasiBody>>| {
+            let mut e = e;
+            let req = e.take_message();
+            (e.into_error(), req)
+        };
         match self {
-            Sender::H1(s) => s.send_request(req).await,
+            Sender::H1(s) => s.try_send_request(req).await.map_err(unsent),
             Sender::H2(s) => {
-                s.ready().await?;
-                s.send_request(req).await
+                if let Err(e) = s.ready().await {
+                    return Err((e, Some(req)));
+                }
+                s.try_send_request(req).await.map_err(unsent)
             }
         }
     }

@@ -20,21 +20,28 @@ use hyper::client::conn::{http1, http2};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody};
 
 /// Idle HTTP/1.1 connections kept per scheme and authority.
 pub const IDLE_PER_HOST: usize = 32;
 
+/// How long an idle HTTP/1.1 connection is kept: under the idle timeouts of the usual load
+/// balancers (60 s), so a connection is seldom reused just as its server closes it.
+pub const MAX_IDLE: Duration = Duration::from_secs(30);
+
 /// The process's pool for Genesys Cloud (web PKI roots only). Connections hold no
 /// credentials; tenants share them.
 pub static POOL: LazyLock<Arc<Pool>> = LazyLock::new(|| Arc::new(Pool::new(TlsClient::web_pki())));
+
+/// An idle HTTP/1.1 connection and since when it is idle.
+type Idle = (http1::SendRequest<WasiBody>, Instant);
 
 /// Connections by `scheme://host:port`.
 pub struct Pool {
     tls: TlsClient,
     reuse: bool,
-    idle: Mutex<HashMap<String, Vec<http1::SendRequest<WasiBody>>>>,
+    idle: Mutex<HashMap<String, Vec<Idle>>>,
     multiplexed: Mutex<HashMap<String, http2::SendRequest<WasiBody>>>,
     opened: AtomicU64,
     opened_h2: AtomicU64,
@@ -96,10 +103,19 @@ impl Pool {
         }
         let mut idle = self.idle.lock().unwrap();
         let list = idle.get_mut(key)?;
-        // Closed ones go; busy ones (a response body still being read) stay for later.
-        list.retain(|s| !s.is_closed());
-        let i = list.iter().position(|s| s.is_ready())?;
-        Some(Sender::H1(list.swap_remove(i)))
+        // Closed and long-idle ones go; busy ones (a response body still being read) stay
+        // for later.
+        list.retain(|(s, since)| !s.is_closed() && since.elapsed() < MAX_IDLE);
+        let i = list.iter().position(|(s, _)| s.is_ready())?;
+        Some(Sender::H1(list.swap_remove(i).0))
+    }
+
+    /// Drop the shared HTTP/2 connection to `key` once it is closed (a refused stream).
+    fn forget(&self, key: &str) {
+        let mut shared = self.multiplexed.lock().unwrap();
+        if shared.get(key).is_some_and(|s| s.is_closed()) {
+            shared.remove(key);
+        }
     }
 
     /// Keep a connection for the next request to `key`.
@@ -117,7 +133,7 @@ impl Pool {
                 let mut idle = self.idle.lock().unwrap();
                 let list = idle.entry(key).or_default();
                 if list.len() < IDLE_PER_HOST {
-                    list.push(s);
+                    list.push((s, Instant::now()));
                 }
             }
         }
@@ -145,24 +161,53 @@ impl Pool {
             .and_then(|o| o.between_bytes_timeout)
             .unwrap_or(DEFAULT_TIMEOUT)
             .max(Duration::from_nanos(1));
-        let mut sender = match self.take(&key) {
-            Some(s) => s,
-            None => {
-                let host = host.trim_matches(['[', ']']);
-                let s = conn::open(&self.tls, host, &authority, https, connect_timeout).await?;
-                self.opened.fetch_add(1, Ordering::Relaxed);
-                if let Sender::H2(h2) = &s {
-                    self.opened_h2.fetch_add(1, Ordering::Relaxed);
-                    self.keep(key.clone(), Sender::H2(h2.clone()));
-                }
-                s
+        let deadline = tokio::time::Instant::now() + first_byte;
+        let open = || async {
+            let host = host.trim_matches(['[', ']']);
+            let s = conn::open(&self.tls, host, &authority, https, connect_timeout).await?;
+            self.opened.fetch_add(1, Ordering::Relaxed);
+            if let Sender::H2(h2) = &s {
+                self.opened_h2.fetch_add(1, Ordering::Relaxed);
+                self.keep(key.clone(), Sender::H2(h2.clone()));
             }
+            Ok::<_, Error>(s)
         };
+        let (mut sender, reused) = match self.take(&key) {
+            Some(s) => (s, true),
+            None => (open().await?, false),
+        };
+        // A kept connection may meet the close its server sends after an idle while: its
+        // request's body is kept (Genesys requests are small) so that it can go again.
+        let mut resend = None;
+        if reused {
+            let (buffered, copy) = tokio::time::timeout_at(deadline, body::buffered(req))
+                .await
+                .map_err(|_| Error::ConnectionReadTimeout)??;
+            req = buffered;
+            resend = Some(copy);
+        }
         *req.uri_mut() = wire_uri(&req, &uri, &authority, sender.is_h2())?;
-        let res = tokio::time::timeout(first_byte, sender.send(req))
+        let sent = tokio::time::timeout_at(deadline, sender.send(req))
             .await
-            .map_err(|_| Error::ConnectionReadTimeout)?
-            .map_err(Error::from)?;
+            .map_err(|_| Error::ConnectionReadTimeout)?;
+        let res = match (sent, resend) {
+            (Ok(res), _) => res,
+            // The kept connection was closed under the request, before any answer: sent
+            // again, once, on a new connection (the same request the component's own retry
+            // would send, without its backoff).
+            (Err((e, _)), Some(copy)) if closed_under(&e) => {
+                tracing::debug!(key = %key, error = %e, "a kept connection was closed; sending on a new one");
+                self.forget(&key);
+                sender = open().await?;
+                let mut req = copy.request(uri.clone());
+                *req.uri_mut() = wire_uri(&req, &uri, &authority, sender.is_h2())?;
+                tokio::time::timeout_at(deadline, sender.send(req))
+                    .await
+                    .map_err(|_| Error::ConnectionReadTimeout)?
+                    .map_err(|(e, _)| Error::from(e))?
+            }
+            (Err((e, _)), _) => return Err(Error::from(e)),
+        };
         // HTTP/1.1: ready again once this response's body is read (`take` checks).
         if !sender.is_h2() {
             self.keep(key, sender);
@@ -171,6 +216,21 @@ impl Pool {
         timer.reset();
         Ok(res.map(|incoming| TimedBody { incoming, timer }.boxed_unsync()))
     }
+}
+
+/// Whether a request failed because its connection closed before any answer: unsent, or
+/// written to a socket the server had already closed (reset, or closed without a response).
+fn closed_under(e: &hyper::Error) -> bool {
+    use std::io::ErrorKind::*;
+    let io = std::error::Error::source(e)
+        .and_then(|s| s.downcast_ref::<std::io::Error>())
+        .map(|io| io.kind());
+    e.is_canceled()
+        || e.is_incomplete_message()
+        || matches!(
+            io,
+            Some(ConnectionReset | BrokenPipe | ConnectionAborted | UnexpectedEof)
+        )
 }
 
 /// The request target on the wire. HTTP/1.1: only the path (the authority is in `Host`).
@@ -198,3 +258,6 @@ fn wire_uri(
         .build()
         .map_err(|_| Error::HttpRequestUriInvalid)
 }
+
+#[cfg(test)]
+mod tests;
