@@ -3,7 +3,7 @@
 //! message alike, and records who in `joined-by`, so every copy of that message repeats it.
 
 use super::keys::Scope;
-use super::{delete, get_text, get_u64, increment, set};
+use super::{delete, get_text, increment, set};
 use crate::model::Error;
 use crate::ports::{Clock, Kv};
 
@@ -19,9 +19,10 @@ pub fn by_message(message_id: Option<&str>) -> String {
     format!("message:{}", message_id.unwrap_or(""))
 }
 
-/// The current agent epoch: 0 until the first transfer.
+/// The current agent epoch: 0 until the first transfer. A counter, so read through
+/// `increment` (its stored encoding is the host's).
 pub fn epoch(kv: &dyn Kv, scope: Scope) -> Result<u64, Error> {
-    Ok(get_u64(kv, &scope.agent_epoch())?.unwrap_or(0))
+    increment(kv, &scope.agent_epoch(), 0)
 }
 
 /// A transfer or requeue: the next agent is announced again.
