@@ -24,7 +24,9 @@ if (!input || !output) {
 
 const source = readFileSync(input);
 const stamp = `${output}.stamp`;
-const key = createHash('sha256').update(source).update(FEATURES.join(' ')).update('-Oz').digest('hex');
+// The stamp names the input, the pass and the jco that ran it, so an upgrade redoes the work.
+const jcoVersion = JSON.parse(readFileSync(join(here, 'node_modules', '@bytecodealliance', 'jco', 'package.json'), 'utf8')).version;
+const key = createHash('sha256').update(source).update(FEATURES.join(' ')).update(`-Oz jco ${jcoVersion}`).digest('hex');
 if (existsSync(output) && existsSync(stamp) && readFileSync(stamp, 'utf8') === key) {
   process.exit(0);
 }

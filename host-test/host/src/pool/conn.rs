@@ -6,11 +6,16 @@ use super::TlsClient;
 use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2, TrySendError};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use wasmtime_wasi_http::{Error, WasiBody};
+
+/// How often an HTTP/2 connection is pinged, and how long an answer may take before it is
+/// given up as dead.
+const H2_PING_EVERY: Duration = Duration::from_secs(20);
+const H2_PING_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A connection's sending half.
 pub(super) enum Sender {
@@ -26,9 +31,8 @@ impl Sender {
         matches!(self, Sender::H2(_))
     }
 
-    /// Send one request (HTTP/2: once the peer allows one more stream). When the
-    /// connection turned out closed before the request was written, the request comes back
-    /// with the error, so it can go on another connection.
+    /// Send one request. When the connection turned out closed before the request was
+    /// written, the request comes back with the error, so it can go on another connection.
     pub(super) async fn send(
         &mut self,
         req: Request<WasiBody>,
@@ -105,7 +109,14 @@ where
 {
     let (sender, conn) = tokio::time::timeout_at(
         deadline,
-        http2::Builder::new(TokioExecutor::new()).handshake(io),
+        http2::Builder::new(TokioExecutor::new())
+            // Pings find a connection that a NAT or load balancer dropped without a word,
+            // so it is closed (and replaced) instead of taking every request's timeout.
+            .timer(TokioTimer::new())
+            .keep_alive_interval(Some(H2_PING_EVERY))
+            .keep_alive_timeout(H2_PING_TIMEOUT)
+            .keep_alive_while_idle(true)
+            .handshake(io),
     )
     .await
     .map_err(|_| Error::ConnectionTimeout)??;

@@ -45,6 +45,7 @@ pub struct Pool {
     multiplexed: Mutex<HashMap<String, http2::SendRequest<WasiBody>>>,
     opened: AtomicU64,
     opened_h2: AtomicU64,
+    resent: AtomicU64,
 }
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
@@ -59,6 +60,7 @@ impl Pool {
             multiplexed: Mutex::default(),
             opened: AtomicU64::new(0),
             opened_h2: AtomicU64::new(0),
+            resent: AtomicU64::new(0),
         }
     }
 
@@ -86,6 +88,11 @@ impl Pool {
         self.opened_h2.load(Ordering::Relaxed)
     }
 
+    /// Requests sent again on a new connection after a kept one closed under them.
+    pub fn resent(&self) -> u64 {
+        self.resent.load(Ordering::Relaxed)
+    }
+
     /// A live connection to `key`: the HTTP/2 one, or an idle HTTP/1.1 one.
     fn take(&self, key: &str) -> Option<Sender> {
         if !self.reuse {
@@ -110,7 +117,7 @@ impl Pool {
         Some(Sender::H1(list.swap_remove(i).0))
     }
 
-    /// Drop the shared HTTP/2 connection to `key` once it is closed (a refused stream).
+    /// Drop the shared HTTP/2 connection to `key` once it is closed (a request met it closed).
     fn forget(&self, key: &str) {
         let mut shared = self.multiplexed.lock().unwrap();
         if shared.get(key).is_some_and(|s| s.is_closed()) {
@@ -140,7 +147,7 @@ impl Pool {
     }
 
     /// Send `req` on a live connection to its host, or a new one.
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         mut req: Request<WasiBody>,
         options: Option<RequestOptions>,
@@ -176,37 +183,48 @@ impl Pool {
             Some(s) => (s, true),
             None => (open().await?, false),
         };
-        // A kept connection may meet the close its server sends after an idle while: its
-        // request's body is kept (Genesys requests are small) so that it can go again.
-        let mut resend = None;
-        if reused {
-            let (buffered, copy) = tokio::time::timeout_at(deadline, body::buffered(req))
+        // A kept connection may meet the close its server sends after an idle while. An
+        // idempotent request's body is kept (Genesys requests are small), so that it can go
+        // again even after it was written; any other goes again only if it was never sent.
+        let mut copy = None;
+        if reused && idempotent(req.method()) {
+            let (buffered, kept) = tokio::time::timeout_at(deadline, body::buffered(req))
                 .await
                 .map_err(|_| Error::ConnectionReadTimeout)??;
             req = buffered;
-            resend = Some(copy);
+            copy = Some(kept);
         }
         *req.uri_mut() = wire_uri(&req, &uri, &authority, sender.is_h2())?;
         let sent = tokio::time::timeout_at(deadline, sender.send(req))
             .await
             .map_err(|_| Error::ConnectionReadTimeout)?;
-        let res = match (sent, resend) {
-            (Ok(res), _) => res,
-            // The kept connection was closed under the request, before any answer: sent
-            // again, once, on a new connection (the same request the component's own retry
-            // would send, without its backoff).
-            (Err((e, _)), Some(copy)) if closed_under(&e) => {
-                tracing::debug!(key = %key, error = %e, "a kept connection was closed; sending on a new one");
+        let again = match sent {
+            Ok(res) => Err(res),
+            // Never written: safe for any method.
+            Err((_, Some(req))) if reused => Ok(req),
+            // Written to a connection that closed before any answer: the server may have
+            // handled it, so only an idempotent request goes again. A POST's failure goes to
+            // the component, whose retry counts it (a 409 "already received" then means done).
+            Err((e, None)) if reused && closed_under(&e) && copy.is_some() => {
+                Ok(copy.take().expect("kept above").request(uri.clone()))
+            }
+            Err((e, _)) => return Err(Error::from(e)),
+        };
+        let res = match again {
+            Err(res) => res,
+            Ok(mut req) => {
+                tracing::debug!(key = %key, "a kept connection was closed; sending on a new one");
+                self.resent.fetch_add(1, Ordering::Relaxed);
                 self.forget(&key);
-                sender = open().await?;
-                let mut req = copy.request(uri.clone());
+                sender = tokio::time::timeout_at(deadline, open())
+                    .await
+                    .map_err(|_| Error::ConnectionTimeout)??;
                 *req.uri_mut() = wire_uri(&req, &uri, &authority, sender.is_h2())?;
                 tokio::time::timeout_at(deadline, sender.send(req))
                     .await
                     .map_err(|_| Error::ConnectionReadTimeout)?
                     .map_err(|(e, _)| Error::from(e))?
             }
-            (Err((e, _)), _) => return Err(Error::from(e)),
         };
         // HTTP/1.1: ready again once this response's body is read (`take` checks).
         if !sender.is_h2() {
@@ -218,14 +236,28 @@ impl Pool {
     }
 }
 
-/// Whether a request failed because its connection closed before any answer: unsent, or
-/// written to a socket the server had already closed (reset, or closed without a response).
+/// Whether a method may be repeated without changing the outcome (RFC 9110, 9.2.2).
+fn idempotent(m: &http::Method) -> bool {
+    use http::Method;
+    [
+        Method::GET,
+        Method::HEAD,
+        Method::PUT,
+        Method::DELETE,
+        Method::OPTIONS,
+    ]
+    .contains(m)
+}
+
+/// Whether a written request failed because its connection closed before any answer (reset,
+/// or closed without a response).
 fn closed_under(e: &hyper::Error) -> bool {
     use std::io::ErrorKind::*;
     let io = std::error::Error::source(e)
         .and_then(|s| s.downcast_ref::<std::io::Error>())
         .map(|io| io.kind());
     e.is_canceled()
+        || e.is_closed()
         || e.is_incomplete_message()
         || matches!(
             io,
