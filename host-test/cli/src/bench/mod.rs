@@ -151,7 +151,8 @@ async fn component_hooks(
     Ok((t.map(median), per_sec, peak, refuse, verify))
 }
 
-fn check<T>(r: Result<T, genesys_om_host::bindings::types::Error>) -> Result<T> {
+/// A hook's typed error as a bench failure.
+pub(crate) fn check<T>(r: Result<T, genesys_om_host::bindings::types::Error>) -> Result<T> {
     r.map_err(|e| anyhow::anyhow!("hook failed: {}", crate::show::error(&e)))
 }
 

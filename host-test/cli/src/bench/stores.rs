@@ -1,6 +1,7 @@
 //! Per-hook cost of each store behind `wasi:keyvalue`, as `serve` runs a call: a fresh
 //! instance, the hook, and the store's writes made durable before the answer.
 
+use super::check;
 use super::inputs::{end_event, in_process, median, micros, profile, webhook};
 use anyhow::{bail, Result};
 use genesys_om_host::api::Settings;
@@ -19,11 +20,11 @@ async fn per_hook(plugin: &Plugin, tenant: &Tenant, iters: usize, tag: &str) -> 
         let user = profile(&format!("store-{tag}-{i}"));
         let (headers, body) = webhook(&user.user_id, 3_000_000 + i);
         let s = Instant::now();
-        ok(plugin.start(tenant, &user, &[], &settings).await?)?;
+        check(plugin.start(tenant, &user, &[], &settings).await?)?;
         t[0].push(micros(s.elapsed()));
         let s = Instant::now();
         let text = UserEvent::Text("Hello, anyone there?".into());
-        ok(plugin.user_message(tenant, &user.user_id, &text).await?)?;
+        check(plugin.user_message(tenant, &user.user_id, &text).await?)?;
         t[1].push(micros(s.elapsed()));
         // The agent's greeting announces the agent (untimed).
         let (gh, gb) = webhook(&user.user_id, 6_000_000 + i);
@@ -31,22 +32,20 @@ async fn per_hook(plugin: &Plugin, tenant: &Tenant, iters: usize, tag: &str) -> 
             headers: gh,
             body: gb,
         };
-        ok(plugin.agent_message(tenant, &greeting).await?)?;
+        check(plugin.agent_message(tenant, &greeting).await?)?;
         let s = Instant::now();
-        ok(plugin
-            .agent_message(tenant, &Webhook { headers, body })
-            .await?)?;
+        check(
+            plugin
+                .agent_message(tenant, &Webhook { headers, body })
+                .await?,
+        )?;
         t[2].push(micros(s.elapsed()));
         let s = Instant::now();
         let ev = EndSignal::GenesysEvent(end_event(&user.user_id));
-        ok(plugin.end(tenant, &ev).await?)?;
+        check(plugin.end(tenant, &ev).await?)?;
         t[3].push(micros(s.elapsed()));
     }
     Ok(t.map(median))
-}
-
-fn ok<T>(r: Result<T, genesys_om_host::bindings::types::Error>) -> Result<T> {
-    r.map_err(|e| anyhow::anyhow!("hook failed: {}", crate::show::error(&e)))
 }
 
 /// Figures for memory, the on-disk file store and (when `redis-server` is installed) Redis.

@@ -3,6 +3,7 @@
 //! kept connection — HTTP/2 as the simulator offers it, and HTTP/1.1 keep-alive when it
 //! offers only that — next to a fresh connection (TCP, TLS and HTTP handshakes) per request.
 
+use super::check;
 use super::inputs::{median, micros, profile};
 use anyhow::{Context, Result};
 use genesys_om_handover::testing::fixtures;
@@ -52,20 +53,24 @@ async fn user_messages(
     let hooks = inst.handover_genesys_om_hooks();
     let user = profile("bench-tls");
     let settings = HandoverSettings::from(&Settings::default());
-    ok(hooks.call_start(&mut store, &user, &[], &settings).await?)?;
+    check(hooks.call_start(&mut store, &user, &[], &settings).await?)?;
     let text = UserEvent::Text("Hello, anyone there?".into());
     for _ in 0..WARM_UP {
-        ok(hooks
-            .call_user_message(&mut store, &user.user_id, &text)
-            .await?)?;
+        check(
+            hooks
+                .call_user_message(&mut store, &user.user_id, &text)
+                .await?,
+        )?;
     }
     let before = pool.opened();
     let mut t = Vec::with_capacity(iters);
     for _ in 0..iters {
         let s = Instant::now();
-        let o = ok(hooks
-            .call_user_message(&mut store, &user.user_id, &text)
-            .await?)?;
+        let o = check(
+            hooks
+                .call_user_message(&mut store, &user.user_id, &text)
+                .await?,
+        )?;
         t.push(micros(s.elapsed()));
         anyhow::ensure!(o.warnings.is_empty(), "user-message warned: {o:?}");
     }
@@ -75,10 +80,6 @@ async fn user_messages(
         "only {delivered} messages reached the simulator"
     );
     Ok((median(t), pool.opened() - before))
-}
-
-fn ok<T>(r: Result<T, genesys_om_host::bindings::types::Error>) -> Result<T> {
-    r.map_err(|e| anyhow::anyhow!("hook failed: {}", crate::show::error(&e)))
 }
 
 /// Time `user-message` each way, `iters` messages in one handover.
