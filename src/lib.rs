@@ -4,9 +4,11 @@
 
 #![deny(missing_docs)]
 
+pub mod base64;
 pub mod flatten;
 pub mod genesys;
 pub mod hooks;
+pub mod json;
 pub mod model;
 pub mod outbox;
 pub mod ports;

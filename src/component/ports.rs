@@ -8,6 +8,50 @@ use crate::ports::{uuid_v4, Clock, Config, Http, HttpRequest, HttpResponse, Kv};
 
 pub(super) struct WasiHttp;
 
+/// What went wrong, in the WIT's words. Written out rather than `Debug`-formatted: the
+/// derived `Debug` of these types costs kilobytes of code in the component.
+fn describe(e: &http::ErrorCode) -> String {
+    use http::ErrorCode as E;
+    let name = match e {
+        E::DnsTimeout => "DNS-timeout",
+        E::DnsError(p) => {
+            let rcode = p.rcode.as_deref().unwrap_or("");
+            return format!("DNS-error {rcode}");
+        }
+        E::DestinationNotFound => "destination-not-found",
+        E::DestinationUnavailable => "destination-unavailable",
+        E::DestinationIpProhibited => "destination-IP-prohibited",
+        E::DestinationIpUnroutable => "destination-IP-unroutable",
+        E::ConnectionRefused => "connection-refused",
+        E::ConnectionTerminated => "connection-terminated",
+        E::ConnectionTimeout => "connection-timeout",
+        E::ConnectionReadTimeout => "connection-read-timeout",
+        E::ConnectionWriteTimeout => "connection-write-timeout",
+        E::ConnectionLimitReached => "connection-limit-reached",
+        E::TlsProtocolError => "TLS-protocol-error",
+        E::TlsCertificateError => "TLS-certificate-error",
+        E::TlsAlertReceived(_) => "TLS-alert-received",
+        E::HttpRequestDenied => "HTTP-request-denied",
+        E::HttpResponseIncomplete => "HTTP-response-incomplete",
+        E::HttpResponseTimeout => "HTTP-response-timeout",
+        E::HttpProtocolError => "HTTP-protocol-error",
+        E::LoopDetected => "loop-detected",
+        E::ConfigurationError => "configuration-error",
+        E::InternalError(Some(m)) => return format!("internal-error: {m}"),
+        _ => "HTTP-error",
+    };
+    name.to_string()
+}
+
+fn stream_error(what: &str, e: &wasi::io::streams::StreamError) -> String {
+    match e {
+        wasi::io::streams::StreamError::Closed => format!("{what}: closed"),
+        wasi::io::streams::StreamError::LastOperationFailed(err) => {
+            format!("{what}: {}", err.to_debug_string())
+        }
+    }
+}
+
 fn split_url(url: &str) -> Result<(http::Scheme, &str, &str), String> {
     let (scheme, rest) = if let Some(r) = url.strip_prefix("https://") {
         (http::Scheme::Https, r)
@@ -29,7 +73,7 @@ fn outgoing(req: &HttpRequest) -> Result<http::OutgoingRequest, String> {
         .iter()
         .map(|(k, v)| (k.clone(), v.clone().into_bytes()))
         .collect();
-    let headers = http::Fields::from_list(&entries).map_err(|e| format!("bad header: {e:?}"))?;
+    let headers = http::Fields::from_list(&entries).map_err(|_| "bad header")?;
     let out = http::OutgoingRequest::new(headers);
     let method = match req.method {
         "GET" => http::Method::Get,
@@ -66,10 +110,10 @@ fn write_body(body: http::OutgoingBody, bytes: &[u8]) -> Result<(), String> {
         for chunk in bytes.chunks(4096) {
             stream
                 .blocking_write_and_flush(chunk)
-                .map_err(|e| format!("write failed: {e:?}"))?;
+                .map_err(|e| stream_error("write failed", &e))?;
         }
     }
-    http::OutgoingBody::finish(body, None).map_err(|e| format!("finish failed: {e:?}"))
+    http::OutgoingBody::finish(body, None).map_err(|e| format!("finish failed: {}", describe(&e)))
 }
 
 fn read_response(resp: http::IncomingResponse) -> Result<HttpResponse, String> {
@@ -95,7 +139,7 @@ fn read_response(resp: http::IncomingResponse) -> Result<HttpResponse, String> {
             match stream.blocking_read(65_536) {
                 Ok(chunk) => body.extend_from_slice(&chunk),
                 Err(wasi::io::streams::StreamError::Closed) => break,
-                Err(e) => return Err(format!("read failed: {e:?}")),
+                Err(e) => return Err(stream_error("read failed", &e)),
             }
         }
     }
@@ -112,12 +156,12 @@ impl Http for WasiHttp {
         let out = outgoing(req)?;
         let body = out.body().map_err(|_| "request body unavailable")?;
         let future = wasi::http::outgoing_handler::handle(out, Some(options(req.timeout_ms)))
-            .map_err(|e| format!("request refused: {e:?}"))?;
+            .map_err(|e| format!("request refused: {}", describe(&e)))?;
         write_body(body, &req.body)?;
         future.subscribe().block();
         match future.get() {
             Some(Ok(Ok(resp))) => read_response(resp),
-            Some(Ok(Err(e))) => Err(format!("{e:?}")),
+            Some(Ok(Err(e))) => Err(describe(&e)),
             _ => Err("no response".into()),
         }
     }

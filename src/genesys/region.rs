@@ -49,7 +49,8 @@ impl Region {
         match REGIONS.iter().find(|r| **r == h) {
             Some(r) => Ok(Region((*r).to_string())),
             None => Err(Error::Config(format!(
-                "setting 'host' is not a Genesys Cloud region domain (got {host:?}; expected e.g. mypurecloud.de)"
+                "setting 'host' is not a Genesys Cloud region domain (got {}; expected e.g. mypurecloud.de)",
+                crate::json::quote(host)
             ))),
         }
     }

@@ -37,7 +37,7 @@ pub fn read(
             "webhook body is over {MAX_WEBHOOK_BYTES} bytes"
         )));
     }
-    let w = serde_json::from_slice(&webhook.body)
+    let w = outbound::Webhook::parse(&webhook.body)
         .map_err(|e| Error::InvalidInput(format!("webhook body is not a Genesys message: {e}")))?;
     Ok((w, warnings))
 }
@@ -167,7 +167,10 @@ pub fn actions(
         }
         other => {
             let kind: String = other.unwrap_or("(none)").chars().take(40).collect();
-            eprintln!("genesys-om: ignored a webhook of type {kind:?}");
+            eprintln!(
+                "genesys-om: ignored a webhook of type {}",
+                crate::json::quote(&kind)
+            );
             (Vec::new(), vec![Warning::UnsupportedIgnored])
         }
     }

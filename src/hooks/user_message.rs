@@ -8,6 +8,7 @@ use super::start::text_items;
 use super::{ignored, no_handover, outcome};
 use crate::genesys::inbound::{self, Kind};
 use crate::genesys::{Client, Failure};
+use crate::json::Value;
 use crate::model::*;
 use crate::outbox;
 use crate::ports::Env;
@@ -16,7 +17,6 @@ use crate::state::{self, sent, Handover};
 use crate::time::iso8601;
 use crate::transcript::{split_chars, MAX_TEXT_CHARS};
 use crate::url_policy;
-use serde_json::Value;
 
 /// Text sent to the agent when the user comes back.
 pub const USER_JOINED: &str = "User joined the conversation";

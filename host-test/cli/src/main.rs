@@ -99,6 +99,10 @@ enum Command {
         /// Component file (default: the release build).
         #[arg(long)]
         wasm: Option<PathBuf>,
+        /// Instead of the full benchmark: compare the hot path of this other build with
+        /// `--wasm`'s, in alternating rounds, as ratios (for noisy machines).
+        #[arg(long)]
+        against: Option<PathBuf>,
     },
     /// A Genesys Cloud simulator on 127.0.0.1.
     Simulator {
@@ -222,9 +226,13 @@ async fn main() -> Result<()> {
             iterations,
             out,
             wasm: w,
-        } => {
-            host_test::bench::run(&wasm(w), &out, iterations).await?;
-        }
+            against,
+        } => match against {
+            Some(other) => host_test::bench::compare::run(&wasm(w), &other).await?,
+            None => {
+                host_test::bench::run(&wasm(w), &out, iterations).await?;
+            }
+        },
         Command::Serve {
             tenants,
             port,

@@ -140,10 +140,15 @@ impl wasi::config::store::Host for State {
 }
 
 /// The engine every host in this crate uses: async, epoch interruption on, with a
-/// background thread advancing the epoch every [`EPOCH_TICK`].
+/// background thread advancing the epoch every [`EPOCH_TICK`]. With `GENESYS_OM_PERFMAP=1`
+/// in the environment, compiled guest code is named in `/tmp/perf-PID.map`, so `perf
+/// record` / `perf report` can say which guest functions the time goes to.
 pub fn engine() -> Result<Engine> {
     let mut config = Config::new();
     config.epoch_interruption(true);
+    if std::env::var_os("GENESYS_OM_PERFMAP").is_some_and(|v| v == "1") {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     let engine = Engine::new(&config)?;
     let weak = engine.weak();
     std::thread::Builder::new()

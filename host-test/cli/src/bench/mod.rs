@@ -2,6 +2,7 @@
 //! per-hook latency through the component next to the same domain code run natively,
 //! both against an in-process fake Genesys. Figures are printed and written as JSON.
 
+pub mod compare;
 mod inputs;
 mod native;
 mod node;
@@ -27,7 +28,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 /// Per-hook medians in µs: start, user-message, agent-message, end.
 pub(crate) type HookTimes = [f64; 4];
 
-async fn component_hooks(
+pub(crate) async fn component_hooks(
     plugin: &Plugin,
     tenant: &Tenant,
     iters: usize,
@@ -167,7 +168,7 @@ async fn instantiate_median(plugin: &Plugin, tenant: &Tenant, n: usize) -> Resul
     Ok(median(v))
 }
 
-fn pooling_engine() -> Result<Engine> {
+pub(crate) fn pooling_engine() -> Result<Engine> {
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(64)
         .total_memories(64)

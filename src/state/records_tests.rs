@@ -1,0 +1,218 @@
+//! The stored records read back as the serde-derived code of earlier versions wrote them
+//! (field order, `null` for absent options, the outbox slot's tags), round-trip through
+//! the hand-written codecs, and refuse what is corrupt.
+
+use super::keys::{self, Scope};
+use super::outbox::{Item, Refusal, Slot};
+use super::sent::{File, Note};
+use super::{cache, handover, outbox, sent, Handover};
+use crate::genesys::inbound::Kind;
+use crate::json;
+use crate::model::{AgentInfo, Error, QueueFigures};
+use crate::ports::Kv;
+use crate::testing::fakes::MemKv;
+
+fn stored(kv: &MemKv, key: &str, text: &str) {
+    kv.set(key, text.as_bytes()).unwrap();
+}
+
+fn handover_record() -> Handover {
+    Handover {
+        user_id: "u1".into(),
+        session_id: "s1".into(),
+        hid: "h1".into(),
+        generation: 3,
+        integration_id: "i1".into(),
+        conversation_id: "c1".into(),
+        display_agent_details: true,
+        user_connects_message: false,
+        user_disconnects_message: true,
+        disconnect_message: None,
+    }
+}
+
+#[test]
+fn records_written_by_the_serde_version_read_back() {
+    let kv = MemKv::default();
+    stored(
+        &kv,
+        &keys::handover("u1"),
+        r#"{"user_id":"u1","session_id":"s1","hid":"h1","generation":3,"integration_id":"i1","conversation_id":"c1","display_agent_details":true,"user_connects_message":false,"user_disconnects_message":true,"disconnect_message":null}"#,
+    );
+    assert_eq!(handover::load(&kv, "u1").unwrap(), Some(handover_record()));
+    // A record from before handover ids: no `hid`, no `generation`, and an unknown field.
+    stored(
+        &kv,
+        &keys::handover("u2"),
+        r#"{"user_id":"u2","session_id":"s","integration_id":"i","conversation_id":"c9","display_agent_details":false,"user_connects_message":true,"user_disconnects_message":false,"disconnect_message":"Bye","later":[1,{"x":null}]}"#,
+    );
+    let old = handover::load(&kv, "u2").unwrap().unwrap();
+    assert_eq!((old.hid.as_str(), old.generation), ("c-c9", 0));
+    assert_eq!(old.disconnect_message.as_deref(), Some("Bye"));
+
+    stored(
+        &kv,
+        keys::TOKEN,
+        r#"{"access_token":"t\"1","expires_at_ms":1700000000000,"client_id":"cid","region":"mypurecloud.de"}"#,
+    );
+    let t = cache::token(&kv).unwrap().unwrap();
+    assert_eq!(
+        (t.access_token.as_str(), t.expires_at_ms, t.region.as_str()),
+        ("t\"1", 1_700_000_000_000, "mypurecloud.de")
+    );
+
+    stored(
+        &kv,
+        &keys::agent_cache("g1"),
+        r#"{"name":"Ada","avatar_url":null}"#,
+    );
+    assert_eq!(
+        cache::agent(&kv, "g1").unwrap(),
+        Some(AgentInfo {
+            name: "Ada".into(),
+            avatar_url: None
+        })
+    );
+
+    stored(
+        &kv,
+        &keys::queue_status("q1"),
+        r#"{"at_ms":1000,"estimated_wait_seconds":null,"agents_on_queue":4,"agents_available":1,"interacting":2}"#,
+    );
+    let q = cache::queue_status(&kv, "q1", 1500, 60_000)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (q.estimated_wait_seconds, q.agents_on_queue, q.interacting),
+        (None, 4, 2)
+    );
+
+    let scope = Scope("h1");
+    stored(
+        &kv,
+        &scope.sent(1),
+        r#"{"message_id":"m1","text":"hi","file":{"url":"https://x/y.png","mime_type":"image/png","file_name":null}}"#,
+    );
+    let note = sent::find(&kv, scope, 1, "m1").unwrap().unwrap();
+    assert_eq!(note.file.unwrap().mime_type, "image/png");
+
+    stored(
+        &kv,
+        &scope.out_item(1),
+        r#"{"pending":{"kind":"structured-response","body":{"text":"a","n":[1,2]},"tried":true,"created_ms":5}}"#,
+    );
+    stored(&kv, &scope.out_item(2), r#""done""#);
+    stored(
+        &kv,
+        &scope.out_item(3),
+        r#"{"refused":{"status":400,"code":"bad.request","message":"no"}}"#,
+    );
+    match outbox::slot(&kv, scope, 1).unwrap() {
+        Some(Slot::Pending(item)) => {
+            assert_eq!(item.kind, Kind::StructuredResponse);
+            assert_eq!(json::to_string(&item.body), r#"{"n":[1,2],"text":"a"}"#);
+            assert!(item.tried);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(outbox::slot(&kv, scope, 2).unwrap(), Some(Slot::Done));
+    assert!(matches!(
+        outbox::slot(&kv, scope, 3).unwrap(),
+        Some(Slot::Refused(Refusal { status: 400, .. }))
+    ));
+}
+
+#[test]
+fn records_round_trip() {
+    let kv = MemKv::default();
+    let mut h = handover_record();
+    h.disconnect_message = Some("Bye \u{1F44B}\n".into());
+    handover::create(&kv, &h, 10).unwrap();
+    assert_eq!(handover::load(&kv, "u1").unwrap(), Some(h.clone()));
+
+    let agent = AgentInfo {
+        name: "Grace".into(),
+        avatar_url: Some("https://a/b.png".into()),
+    };
+    handover::set_agent(&kv, &h, Some(&agent)).unwrap();
+    assert_eq!(handover::agent(&kv, &h).unwrap(), Some(agent));
+
+    let figures = QueueFigures {
+        estimated_wait_seconds: Some(u32::MAX),
+        agents_on_queue: 0,
+        agents_available: 7,
+        interacting: 1,
+    };
+    cache::set_queue_status(&kv, "q", 50, &figures).unwrap();
+    assert_eq!(cache::queue_status(&kv, "q", 50, 1).unwrap(), Some(figures));
+
+    let note = Note {
+        message_id: "m".into(),
+        text: None,
+        file: Some(File {
+            url: "https://f".into(),
+            mime_type: "text/plain".into(),
+            file_name: Some("a \"b\".txt".into()),
+        }),
+    };
+    sent::put(&kv, h.scope(), 4, &note).unwrap();
+    assert_eq!(sent::find(&kv, h.scope(), 4, "m").unwrap(), Some(note));
+
+    for slot in [
+        Slot::Pending(Item {
+            kind: Kind::Receipt,
+            body: json!({ "status": "Read", "x": [true, null] }),
+            tried: false,
+            created_ms: u64::MAX,
+        }),
+        Slot::Done,
+        Slot::Refused(Refusal {
+            status: 0,
+            code: String::new(),
+            message: "gave up".into(),
+        }),
+    ] {
+        outbox::put(&kv, h.scope(), 9, &slot).unwrap();
+        assert_eq!(outbox::slot(&kv, h.scope(), 9).unwrap(), Some(slot));
+    }
+}
+
+#[test]
+fn corrupt_records_are_refused_and_corrupt_caches_are_absent() {
+    let kv = MemKv::default();
+    let corrupt = [
+        r#"{"user_id":7}"#,
+        r#"{"user_id":"u","session_id":"s"}"#,
+        r#"null"#,
+        r#"{"user_id":"u"} x"#,
+        r#"{"user_id":"u","#,
+    ];
+    for text in corrupt {
+        stored(&kv, &keys::handover("u"), text);
+        match handover::load(&kv, "u") {
+            Err(Error::Storage(m)) => assert!(m.starts_with("handover record is corrupt"), "{m}"),
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+    stored(
+        &kv,
+        &Scope("h").out_item(1),
+        r#"{"pending":{"kind":"fax"}}"#,
+    );
+    assert!(outbox::slot(&kv, Scope("h"), 1).is_err());
+    stored(&kv, &Scope("h").out_item(1), r#""pending""#);
+    assert!(outbox::slot(&kv, Scope("h"), 1).is_err());
+    // Caches: unreadable means absent.
+    stored(
+        &kv,
+        keys::TOKEN,
+        r#"{"access_token":"t","expires_at_ms":-1}"#,
+    );
+    assert_eq!(cache::token(&kv).unwrap(), None);
+    stored(
+        &kv,
+        &keys::queue_status("q"),
+        r#"{"at_ms":1,"agents_on_queue":4294967296,"agents_available":0,"interacting":0}"#,
+    );
+    assert_eq!(cache::queue_status(&kv, "q", 1, 10).unwrap(), None);
+}
