@@ -8,7 +8,6 @@ pub mod base64;
 pub mod flatten;
 pub mod genesys;
 pub mod hooks;
-pub mod json;
 pub mod model;
 pub mod outbox;
 pub mod ports;
@@ -24,5 +23,9 @@ pub mod url_policy;
 mod component;
 
 pub use genesys::{region, signature};
+/// The JSON layer (its own crate, built for speed while the component is built for size).
+pub use genesys_om_json as json;
+#[doc(hidden)]
+pub use genesys_om_json::json;
 pub use model::*;
 pub use ports::{Clock, Config, Env, Http, HttpRequest, HttpResponse, Kv};

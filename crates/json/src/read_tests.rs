@@ -4,7 +4,7 @@
 
 use super::super::tests::{gen_value, mutate, Rng};
 use super::*;
-use crate::json::{from_slice, from_str, to_string};
+use crate::{from_slice, from_str, to_string};
 
 /// Reads a whole document with `read`, then `finish`.
 fn whole<'a, T>(

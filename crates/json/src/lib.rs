@@ -1,6 +1,8 @@
 //! A small, dependency-free JSON implementation replacing serde/serde_json to
 //! keep the WebAssembly component small: a [`Value`] tree, a strict RFC 8259
 //! parser and a compact writer whose output matches `serde_json::to_string`.
+//! A crate of its own so that the component can be built for size while this,
+//! its hot path, is built for speed (per-package opt-level).
 //!
 //! # Overview
 //!
@@ -21,17 +23,20 @@
 //!   converted with `Value::from`.
 //!
 //! ```text
-//! use crate::json::{self, Value};
+//! use genesys_om_json::{self as json, Value};
 //! let v = json::from_str(r#"{"b":[1,"x"],"a":null}"#).unwrap();
 //! assert_eq!(v["b"][1], "x");
 //! assert_eq!(json::to_string(&v), r#"{"a":null,"b":[1,"x"]}"#);
 //! assert_eq!(v.pointer("/b/0").and_then(Value::as_u64), Some(1));
 //! ```
 
+#![deny(missing_docs)]
+
 mod macros;
 mod map;
 mod parse;
 mod read;
+mod scan;
 mod to_value;
 mod value;
 mod write;

@@ -1,13 +1,13 @@
 //! The `json!` macro for building [`Value`](super::Value)s with JSON-like
 //! syntax, adapted from serde_json's `json_internal` tt-muncher
 //! (MIT/Apache-2.0); values are read by reference through
-//! [`ToValue`](crate::json::ToValue), as serde_json's macro does.
+//! [`ToValue`](crate::ToValue), as serde_json's macro does.
 
-/// Builds a [`Value`](crate::json::Value) from JSON-like syntax.
+/// Builds a [`Value`](crate::Value) from JSON-like syntax.
 ///
 /// `null`, `true`, `false`, `[..]` and `{..}` nest as in JSON; any other
 /// value is a Rust expression read by reference and converted with
-/// [`ToValue`](crate::json::ToValue) (so it is borrowed, not moved). Object keys are string literals or any expression
+/// [`ToValue`](crate::ToValue) (so it is borrowed, not moved). Object keys are string literals or any expression
 /// (parenthesise it if it contains more than one token), converted with
 /// `String::from(key)`. Trailing commas are allowed.
 ///
@@ -118,32 +118,32 @@ macro_rules! __json_internal {
 
     // ---- entry points ----
     (null) => {
-        $crate::json::Value::Null
+        $crate::Value::Null
     };
     (true) => {
-        $crate::json::Value::Bool(true)
+        $crate::Value::Bool(true)
     };
     (false) => {
-        $crate::json::Value::Bool(false)
+        $crate::Value::Bool(false)
     };
     ([]) => {
-        $crate::json::Value::Array(::std::vec::Vec::new())
+        $crate::Value::Array(::std::vec::Vec::new())
     };
     ([ $($tt:tt)+ ]) => {
-        $crate::json::Value::Array($crate::__json_internal!(@array [] $($tt)+))
+        $crate::Value::Array($crate::__json_internal!(@array [] $($tt)+))
     };
     ({}) => {
-        $crate::json::Value::Object($crate::json::Map::new())
+        $crate::Value::Object($crate::Map::new())
     };
     ({ $($tt:tt)+ }) => {
-        $crate::json::Value::Object({
-            let mut object = $crate::json::Map::new();
+        $crate::Value::Object({
+            let mut object = $crate::Map::new();
             $crate::__json_internal!(@object object () ($($tt)+) ($($tt)+));
             object
         })
     };
     ($other:expr) => {
-        $crate::json::ToValue::to_value(&$other)
+        $crate::ToValue::to_value(&$other)
     };
 }
 

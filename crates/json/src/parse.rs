@@ -382,6 +382,13 @@ impl<'a> Parser<'a> {
         let mut i = self.pos;
         loop {
             let run = i;
+            // Eight bytes at a time while none of them ends the run; then byte by byte.
+            while let Some(word) = b.get(i..i + 8).and_then(|c| <[u8; 8]>::try_from(c).ok()) {
+                if super::scan::ends_run(u64::from_le_bytes(word)) {
+                    break;
+                }
+                i += 8;
+            }
             while let Some(&c) = b.get(i) {
                 if c == b'"' || c == b'\\' || c < 0x20 {
                     break;
