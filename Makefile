@@ -50,7 +50,7 @@ build: setup $(SHIP_DEPS)
 test: build redis unit integration
 
 unit: setup redis
-	$(CARGO) test -p genesys-om-json -p genesys-om-handover --lib --features genesys-om-handover/testing
+	$(CARGO) test -p genesys-om-hmac -p genesys-om-json -p genesys-om-handover --lib --features genesys-om-handover/testing
 	$(CARGO) test -p genesys-om-host -p genesys-sim -p handover-testkit --lib
 
 integration: build redis

@@ -3,8 +3,7 @@
 
 use crate::base64;
 use crate::model::SignatureProblem;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use genesys_om_hmac::hmac_sha256;
 
 /// The header Genesys signs webhooks with.
 pub const HEADER: &str = "x-hub-signature-256";
@@ -13,9 +12,7 @@ pub const HEADER: &str = "x-hub-signature-256";
 const ENCODED_LEN: usize = 44;
 
 fn mac(secret: &str, body: &[u8]) -> [u8; 32] {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-    mac.update(body);
-    mac.finalize().into_bytes().into()
+    hmac_sha256(secret.as_bytes(), body)
 }
 
 /// The header value Genesys would send for `body` under `secret`.
