@@ -1,6 +1,7 @@
-//! Every conversion between the wit-bindgen generated types and the plain `model` mirror,
-//! as `From` impls in one place: arguments come in, outcomes and errors go out, and the
-//! domain code never sees a binding type.
+//! The conversions between the wit-bindgen generated types and the plain `model` mirror,
+//! as `From` impls in one place: arguments come in, `queue-status`'s figures and errors go
+//! out (the outcome hooks' results are lowered straight from `model` in `lower.rs`), and
+//! the domain code never sees a binding type.
 
 use super::handover::genesys_om::types as t;
 use crate::model as m;
@@ -64,16 +65,6 @@ impl From<t::Attachment> for m::Attachment {
     }
 }
 
-impl From<m::Attachment> for t::Attachment {
-    fn from(a: m::Attachment) -> Self {
-        t::Attachment {
-            url: a.url,
-            mime_type: a.mime_type,
-            file_name: a.file_name,
-        }
-    }
-}
-
 impl From<t::UserEvent> for m::UserEvent {
     fn from(e: t::UserEvent) -> Self {
         match e {
@@ -128,136 +119,6 @@ impl From<t::EndSignal> for m::EndSignal {
             t::EndSignal::UserLeft(u) => m::EndSignal::UserLeft(u),
             t::EndSignal::BotClosed(u) => m::EndSignal::BotClosed(u),
             t::EndSignal::InactivityCheck(u) => m::EndSignal::InactivityCheck(u),
-        }
-    }
-}
-
-impl From<m::AgentInfo> for t::AgentInfo {
-    fn from(a: m::AgentInfo) -> Self {
-        t::AgentInfo {
-            name: a.name,
-            avatar_url: a.avatar_url,
-        }
-    }
-}
-
-impl From<m::Choice> for t::Choice {
-    fn from(c: m::Choice) -> Self {
-        t::Choice {
-            label: c.label,
-            value: c.value,
-        }
-    }
-}
-
-impl From<m::EndReason> for t::EndReason {
-    fn from(r: m::EndReason) -> Self {
-        match r {
-            m::EndReason::AgentEnded => t::EndReason::AgentEnded,
-            m::EndReason::CustomerEnded => t::EndReason::CustomerEnded,
-            m::EndReason::UserLeft => t::EndReason::UserLeft,
-            m::EndReason::BotClosed => t::EndReason::BotClosed,
-            m::EndReason::Inactivity => t::EndReason::Inactivity,
-            m::EndReason::Error => t::EndReason::Error,
-        }
-    }
-}
-
-impl From<m::HandoverStatus> for t::HandoverStatus {
-    fn from(s: m::HandoverStatus) -> Self {
-        match s {
-            m::HandoverStatus::Queued => t::HandoverStatus::Queued,
-            m::HandoverStatus::AlreadyInProgress => t::HandoverStatus::AlreadyInProgress,
-            m::HandoverStatus::AgentJoined(a) => t::HandoverStatus::AgentJoined(a.map(Into::into)),
-            m::HandoverStatus::Transferred => t::HandoverStatus::Transferred,
-            m::HandoverStatus::Ended(r) => t::HandoverStatus::Ended(r.into()),
-            m::HandoverStatus::Update(s) => t::HandoverStatus::Update(s),
-        }
-    }
-}
-
-impl From<m::Action> for t::Action {
-    fn from(a: m::Action) -> Self {
-        match a {
-            m::Action::SendText(x) => t::Action::SendText(t::AgentText {
-                message_id: x.message_id,
-                text: x.text,
-                agent: x.agent.map(Into::into),
-            }),
-            m::Action::SendAttachment(x) => t::Action::SendAttachment(t::AgentAttachment {
-                message_id: x.message_id,
-                attachment: x.attachment.into(),
-                caption: x.caption,
-                agent: x.agent.map(Into::into),
-            }),
-            m::Action::SendChoices(x) => t::Action::SendChoices(t::AgentChoices {
-                message_id: x.message_id,
-                text: x.text,
-                choices: x.choices.into_iter().map(Into::into).collect(),
-                fallback: x.fallback,
-                agent: x.agent.map(Into::into),
-            }),
-            m::Action::AgentTyping => t::Action::AgentTyping,
-            m::Action::Status(s) => t::Action::Status(s.into()),
-            m::Action::UserMessageFailed(f) => t::Action::UserMessageFailed(f.into()),
-        }
-    }
-}
-
-impl From<m::UserMessageFailure> for t::UserMessageFailure {
-    fn from(f: m::UserMessageFailure) -> Self {
-        t::UserMessageFailure {
-            message_id: f.message_id,
-            text: f.text,
-            attachment: f.attachment.map(Into::into),
-            reasons: f
-                .reasons
-                .into_iter()
-                .map(|r| t::FailureReason {
-                    code: r.code,
-                    message: r.message,
-                })
-                .collect(),
-        }
-    }
-}
-
-impl From<m::Warning> for t::Warning {
-    fn from(w: m::Warning) -> Self {
-        match w {
-            m::Warning::UnsignedWebhookAccepted => t::Warning::UnsignedWebhookAccepted,
-            m::Warning::Duplicate => t::Warning::Duplicate,
-            m::Warning::UnsupportedIgnored => t::Warning::UnsupportedIgnored,
-            m::Warning::BotMessageDropped => t::Warning::BotMessageDropped,
-            m::Warning::EventIgnored => t::Warning::EventIgnored,
-            m::Warning::NoOpenHandover => t::Warning::NoOpenHandover,
-            m::Warning::DeliveryPending => t::Warning::DeliveryPending,
-            m::Warning::UnsafeUrlDropped => t::Warning::UnsafeUrlDropped,
-            m::Warning::AttributeDropped(k) => t::Warning::AttributeDropped(k),
-            m::Warning::CustomAttributesIgnored => t::Warning::CustomAttributesIgnored,
-            m::Warning::AgentLookupFailed(r) => t::Warning::AgentLookupFailed(r),
-        }
-    }
-}
-
-impl From<m::GenesysRef> for t::GenesysRef {
-    fn from(g: m::GenesysRef) -> Self {
-        t::GenesysRef {
-            integration_id: g.integration_id,
-            conversation_id: g.conversation_id,
-        }
-    }
-}
-
-impl From<m::Outcome> for t::Outcome {
-    fn from(o: m::Outcome) -> Self {
-        t::Outcome {
-            session_id: o.session_id,
-            user_id: o.user_id,
-            genesys: o.genesys.map(Into::into),
-            actions: o.actions.into_iter().map(Into::into).collect(),
-            delivery_key: o.delivery_key,
-            warnings: o.warnings.into_iter().map(Into::into).collect(),
         }
     }
 }

@@ -12,6 +12,7 @@ mod from_genesys;
 mod handover;
 mod isolation;
 mod keeps_serving;
+mod lowering;
 mod reliability;
 mod replicas;
 mod serving;
