@@ -101,7 +101,7 @@ node-smoke: loopback
 
 ## fuzz: every cargo-fuzz target for FUZZ_SECONDS each (needs nightly; installed when missing)
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := signature flatten webhook end_event
+FUZZ_TARGETS := signature flatten webhook end_event json
 fuzz:
 	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
