@@ -61,7 +61,11 @@ impl store::Host for State {
 
 impl State {
     fn key(&self, b: &Resource<Bucket>, key: &str) -> wasmtime::Result<String> {
-        Ok(format!("{}{key}", self.table.get(b)?.prefix))
+        let prefix = &self.table.get(b)?.prefix;
+        let mut scoped = String::with_capacity(prefix.len() + key.len());
+        scoped.push_str(prefix);
+        scoped.push_str(key);
+        Ok(scoped)
     }
 }
 

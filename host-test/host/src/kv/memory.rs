@@ -1,9 +1,10 @@
 //! The in-memory backend: one mutex over the four namespaces, gone with the process.
-//! For tests and the demo.
+//! For tests, the demo and the bench. Keys are hashed (every hook call makes several
+//! lookups) and sorted only when listed (rare: `list-keys` and operators' checks).
 
 use super::counter::add_to_counter;
 use super::StoreError;
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -15,7 +16,7 @@ pub struct MemoryStore {
 
 #[derive(Default)]
 struct Inner {
-    kv: BTreeMap<String, Vec<u8>>,
+    kv: HashMap<String, Vec<u8>>,
     queues: HashMap<String, VecDeque<Vec<u8>>>,
     sets: HashMap<String, BTreeSet<String>>,
     /// key → (owner, expiry).
@@ -25,6 +26,19 @@ struct Inner {
 
 /// Every this many `try_lease` calls, expired leases are dropped.
 const LEASE_SWEEP_EVERY: u64 = 1024;
+
+/// Set `key` to `value`, reusing the key (and the value's buffer) when it is there.
+fn put(kv: &mut HashMap<String, Vec<u8>>, key: &str, value: &[u8]) {
+    match kv.get_mut(key) {
+        Some(v) => {
+            v.clear();
+            v.extend_from_slice(value);
+        }
+        None => {
+            kv.insert(key.to_string(), value.to_vec());
+        }
+    }
+}
 
 impl MemoryStore {
     /// A new, empty store.
@@ -45,7 +59,7 @@ impl MemoryStore {
 
     /// See [`super::Store::set`].
     pub fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.lock().kv.insert(key.to_string(), value.to_vec());
+        put(&mut self.lock().kv, key, value);
         Ok(())
     }
 
@@ -64,9 +78,7 @@ impl MemoryStore {
     pub fn increment(&self, key: &str, delta: u64) -> Result<u64, StoreError> {
         let mut inner = self.lock();
         let next = add_to_counter(key, inner.kv.get(key).map(Vec::as_slice), delta)?;
-        inner
-            .kv
-            .insert(key.to_string(), next.to_string().into_bytes());
+        put(&mut inner.kv, key, next.to_string().as_bytes());
         Ok(next)
     }
 
@@ -78,20 +90,22 @@ impl MemoryStore {
         cursor: Option<u64>,
         limit: usize,
     ) -> Result<(Vec<String>, Option<u64>), StoreError> {
-        let skip = cursor.unwrap_or(0);
-        let inner = self.lock();
-        let mut matching = inner
-            .kv
-            .range::<str, _>((
-                std::ops::Bound::Included(prefix),
-                std::ops::Bound::Unbounded,
-            ))
-            .map(|(k, _)| k)
-            .take_while(|k| k.starts_with(prefix))
-            .skip(usize::try_from(skip).unwrap_or(usize::MAX));
-        let page: Vec<String> = matching.by_ref().take(limit).cloned().collect();
-        let more = matching.next().is_some();
-        let next = more.then(|| skip + page.len() as u64);
+        let mut keys: Vec<String> = {
+            let inner = self.lock();
+            let matching = inner.kv.keys().filter(|k| k.starts_with(prefix));
+            matching.cloned().collect()
+        };
+        keys.sort_unstable();
+        let skip = usize::try_from(cursor.unwrap_or(0)).unwrap_or(usize::MAX);
+        let page: Vec<String> = keys
+            .into_iter()
+            .skip(skip)
+            .take(limit.saturating_add(1))
+            .collect();
+        let more = page.len() > limit;
+        let mut page = page;
+        page.truncate(limit);
+        let next = more.then(|| (skip + page.len()) as u64);
         Ok((page, next))
     }
 
