@@ -98,27 +98,23 @@ impl Webhook {
     pub fn parse(body: &[u8]) -> Result<Webhook, String> {
         let mut r = Reader::new(body).map_err(|e| e.to_string())?;
         let mut w = Webhook::default();
-        let found = r
-            .object(|r, k| {
-                match k {
-                    "id" => w.id = r.str()?,
-                    "channel" => w.channel = channel(r)?,
-                    "type" => w.kind = r.str()?,
-                    "text" => w.text = r.str()?,
-                    "content" => w.content = values(r)?,
-                    "events" => w.events = values(r)?,
-                    "originatingEntity" => w.originating_entity = r.str()?,
-                    "conversationId" => w.conversation_id = r.str()?,
-                    "status" => w.status = r.str()?,
-                    "reasons" => w.reasons = values(r)?,
-                    _ => r.skip()?,
-                }
-                Ok(())
-            })
-            .map_err(|e| e.to_string())?;
-        if !found {
-            return Err("null, not an object".into());
-        }
+        r.record(|r, k| {
+            match k {
+                "id" => w.id = r.str()?,
+                "channel" => w.channel = channel(r)?,
+                "type" => w.kind = r.str()?,
+                "text" => w.text = r.str()?,
+                "content" => w.content = values(r)?,
+                "events" => w.events = values(r)?,
+                "originatingEntity" => w.originating_entity = r.str()?,
+                "conversationId" => w.conversation_id = r.str()?,
+                "status" => w.status = r.str()?,
+                "reasons" => w.reasons = values(r)?,
+                _ => r.skip()?,
+            }
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
         r.finish().map_err(|e| e.to_string())?;
         Ok(w)
     }

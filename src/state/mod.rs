@@ -35,16 +35,12 @@ fn decode<T: Record>(b: &[u8]) -> Result<T, String> {
     Ok(t)
 }
 
-/// Read an object, giving `f` each member's key; `null` is not an object here.
+/// Read a record's object, giving `f` each member's key.
 fn members(
     r: &mut Reader,
     f: impl FnMut(&mut Reader, &str) -> Result<(), json::Error>,
 ) -> Result<(), String> {
-    match r.object(f) {
-        Ok(true) => Ok(()),
-        Ok(false) => Err("null, not an object".to_string()),
-        Err(e) => Err(e.to_string()),
-    }
+    r.record(f).map_err(|e| e.to_string())
 }
 
 /// A required member.

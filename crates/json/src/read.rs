@@ -155,6 +155,18 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// As [`object`](Reader::object), for a value that must be an object:
+    /// `null` is `WrongType` too (at its first byte), and `f` is never called for it.
+    pub fn record(
+        &mut self,
+        mut f: impl FnMut(&mut Self, &str) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        if self.p.peek_ws() == Some(b'n') {
+            return Err(self.wrong_type());
+        }
+        self.members(&mut f).map(drop)
+    }
+
     /// Reads an array, calling `f(self)` for each element (which must
     /// consume it); `Ok(false)` for null; `WrongType` for other values.
     /// Errors from `f` are returned as is.

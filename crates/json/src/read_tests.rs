@@ -216,6 +216,22 @@ fn containers_null_and_wrong_type() {
             "{s}"
         );
     }
+    // A record is an object and nothing else: null is the wrong type, at its first byte.
+    assert_eq!(one("{ }", |r| r.record(|_, _| panic!("called"))), Ok(()));
+    for s in ["null", "[]", "1", "\"{}\"", "true"] {
+        assert_eq!(
+            fails(s, |r| r.record(|_, _| Ok(()))),
+            ErrorKind::WrongType,
+            "{s}"
+        );
+    }
+    assert_eq!(
+        one("  null", |r| r.record(|_, _| panic!("called"))),
+        Err(Error {
+            kind: ErrorKind::WrongType,
+            offset: 2
+        })
+    );
     // An error from the callback comes back unchanged.
     let mine = Error {
         kind: ErrorKind::Eof,

@@ -97,13 +97,13 @@ impl MemoryStore {
         };
         keys.sort_unstable();
         let skip = usize::try_from(cursor.unwrap_or(0)).unwrap_or(usize::MAX);
-        let page: Vec<String> = keys
+        // One more than the page holds tells whether another page follows.
+        let mut page: Vec<String> = keys
             .into_iter()
             .skip(skip)
             .take(limit.saturating_add(1))
             .collect();
         let more = page.len() > limit;
-        let mut page = page;
         page.truncate(limit);
         let next = more.then(|| (skip + page.len()) as u64);
         Ok((page, next))
