@@ -50,7 +50,7 @@ build: setup $(SHIP_DEPS)
 test: build redis unit integration
 
 unit: setup redis
-	$(CARGO) test -p genesys-om-hmac -p genesys-om-json -p genesys-om-handover --lib --features genesys-om-handover/testing
+	$(CARGO) test -p genesys-om-handover --lib --features genesys-om-handover/testing
 	$(CARGO) test -p genesys-om-host -p genesys-sim -p handover-testkit --lib
 
 integration: build redis
@@ -101,7 +101,7 @@ node-smoke: loopback
 
 ## fuzz: every cargo-fuzz target for FUZZ_SECONDS each (needs nightly; installed when missing)
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := signature flatten webhook end_event json
+FUZZ_TARGETS := signature flatten webhook end_event
 fuzz:
 	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz

@@ -2,8 +2,8 @@
 //! node's JSON is flattened as the feature source describes ("skips unsupported types").
 //! Only text that is not JSON at all is an error; whatever else cannot be kept is named.
 
-use crate::json::Value;
 use crate::model::Error;
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// The node's Custom Attributes, flattened.
@@ -24,10 +24,10 @@ pub struct Flattened {
 /// their JSON text; null is skipped. Text that is not JSON (or a string that does not hold
 /// JSON) is `invalid-input`; JSON that is not an object is skipped whole (`not_object`).
 pub fn flatten(input: &str) -> Result<Flattened, Error> {
-    let value: Value = crate::json::from_str(input)
+    let value: Value = serde_json::from_str(input)
         .map_err(|e| Error::InvalidInput(format!("custom attributes are not valid JSON: {e}")))?;
     let value = match value {
-        Value::String(inner) => crate::json::from_str(&inner).map_err(|e| {
+        Value::String(inner) => serde_json::from_str(&inner).map_err(|e| {
             Error::InvalidInput(format!(
                 "custom attributes string does not hold valid JSON: {e}"
             ))

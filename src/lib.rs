@@ -1,10 +1,11 @@
 //! Genesys Cloud Open Messaging handover provider, as a WebAssembly component. The domain
-//! logic is plain Rust over the traits in [`ports`], so it runs natively in tests and in the
-//! component alike; `component/` binds it to WASI (wasm32 only).
+//! logic is plain Rust over the traits in [`ports`] and the WIT types wit-bindgen generates
+//! ([`model`]), so it runs natively in tests and in the component alike; `component/`
+//! exports the hooks and binds the ports to WASI (wasm32 only).
 
 #![deny(missing_docs)]
 
-pub mod base64;
+mod bindings;
 pub mod flatten;
 pub mod genesys;
 pub mod hooks;
@@ -23,9 +24,5 @@ pub mod url_policy;
 mod component;
 
 pub use genesys::{region, signature};
-/// The JSON layer (its own crate, built for speed while the component is built for size).
-pub use genesys_om_json as json;
-#[doc(hidden)]
-pub use genesys_om_json::json;
 pub use model::*;
 pub use ports::{Clock, Config, Env, Http, HttpRequest, HttpResponse, Kv};

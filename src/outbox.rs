@@ -5,10 +5,10 @@
 
 use crate::genesys::inbound::Kind;
 use crate::genesys::{Client, Failure};
-use crate::json::Value;
 use crate::model::{ApiError, Error, Warning};
 use crate::state::outbox::{self, Item, Refusal, Slot};
 use crate::state::Handover;
+use serde_json::Value;
 
 /// Where one of this call's own items stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

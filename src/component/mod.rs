@@ -1,35 +1,27 @@
-//! The thin binding layer (wasm32 only): the generated WIT bindings, the exported hooks
-//! over the domain code (`shims.rs`), and the bucket opened for each call. The ports over
-//! WASI are in `ports.rs`, the conversions of the hooks' arguments from the bindings in
-//! `convert.rs`, and the one lowering of the hooks' results in `lower.rs`.
+//! The component's exports (wasm32 only): wit-bindgen's generated `Guest` over the domain
+//! hooks, which take and return the generated types themselves, and the bucket opened for
+//! each call. The ports over the WASI imports are in `ports.rs`.
 
-mod convert;
-mod lower;
 mod ports;
-mod shims;
 
-use crate::model as m;
+use crate::bindings::exports::handover::genesys_om::hooks::Guest;
+use crate::bindings::wasi::keyvalue::store;
+use crate::hooks;
+use crate::model::{
+    EndSignal, Error, HandoverSettings, Outcome, QueueFigures, TranscriptEntry, UserEvent,
+    UserProfile, Webhook,
+};
 use crate::ports::Env;
 use crate::state::keys::BUCKET;
 use ports::{kv_err, WasiClock, WasiConfig, WasiHttp, WasiKv};
 
-wit_bindgen::generate!({
-    path: "wit",
-    world: "handover",
-    generate_all,
-    features: ["clocks-timezone"],
-});
-
-use handover::genesys_om::types as t;
-
-/// Run `f` over the WASI ports, with the tenant's bucket open for the call.
-fn run<T>(f: impl FnOnce(&Env) -> Result<T, m::Error>) -> Result<T, m::Error> {
+fn with_env<T>(f: impl FnOnce(&Env) -> Result<T, Error>) -> Result<T, Error> {
     // Hosts that only offer their default store (the wasmtime CLI) get the empty name.
-    let bucket = match wasi::keyvalue::store::open(BUCKET) {
-        Err(wasi::keyvalue::store::Error::NoSuchStore) => wasi::keyvalue::store::open(""),
+    let bucket = match store::open(BUCKET) {
+        Err(store::Error::NoSuchStore) => store::open(""),
         other => other,
     }
-    .map_err(|e| m::Error::Storage(kv_err(e)))?;
+    .map_err(|e| Error::Storage(kv_err(e)))?;
     let kv = WasiKv(bucket);
     let env = Env {
         http: &WasiHttp,
@@ -40,7 +32,54 @@ fn run<T>(f: impl FnOnce(&Env) -> Result<T, m::Error>) -> Result<T, m::Error> {
     f(&env)
 }
 
-/// As [`run`], with the result in the WIT's types.
-fn with_env<T, U: From<T>>(f: impl FnOnce(&Env) -> Result<T, m::Error>) -> Result<U, t::Error> {
-    run(f).map(Into::into).map_err(Into::into)
+struct Component;
+
+impl Guest for Component {
+    fn version() -> String {
+        match option_env!("GENESYS_OM_BUILD_TAG") {
+            Some(tag) if !tag.is_empty() => format!("{}+{tag}", env!("CARGO_PKG_VERSION")),
+            _ => env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+
+    fn start(
+        user: UserProfile,
+        transcript: Vec<TranscriptEntry>,
+        settings: HandoverSettings,
+    ) -> Result<Outcome, Error> {
+        with_env(|env| hooks::start(env, &user, &transcript, &settings))
+    }
+
+    fn user_message(user_id: String, event: UserEvent) -> Result<Outcome, Error> {
+        with_env(|env| hooks::user_message(env, &user_id, &event))
+    }
+
+    fn agent_message(webhook: Webhook) -> Result<Outcome, Error> {
+        with_env(|env| hooks::agent_message(env, &webhook))
+    }
+
+    fn end(signal: EndSignal) -> Result<Outcome, Error> {
+        with_env(|env| hooks::end(env, &signal))
+    }
+
+    fn flush(user_id: String) -> Result<Outcome, Error> {
+        with_env(|env| hooks::flush(env, &user_id))
+    }
+
+    fn report_delivery(
+        user_id: String,
+        message_id: String,
+        delivered: bool,
+        reason: Option<String>,
+    ) -> Result<Outcome, Error> {
+        with_env(|env| {
+            hooks::report_delivery(env, &user_id, &message_id, delivered, reason.as_deref())
+        })
+    }
+
+    fn queue_status(queue_id: Option<String>) -> Result<QueueFigures, Error> {
+        with_env(|env| hooks::queue_status(env, queue_id.as_deref()))
+    }
 }
+
+crate::bindings::export!(Component with_types_in crate::bindings);

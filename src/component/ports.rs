@@ -2,55 +2,11 @@
 //! atomics) for state, `wasi:config` for settings, the wall clock, and `wasi:random` for
 //! message and handover ids.
 
-use super::wasi;
-use super::wasi::http::types as http;
+use crate::bindings::wasi::{config, keyvalue};
 use crate::ports::{uuid_v4, Clock, Config, Http, HttpRequest, HttpResponse, Kv};
+use wasip2::http::types as http;
 
 pub(super) struct WasiHttp;
-
-/// What went wrong, in the WIT's words. Written out rather than `Debug`-formatted: the
-/// derived `Debug` of these types costs kilobytes of code in the component.
-fn describe(e: &http::ErrorCode) -> String {
-    use http::ErrorCode as E;
-    let name = match e {
-        E::DnsTimeout => "DNS-timeout",
-        E::DnsError(p) => {
-            let rcode = p.rcode.as_deref().unwrap_or("");
-            return format!("DNS-error {rcode}");
-        }
-        E::DestinationNotFound => "destination-not-found",
-        E::DestinationUnavailable => "destination-unavailable",
-        E::DestinationIpProhibited => "destination-IP-prohibited",
-        E::DestinationIpUnroutable => "destination-IP-unroutable",
-        E::ConnectionRefused => "connection-refused",
-        E::ConnectionTerminated => "connection-terminated",
-        E::ConnectionTimeout => "connection-timeout",
-        E::ConnectionReadTimeout => "connection-read-timeout",
-        E::ConnectionWriteTimeout => "connection-write-timeout",
-        E::ConnectionLimitReached => "connection-limit-reached",
-        E::TlsProtocolError => "TLS-protocol-error",
-        E::TlsCertificateError => "TLS-certificate-error",
-        E::TlsAlertReceived(_) => "TLS-alert-received",
-        E::HttpRequestDenied => "HTTP-request-denied",
-        E::HttpResponseIncomplete => "HTTP-response-incomplete",
-        E::HttpResponseTimeout => "HTTP-response-timeout",
-        E::HttpProtocolError => "HTTP-protocol-error",
-        E::LoopDetected => "loop-detected",
-        E::ConfigurationError => "configuration-error",
-        E::InternalError(Some(m)) => return format!("internal-error: {m}"),
-        _ => "HTTP-error",
-    };
-    name.to_string()
-}
-
-fn stream_error(what: &str, e: &wasi::io::streams::StreamError) -> String {
-    match e {
-        wasi::io::streams::StreamError::Closed => format!("{what}: closed"),
-        wasi::io::streams::StreamError::LastOperationFailed(err) => {
-            format!("{what}: {}", err.to_debug_string())
-        }
-    }
-}
 
 fn split_url(url: &str) -> Result<(http::Scheme, &str, &str), String> {
     let (scheme, rest) = if let Some(r) = url.strip_prefix("https://") {
@@ -73,7 +29,7 @@ fn outgoing(req: &HttpRequest) -> Result<http::OutgoingRequest, String> {
         .iter()
         .map(|(k, v)| (k.clone(), v.clone().into_bytes()))
         .collect();
-    let headers = http::Fields::from_list(&entries).map_err(|_| "bad header")?;
+    let headers = http::Fields::from_list(&entries).map_err(|e| format!("bad header: {e:?}"))?;
     let out = http::OutgoingRequest::new(headers);
     let method = match req.method {
         "GET" => http::Method::Get,
@@ -110,10 +66,10 @@ fn write_body(body: http::OutgoingBody, bytes: &[u8]) -> Result<(), String> {
         for chunk in bytes.chunks(4096) {
             stream
                 .blocking_write_and_flush(chunk)
-                .map_err(|e| stream_error("write failed", &e))?;
+                .map_err(|e| format!("write failed: {e:?}"))?;
         }
     }
-    http::OutgoingBody::finish(body, None).map_err(|e| format!("finish failed: {}", describe(&e)))
+    http::OutgoingBody::finish(body, None).map_err(|e| format!("finish failed: {e:?}"))
 }
 
 fn read_response(resp: http::IncomingResponse) -> Result<HttpResponse, String> {
@@ -138,8 +94,8 @@ fn read_response(resp: http::IncomingResponse) -> Result<HttpResponse, String> {
         loop {
             match stream.blocking_read(65_536) {
                 Ok(chunk) => body.extend_from_slice(&chunk),
-                Err(wasi::io::streams::StreamError::Closed) => break,
-                Err(e) => return Err(stream_error("read failed", &e)),
+                Err(wasip2::io::streams::StreamError::Closed) => break,
+                Err(e) => return Err(format!("read failed: {e:?}")),
             }
         }
     }
@@ -155,25 +111,25 @@ impl Http for WasiHttp {
     fn send(&self, req: &HttpRequest) -> Result<HttpResponse, String> {
         let out = outgoing(req)?;
         let body = out.body().map_err(|_| "request body unavailable")?;
-        let future = wasi::http::outgoing_handler::handle(out, Some(options(req.timeout_ms)))
-            .map_err(|e| format!("request refused: {}", describe(&e)))?;
+        let future = wasip2::http::outgoing_handler::handle(out, Some(options(req.timeout_ms)))
+            .map_err(|e| format!("request refused: {e:?}"))?;
         write_body(body, &req.body)?;
         future.subscribe().block();
         match future.get() {
             Some(Ok(Ok(resp))) => read_response(resp),
-            Some(Ok(Err(e))) => Err(describe(&e)),
+            Some(Ok(Err(e))) => Err(format!("{e:?}")),
             _ => Err("no response".into()),
         }
     }
 }
 
-pub(super) struct WasiKv(pub(super) wasi::keyvalue::store::Bucket);
+pub(super) struct WasiKv(pub(super) keyvalue::store::Bucket);
 
-pub(super) fn kv_err(e: wasi::keyvalue::store::Error) -> String {
+pub(super) fn kv_err(e: keyvalue::store::Error) -> String {
     match e {
-        wasi::keyvalue::store::Error::NoSuchStore => "no such store".into(),
-        wasi::keyvalue::store::Error::AccessDenied => "access denied".into(),
-        wasi::keyvalue::store::Error::Other(s) => s,
+        keyvalue::store::Error::NoSuchStore => "no such store".into(),
+        keyvalue::store::Error::AccessDenied => "access denied".into(),
+        keyvalue::store::Error::Other(s) => s,
     }
 }
 
@@ -188,7 +144,7 @@ impl Kv for WasiKv {
         self.0.delete(key).map_err(kv_err)
     }
     fn increment(&self, key: &str, delta: u64) -> Result<u64, String> {
-        wasi::keyvalue::atomics::increment(&self.0, key, delta).map_err(kv_err)
+        keyvalue::atomics::increment(&self.0, key, delta).map_err(kv_err)
     }
 }
 
@@ -196,8 +152,8 @@ pub(super) struct WasiConfig;
 
 impl Config for WasiConfig {
     fn get(&self, key: &str) -> Result<Option<String>, String> {
-        wasi::config::store::get(key).map_err(|e| match e {
-            wasi::config::store::Error::Upstream(s) | wasi::config::store::Error::Io(s) => s,
+        config::store::get(key).map_err(|e| match e {
+            config::store::Error::Upstream(s) | config::store::Error::Io(s) => s,
         })
     }
 }
@@ -217,7 +173,10 @@ impl Clock for WasiClock {
 
     fn new_id(&self) -> String {
         let mut b = [0u8; 16];
-        for (d, s) in b.iter_mut().zip(wasi::random::random::get_random_bytes(16)) {
+        for (d, s) in b
+            .iter_mut()
+            .zip(wasip2::random::random::get_random_bytes(16))
+        {
             *d = s;
         }
         uuid_v4(b)

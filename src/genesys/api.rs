@@ -6,10 +6,9 @@
 use super::client::Client;
 use super::inbound::Kind;
 use super::paths;
-use crate::json;
-use crate::json::Value;
 use crate::model::{AgentInfo, Error};
 use crate::state::cache;
+use serde_json::{json, Value};
 
 /// Pages of the integrations list read at most.
 const MAX_PAGES: u32 = 1000;
@@ -95,8 +94,7 @@ impl Client<'_> {
             let has_next = v.get("nextUri").and_then(Value::as_str).is_some();
             if count == 0 || (u64::from(page) >= page_count && !has_next) || page >= MAX_PAGES {
                 return Err(Error::Config(format!(
-                    "setting 'deployment-name' ({}) matches none of the {seen} open messaging integrations",
-                    crate::json::quote(name)
+                    "setting 'deployment-name' ({name:?}) matches none of the {seen} open messaging integrations"
                 )));
             }
             page += 1;
@@ -208,7 +206,7 @@ mod tests {
 
     #[test]
     fn agent_details() {
-        let v: Value = crate::json::from_str(
+        let v: Value = serde_json::from_str(
             r#"{"id":"a","name":"Alex Agent","images":[{"resolution":"x48","imageUri":"https://s/48"},
             {"resolution":"x300","imageUri":"https://s/300"}]}"#,
         )
@@ -220,7 +218,7 @@ mod tests {
 
     #[test]
     fn the_agent_connected_last_is_the_one() {
-        let v: Value = crate::json::from_str(
+        let v: Value = serde_json::from_str(
             r#"{"participants":[{"id":"p1","purpose":"customer","state":"connected"},
             {"purpose":"agent","state":"disconnected","user":{"id":"gone"},"connectedTime":"2026-01-01T10:00:00Z"},
             {"purpose":"agent","state":"connected","user":{"id":"first"},"connectedTime":"2026-01-01T10:01:00Z"},
@@ -230,7 +228,7 @@ mod tests {
         .unwrap();
         assert_eq!(connected_agent_id(&v).as_deref(), Some("last"));
         assert_eq!(
-            connected_agent_id(&crate::json!({"participants": []})),
+            connected_agent_id(&serde_json::json!({"participants": []})),
             None
         );
     }

@@ -61,12 +61,6 @@ pub fn attributes(
     }
     let (attrs, too_big) = fit(candidates);
     dropped.extend(too_big);
-    for key in &dropped {
-        eprintln!(
-            "genesys-om: left out attribute {}",
-            crate::json::quote(&shown_key(key))
-        );
-    }
     warnings.extend(
         dropped
             .iter()
@@ -84,17 +78,7 @@ fn shown_key(key: &str) -> String {
 }
 
 fn json_len(s: &str) -> usize {
-    let mut quoted = String::with_capacity(s.len() + 2);
-    crate::json::write_str(s, &mut quoted);
-    quoted.len()
-}
-
-/// Attributes as the JSON object Genesys receives (`customAttributes`).
-pub fn to_json(attrs: &BTreeMap<String, String>) -> crate::json::Value {
-    attrs
-        .iter()
-        .map(|(k, v)| (k.clone(), crate::json::Value::from(v)))
-        .collect()
+    serde_json::to_string(s).map_or(usize::MAX / 4, |j| j.len())
 }
 
 /// Keep the attributes, in order, that fit the limits; the keys of the others.
@@ -184,7 +168,7 @@ mod tests {
             .collect::<Vec<_>>()
             .join(",");
         let (a, w) = attributes(&user(), &node(&format!("{{{custom}}}")), Some("q")).unwrap();
-        assert!(crate::json::to_vec(&to_json(&a)).len() <= MAX_TOTAL_BYTES);
+        assert!(serde_json::to_vec(&a).unwrap().len() <= MAX_TOTAL_BYTES);
         assert_eq!(a["queueId"], "q", "routing attributes come first");
         assert!(a.contains_key("k00") && !a.contains_key("k19"));
         let gone = dropped(&w);

@@ -3,11 +3,13 @@
 //! after a 401, typed errors. The typed calls built on it are in `api.rs`.
 
 use super::{paths, Failure};
-use crate::json::{self, Value};
 use crate::model::{ApiError, Error};
 use crate::ports::{Env, HttpRequest, HttpResponse};
 use crate::settings::ProviderSettings;
 use crate::state::cache::{self, Token};
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::Value;
 
 /// At most this many attempts per request, whatever the deadline.
 pub const MAX_ATTEMPTS: u32 = 8;
@@ -29,7 +31,7 @@ pub struct Client<'a> {
 
 /// The typed error of a non-2xx answer (`ErrorBody` or an OAuth error).
 pub(super) fn api_error(resp: &HttpResponse) -> ApiError {
-    let v: Value = crate::json::from_slice(&resp.body).unwrap_or(Value::Null);
+    let v: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
     let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
     ApiError {
         status: resp.status,
@@ -51,11 +53,10 @@ impl<'a> Client<'a> {
     }
 
     fn token_request(&self) -> HttpRequest {
-        let credentials = format!(
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!(
             "{}:{}",
             self.settings.client_id, self.settings.client_secret
-        );
-        let basic = crate::base64::encode(credentials.as_bytes());
+        ));
         HttpRequest {
             method: "POST",
             url: format!("{}{}", self.settings.login_base(), paths::TOKEN),
@@ -105,16 +106,21 @@ impl<'a> Client<'a> {
         if resp.status != 200 {
             return Err(Error::Api(api_error(&resp)));
         }
-        let (access_token, expires_in) = token_response(&resp.body)
+        #[derive(Deserialize)]
+        struct TokenResponse {
+            access_token: String,
+            expires_in: u64,
+        }
+        let t: TokenResponse = serde_json::from_slice(&resp.body)
             .map_err(|e| Error::Transport(format!("token response is not valid: {e}")))?;
         let cached = Token {
-            access_token: access_token.clone(),
-            expires_at_ms: now + expires_in.saturating_mul(1000),
+            access_token: t.access_token.clone(),
+            expires_at_ms: now + t.expires_in.saturating_mul(1000),
             client_id: self.settings.client_id.clone(),
             region: self.settings.region.domain().to_string(),
         };
         cache::set_token(self.env.kv, &cached)?;
-        Ok(access_token)
+        Ok(t.access_token)
     }
 
     /// Send `req`, retrying what [`Failure::of_status`] calls retryable (and transport
@@ -209,20 +215,10 @@ impl<'a> Client<'a> {
     }
 }
 
-/// `access_token` and `expires_in` (seconds) of an OAuth token answer.
-fn token_response(body: &[u8]) -> Result<(String, u64), String> {
-    let v = json::from_slice(body).map_err(|e| e.to_string())?;
-    let token = v["access_token"]
-        .as_str()
-        .ok_or("no `access_token` string")?;
-    let expires_in = v["expires_in"].as_u64().ok_or("no `expires_in` count")?;
-    Ok((token.to_string(), expires_in))
-}
-
 fn parse_body(path: &str, body: &[u8]) -> Result<Value, Error> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);
     }
-    crate::json::from_slice(body)
+    serde_json::from_slice(body)
         .map_err(|e| Error::Transport(format!("Genesys answered {path} with invalid JSON: {e}")))
 }

@@ -3,9 +3,9 @@
 //! `url_policy` refuses are left out), with a plain-text fallback for choices.
 
 use super::outbound::Webhook;
-use crate::json::Value;
 use crate::model::{Attachment, Choice};
 use crate::url_policy;
+use serde_json::Value;
 
 /// What one outbound message shows the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,7 +198,7 @@ mod tests {
     use super::*;
 
     fn parse(s: &str) -> Webhook {
-        Webhook::parse(s.as_bytes()).unwrap()
+        serde_json::from_str(s).unwrap()
     }
 
     #[test]

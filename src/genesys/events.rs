@@ -2,8 +2,8 @@
 //! EventBridge envelope, a Notifications frame, or a Web Services Data Action body, parsed
 //! into the few facts `end` decides on.
 
-use crate::json::Value;
 use crate::model::{EndReason, Error};
+use serde_json::Value;
 
 /// The topic kinds that matter for a handover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +62,7 @@ fn s(v: &Value, k: &str) -> Option<String> {
 
 /// Parse an event body the host received.
 pub fn parse(bytes: &[u8]) -> Result<Event, Error> {
-    let v: Value = crate::json::from_slice(bytes)
+    let v: Value = serde_json::from_slice(bytes)
         .map_err(|e| Error::InvalidInput(format!("Genesys event is not valid JSON: {e}")))?;
     if !v.is_object() {
         return Err(Error::InvalidInput(

@@ -3,13 +3,14 @@
 //! responses (`OpenInboundStructuredResponseMessage`). The participant data the first
 //! message carries is built in `attributes.rs`.
 
-use crate::json;
-use crate::json::{Map, Value};
 use crate::model::{Attachment, ButtonResponse, ChoiceKind, UserProfile};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
 /// The inbound endpoints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// Messages (text, attachments).
     Message,
@@ -18,6 +19,7 @@ pub enum Kind {
     /// Delivery receipts.
     Receipt,
     /// A choice among the agent's quick replies or buttons (`structured/response`).
+    #[serde(rename = "structured-response")]
     StructuredResponse,
 }
 
@@ -30,26 +32,6 @@ impl Kind {
             Kind::Receipt => "receipt",
             Kind::StructuredResponse => "structured/response",
         }
-    }
-
-    /// The kind's stored name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::StructuredResponse => "structured-response",
-            k => k.as_str(),
-        }
-    }
-
-    /// The kind of a stored name.
-    pub fn named(name: &str) -> Option<Kind> {
-        [
-            Kind::Message,
-            Kind::Event,
-            Kind::Receipt,
-            Kind::StructuredResponse,
-        ]
-        .into_iter()
-        .find(|k| k.name() == name)
     }
 
     /// Whether the body is a user message with a `channel.messageId` (a message or a
@@ -89,7 +71,7 @@ pub fn text_message(
 ) -> Value {
     let mut channel = json!({ "messageId": message_id, "from": from, "time": time });
     if let Some(a) = attrs {
-        channel["metadata"] = json!({ "customAttributes": super::attributes::to_json(a) });
+        channel["metadata"] = json!({ "customAttributes": a });
     }
     json!({ "channel": channel, "text": text })
 }

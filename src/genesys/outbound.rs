@@ -3,23 +3,29 @@
 //! recognised. Its content is turned into parts for the user in `content.rs`; which actions
 //! a webhook produces is decided in `webhook.rs`.
 
-use crate::json::{self, Reader, Value};
 use crate::model::FailureReason;
+use serde::Deserialize;
+use serde_json::Value;
 
 /// The fields of an outbound webhook we use; everything is optional on the wire.
-#[derive(Debug, Default)]
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
 pub struct Webhook {
     /// Message id (Genesys retries carry the same one).
     pub id: Option<String>,
     /// Channel: integration, recipient, time.
+    #[serde(default)]
     pub channel: Channel,
     /// `Text`, `Structured`, `Event`, `Receipt`, ...
+    #[serde(rename = "type")]
     pub kind: Option<String>,
     /// Message text.
     pub text: Option<String>,
     /// Content items (attachments, quick replies, cards, ...).
+    #[serde(default)]
     pub content: Vec<Value>,
     /// Events (typing).
+    #[serde(default)]
     pub events: Vec<Value>,
     /// `Human` or `Bot`.
     pub originating_entity: Option<String>,
@@ -28,11 +34,13 @@ pub struct Webhook {
     /// A receipt's status: `Sent`, `Delivered`, `Read`, `Failed`, `Published`, `Removed`.
     pub status: Option<String>,
     /// A `Failed` receipt's reasons (`ConversationReason`: `code`, `message`).
+    #[serde(default)]
     pub reasons: Vec<Value>,
 }
 
 /// `channel` of an outbound message.
-#[derive(Debug, Default)]
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
 pub struct Channel {
     /// The integration id.
     pub id: Option<String>,
@@ -45,47 +53,10 @@ pub struct Channel {
 }
 
 /// `channel.to` of an outbound message.
-#[derive(Debug, Default)]
+#[derive(Debug, Deserialize, Default)]
 pub struct Recipient {
     /// The end user's id (our `channel.from.id`).
     pub id: Option<String>,
-}
-
-/// `channel`: absent and `null` give the empty one.
-fn channel(r: &mut Reader) -> Result<Channel, json::Error> {
-    let mut c = Channel::default();
-    r.object(|r, k| {
-        match k {
-            "id" => c.id = r.str()?,
-            "messageId" => c.message_id = r.str()?,
-            "time" => c.time = r.str()?,
-            "to" => {
-                let mut to = Recipient::default();
-                if r.object(|r, k| {
-                    match k {
-                        "id" => to.id = r.str()?,
-                        _ => r.skip()?,
-                    }
-                    Ok(())
-                })? {
-                    c.to = Some(to);
-                }
-            }
-            _ => r.skip()?,
-        }
-        Ok(())
-    })?;
-    Ok(c)
-}
-
-/// An array of any values; `null` is empty.
-fn values(r: &mut Reader) -> Result<Vec<Value>, json::Error> {
-    let mut v = Vec::new();
-    r.array(|r| {
-        v.push(r.value()?);
-        Ok(())
-    })?;
-    Ok(v)
 }
 
 fn s(v: &Value, k: &str) -> Option<String> {
@@ -93,32 +64,6 @@ fn s(v: &Value, k: &str) -> Option<String> {
 }
 
 impl Webhook {
-    /// Parse a webhook body: the fields above are read, each checked for its type, and the
-    /// rest of the document is only checked to be JSON (nothing of it is kept).
-    pub fn parse(body: &[u8]) -> Result<Webhook, String> {
-        let mut r = Reader::new(body).map_err(|e| e.to_string())?;
-        let mut w = Webhook::default();
-        r.record(|r, k| {
-            match k {
-                "id" => w.id = r.str()?,
-                "channel" => w.channel = channel(r)?,
-                "type" => w.kind = r.str()?,
-                "text" => w.text = r.str()?,
-                "content" => w.content = values(r)?,
-                "events" => w.events = values(r)?,
-                "originatingEntity" => w.originating_entity = r.str()?,
-                "conversationId" => w.conversation_id = r.str()?,
-                "status" => w.status = r.str()?,
-                "reasons" => w.reasons = values(r)?,
-                _ => r.skip()?,
-            }
-            Ok(())
-        })
-        .map_err(|e| e.to_string())?;
-        r.finish().map_err(|e| e.to_string())?;
-        Ok(w)
-    }
-
     /// The end user the message is for.
     pub fn user_id(&self) -> Option<&str> {
         self.channel
@@ -179,7 +124,7 @@ mod tests {
     use super::*;
 
     fn parse(s: &str) -> Webhook {
-        Webhook::parse(s.as_bytes()).unwrap()
+        serde_json::from_str(s).unwrap()
     }
 
     #[test]

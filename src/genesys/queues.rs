@@ -4,9 +4,8 @@
 
 use super::client::Client;
 use super::paths;
-use crate::json;
-use crate::json::Value;
 use crate::model::{Error, QueueFigures};
+use serde_json::{json, Value};
 
 /// Genesys's routing status of an agent free to take a conversation.
 pub const IDLE: &str = "IDLE";

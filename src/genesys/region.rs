@@ -49,8 +49,7 @@ impl Region {
         match REGIONS.iter().find(|r| **r == h) {
             Some(r) => Ok(Region((*r).to_string())),
             None => Err(Error::Config(format!(
-                "setting 'host' is not a Genesys Cloud region domain (got {}; expected e.g. mypurecloud.de)",
-                crate::json::quote(host)
+                "setting 'host' is not a Genesys Cloud region domain (got {host:?}; expected e.g. mypurecloud.de)"
             ))),
         }
     }

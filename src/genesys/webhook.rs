@@ -37,7 +37,7 @@ pub fn read(
             "webhook body is over {MAX_WEBHOOK_BYTES} bytes"
         )));
     }
-    let w = outbound::Webhook::parse(&webhook.body)
+    let w = serde_json::from_slice(&webhook.body)
         .map_err(|e| Error::InvalidInput(format!("webhook body is not a Genesys message: {e}")))?;
     Ok((w, warnings))
 }
@@ -68,10 +68,7 @@ fn bot_message(w: &outbound::Webhook, handle: bool) -> (Vec<Action>, Vec<Warning
 
 fn dropped(unsafe_url_dropped: bool) -> Vec<Warning> {
     match unsafe_url_dropped {
-        true => {
-            eprintln!("genesys-om: dropped a URL for the user that is not https to a public host");
-            vec![Warning::UnsafeUrlDropped]
-        }
+        true => vec![Warning::UnsafeUrlDropped],
         false => Vec::new(),
     }
 }
@@ -165,13 +162,6 @@ pub fn actions(
             let id = w.message_id().unwrap_or_default();
             agent_message(w, id, agent)
         }
-        other => {
-            let kind: String = other.unwrap_or("(none)").chars().take(40).collect();
-            eprintln!(
-                "genesys-om: ignored a webhook of type {}",
-                crate::json::quote(&kind)
-            );
-            (Vec::new(), vec![Warning::UnsupportedIgnored])
-        }
+        _ => (Vec::new(), vec![Warning::UnsupportedIgnored]),
     }
 }

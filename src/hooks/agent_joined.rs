@@ -52,7 +52,6 @@ pub(super) fn stored(env: &Env, h: &Handover, show: Show) -> Result<Option<Agent
 
 fn failed(reason: String) -> Vec<Warning> {
     let reason: String = reason.chars().take(MAX_REASON_CHARS).collect();
-    eprintln!("genesys-om: agent lookup failed: {reason}");
     vec![Warning::AgentLookupFailed(reason)]
 }
 
@@ -85,7 +84,7 @@ fn lookup(
             None,
             failed("Genesys names no agent (none connected, or a user without a name)".into()),
         ),
-        Err(e) => (None, failed(e.to_string())),
+        Err(e) => (None, failed(e.describe())),
     }
 }
 
@@ -113,7 +112,7 @@ pub(super) fn by_message(
             if show.any() {
                 let (agent, notes) = match ProviderSettings::load(env.config) {
                     Ok(provider) => lookup(env, &provider, None, &h.conversation_id),
-                    Err(e) => (None, failed(e.to_string())),
+                    Err(e) => (None, failed(e.describe())),
                 };
                 state::handover::set_agent(kv, h, agent.as_ref())?;
                 warnings = notes;

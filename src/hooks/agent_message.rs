@@ -79,14 +79,5 @@ fn name_failed_message(env: &Env, h: &Handover, f: &mut UserMessageFailure) -> R
         f.attachment = note.attachment();
         f.text = note.text;
     }
-    let reasons: Vec<String> = f
-        .reasons
-        .iter()
-        .map(|r| crate::json::quote(r.code.as_deref().unwrap_or(&r.message)))
-        .collect();
-    eprintln!(
-        "genesys-om: Genesys could not deliver a user message: [{}]",
-        reasons.join(", ")
-    );
     Ok(())
 }

@@ -47,8 +47,5 @@ fn ignored(user_id: Option<String>, w: Warning) -> Outcome {
 }
 
 fn no_handover(user_id: &str) -> Error {
-    Error::UnknownConversation(format!(
-        "no open handover for user {}",
-        crate::json::quote(user_id)
-    ))
+    Error::UnknownConversation(format!("no open handover for user {user_id:?}"))
 }

@@ -8,7 +8,6 @@ use crate::genesys::api::Opened;
 use crate::genesys::attributes::attributes;
 use crate::genesys::inbound::{self, Kind};
 use crate::genesys::Client;
-use crate::json::Value;
 use crate::model::*;
 use crate::outbox;
 use crate::ports::Env;
@@ -17,6 +16,7 @@ use crate::state::claim::{self, Claim};
 use crate::state::{self, Handover};
 use crate::time::iso8601;
 use crate::transcript::{self, Filters, MAX_TEXT_CHARS};
+use serde_json::Value;
 
 /// The first message when the transcript is empty.
 const NO_TRANSCRIPT: &str = "The user asked for a human agent.";

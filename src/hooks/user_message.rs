@@ -8,7 +8,6 @@ use super::start::text_items;
 use super::{ignored, no_handover, outcome};
 use crate::genesys::inbound::{self, Kind};
 use crate::genesys::{Client, Failure};
-use crate::json::Value;
 use crate::model::*;
 use crate::outbox;
 use crate::ports::Env;
@@ -17,6 +16,7 @@ use crate::state::{self, sent, Handover};
 use crate::time::iso8601;
 use crate::transcript::{split_chars, MAX_TEXT_CHARS};
 use crate::url_policy;
+use serde_json::Value;
 
 /// Text sent to the agent when the user comes back.
 pub const USER_JOINED: &str = "User joined the conversation";
@@ -165,9 +165,6 @@ pub fn user_message(env: &Env, user_id: &str, event: &UserEvent) -> Result<Outco
     | UserEvent::CaptionedAttachment(CaptionedAttachment { attachment: a, .. }) = event
     {
         if !url_policy::allowed(&a.url) {
-            eprintln!(
-                "genesys-om: dropped a user attachment whose URL is not https to a public host"
-            );
             warnings.push(Warning::UnsafeUrlDropped);
             if let UserEvent::Attachment(_) = event {
                 // Nothing else to send: not stored, not sent, the host is told why.

@@ -3,16 +3,13 @@
 //! not parse counts as absent; every write is a plain `set`, so concurrent calls at worst
 //! fetch twice.
 
-use super::{
-    delete, get_json_lenient, get_text, keys, members, need, set, set_json, Agent, Record,
-};
-use crate::json;
-use crate::json::{Reader, Value};
+use super::{delete, get_json_lenient, get_text, keys, set, set_json, Agent};
 use crate::model::{AgentInfo, Error, QueueFigures};
 use crate::ports::Kv;
+use serde::{Deserialize, Serialize};
 
 /// The cached access token.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Token {
     /// The bearer token.
     pub access_token: String,
@@ -22,38 +19,6 @@ pub struct Token {
     pub client_id: String,
     /// ... and the same region.
     pub region: String,
-}
-
-impl Record for Token {
-    fn to_json(&self) -> Value {
-        json!({
-            "access_token": self.access_token,
-            "expires_at_ms": self.expires_at_ms,
-            "client_id": self.client_id,
-            "region": self.region,
-        })
-    }
-
-    fn read(r: &mut Reader) -> Result<Self, String> {
-        let (mut access_token, mut expires_at_ms, mut client_id, mut region) =
-            (None, None, None, None);
-        members(r, |r, k| {
-            match k {
-                "access_token" => access_token = r.str()?,
-                "expires_at_ms" => expires_at_ms = r.u64()?,
-                "client_id" => client_id = r.str()?,
-                "region" => region = r.str()?,
-                _ => r.skip()?,
-            }
-            Ok(())
-        })?;
-        Ok(Token {
-            access_token: need(access_token, "access_token")?,
-            expires_at_ms: need(expires_at_ms, "expires_at_ms")?,
-            client_id: need(client_id, "client_id")?,
-            region: need(region, "region")?,
-        })
-    }
 }
 
 /// The cached access token, if any.
@@ -95,53 +60,13 @@ pub fn set_agent(kv: &dyn Kv, genesys_user_id: &str, agent: &AgentInfo) -> Resul
 }
 
 /// A queue's figures as cached, with when they were fetched.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 struct CachedQueue {
     at_ms: u64,
     estimated_wait_seconds: Option<u32>,
     agents_on_queue: u32,
     agents_available: u32,
     interacting: u32,
-}
-
-impl Record for CachedQueue {
-    fn to_json(&self) -> Value {
-        json!({
-            "at_ms": self.at_ms,
-            "estimated_wait_seconds": self.estimated_wait_seconds,
-            "agents_on_queue": self.agents_on_queue,
-            "agents_available": self.agents_available,
-            "interacting": self.interacting,
-        })
-    }
-
-    fn read(r: &mut Reader) -> Result<Self, String> {
-        let (mut at_ms, mut wait, mut on_queue, mut available, mut interacting) =
-            (None, None, None, None, None);
-        members(r, |r, k| {
-            match k {
-                "at_ms" => at_ms = r.u64()?,
-                "estimated_wait_seconds" => wait = r.u64()?,
-                "agents_on_queue" => on_queue = r.u64()?,
-                "agents_available" => available = r.u64()?,
-                "interacting" => interacting = r.u64()?,
-                _ => r.skip()?,
-            }
-            Ok(())
-        })?;
-        let count = |v: Option<u64>, k: &str| {
-            u32::try_from(need(v, k)?).map_err(|_| format!("`{k}` is over u32"))
-        };
-        Ok(CachedQueue {
-            at_ms: need(at_ms, "at_ms")?,
-            estimated_wait_seconds: wait
-                .map(|w| count(Some(w), "estimated_wait_seconds"))
-                .transpose()?,
-            agents_on_queue: count(on_queue, "agents_on_queue")?,
-            agents_available: count(available, "agents_available")?,
-            interacting: count(interacting, "interacting")?,
-        })
-    }
 }
 
 /// The cached figures of a queue, when fetched at most `max_age_ms` before `now_ms` (and

@@ -3,44 +3,18 @@
 //! its own with a plain `set`, so concurrent calls never read-modify-write a shared record.
 
 use super::keys::{self, Scope};
-use super::{
-    delete, get_json, get_json_lenient, get_text, get_u64, members, need, set, set_json, set_u64,
-    Record,
-};
-use crate::json;
-use crate::json::{Reader, Value};
+use super::{delete, get_json, get_json_lenient, get_text, get_u64, set, set_json, set_u64};
 use crate::model::{AgentInfo, Error, GenesysRef};
 use crate::ports::Kv;
+use serde::{Deserialize, Serialize};
 
 /// The agent as stored (the cache and the handover's `agent` key).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Agent {
     /// Display name.
     pub name: String,
     /// Avatar URL.
     pub avatar_url: Option<String>,
-}
-
-impl Record for Agent {
-    fn to_json(&self) -> Value {
-        json!({ "name": self.name, "avatar_url": self.avatar_url })
-    }
-
-    fn read(r: &mut Reader) -> Result<Self, String> {
-        let (mut name, mut avatar_url) = (None, None);
-        members(r, |r, k| {
-            match k {
-                "name" => name = r.str()?,
-                "avatar_url" => avatar_url = r.str()?,
-                _ => r.skip()?,
-            }
-            Ok(())
-        })?;
-        Ok(Agent {
-            name: need(name, "name")?,
-            avatar_url,
-        })
-    }
 }
 
 impl From<&Agent> for AgentInfo {
@@ -62,7 +36,7 @@ impl From<&AgentInfo> for Agent {
 }
 
 /// One open handover, as `start` wrote it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Handover {
     /// The bot platform's user id.
     pub user_id: String,
@@ -70,8 +44,10 @@ pub struct Handover {
     pub session_id: String,
     /// Random id of this handover; every per-handover key lives under it, so nothing an
     /// earlier handover of the same user left behind is ever read.
+    #[serde(default)]
     pub hid: String,
     /// The start generation that opened it (`end` removes the claim keys up to it).
+    #[serde(default)]
     pub generation: u64,
     /// The Open Messaging integration.
     pub integration_id: String,
@@ -85,58 +61,6 @@ pub struct Handover {
     pub user_disconnects_message: bool,
     /// Text sent to the agent before the user or the bot closes the Genesys side.
     pub disconnect_message: Option<String>,
-}
-
-impl Record for Handover {
-    fn to_json(&self) -> Value {
-        json!({
-            "user_id": self.user_id,
-            "session_id": self.session_id,
-            "hid": self.hid,
-            "generation": self.generation,
-            "integration_id": self.integration_id,
-            "conversation_id": self.conversation_id,
-            "display_agent_details": self.display_agent_details,
-            "user_connects_message": self.user_connects_message,
-            "user_disconnects_message": self.user_disconnects_message,
-            "disconnect_message": self.disconnect_message,
-        })
-    }
-
-    fn read(r: &mut Reader) -> Result<Self, String> {
-        let (mut user_id, mut session_id, mut hid, mut generation) = (None, None, None, None);
-        let (mut integration_id, mut conversation_id) = (None, None);
-        let (mut details, mut connects, mut disconnects) = (None, None, None);
-        let mut disconnect_message = None;
-        members(r, |r, k| {
-            match k {
-                "user_id" => user_id = r.str()?,
-                "session_id" => session_id = r.str()?,
-                "hid" => hid = r.str()?,
-                "generation" => generation = r.u64()?,
-                "integration_id" => integration_id = r.str()?,
-                "conversation_id" => conversation_id = r.str()?,
-                "display_agent_details" => details = r.bool()?,
-                "user_connects_message" => connects = r.bool()?,
-                "user_disconnects_message" => disconnects = r.bool()?,
-                "disconnect_message" => disconnect_message = r.str()?,
-                _ => r.skip()?,
-            }
-            Ok(())
-        })?;
-        Ok(Handover {
-            user_id: need(user_id, "user_id")?,
-            session_id: need(session_id, "session_id")?,
-            hid: hid.unwrap_or_default(),
-            generation: generation.unwrap_or_default(),
-            integration_id: need(integration_id, "integration_id")?,
-            conversation_id: need(conversation_id, "conversation_id")?,
-            display_agent_details: need(details, "display_agent_details")?,
-            user_connects_message: need(connects, "user_connects_message")?,
-            user_disconnects_message: need(disconnects, "user_disconnects_message")?,
-            disconnect_message,
-        })
-    }
 }
 
 impl Handover {

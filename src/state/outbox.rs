@@ -3,16 +3,16 @@
 //! delivery rules (order, retries, exactly once) are in `crate::outbox`.
 
 use super::keys::Scope;
-use super::{delete, get_json, get_u64, increment, set_json, set_u64, Record};
+use super::{delete, get_json, get_u64, increment, set_json, set_u64};
 use crate::genesys::inbound::Kind;
-use crate::json;
-use crate::json::{Reader, Value};
 use crate::model::{ApiError, Error};
 use crate::ports::Kv;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// A user message or event waiting to reach Genesys, with the exact body it is sent with
 /// (and so the same message id on every attempt, whichever call makes it).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Item {
     /// Inbound endpoint.
     pub kind: Kind,
@@ -25,7 +25,8 @@ pub struct Item {
 }
 
 /// An item slot: pending, or a tombstone saying how it was settled.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "lowercase")]
 pub enum Slot {
     /// Waiting for Genesys.
     Pending(Item),
@@ -36,7 +37,7 @@ pub enum Slot {
 }
 
 /// Why Genesys refused an item (the typed `api` error its owner returns).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Refusal {
     /// HTTP status (0: the call that queued it gave it up without an answer).
     pub status: u16,
@@ -62,76 +63,6 @@ impl From<&Refusal> for ApiError {
             status: r.status,
             code: r.code.clone(),
             message: r.message.clone(),
-        }
-    }
-}
-
-impl Item {
-    fn to_json(&self) -> Value {
-        json!({
-            "kind": self.kind.name(),
-            "body": self.body,
-            "tried": self.tried,
-            "created_ms": self.created_ms,
-        })
-    }
-
-    fn from_value(mut v: Value) -> Result<Self, String> {
-        let kind = v["kind"].as_str().ok_or("`kind` is not a string")?;
-        Ok(Item {
-            kind: Kind::named(kind).ok_or_else(|| format!("unknown kind `{kind}`"))?,
-            tried: v["tried"].as_bool().ok_or("`tried` is not a boolean")?,
-            created_ms: v["created_ms"]
-                .as_u64()
-                .ok_or("`created_ms` is not a count")?,
-            body: v.get_mut("body").map(Value::take).unwrap_or_default(),
-        })
-    }
-}
-
-impl Refusal {
-    fn to_json(&self) -> Value {
-        json!({ "status": self.status, "code": self.code, "message": self.message })
-    }
-
-    fn from_value(v: &Value) -> Result<Self, String> {
-        let text = |k: &str| {
-            v[k].as_str()
-                .map(str::to_string)
-                .ok_or(format!("`{k}` is not a string"))
-        };
-        Ok(Refusal {
-            status: v["status"]
-                .as_u64()
-                .and_then(|s| u16::try_from(s).ok())
-                .ok_or("`status` is not an HTTP status")?,
-            code: text("code")?,
-            message: text("message")?,
-        })
-    }
-}
-
-/// Stored as serde stored this enum: `{"pending": item}`, `"done"`, `{"refused": refusal}`.
-impl Record for Slot {
-    fn to_json(&self) -> Value {
-        match self {
-            Slot::Pending(item) => json!({ "pending": item.to_json() }),
-            Slot::Done => json!("done"),
-            Slot::Refused(r) => json!({ "refused": r.to_json() }),
-        }
-    }
-
-    fn read(r: &mut Reader) -> Result<Self, String> {
-        let mut v = r.value().map_err(|e| e.to_string())?;
-        if v.as_str() == Some("done") {
-            return Ok(Slot::Done);
-        }
-        if let Some(item) = v.get_mut("pending") {
-            return Ok(Slot::Pending(Item::from_value(item.take())?));
-        }
-        match v.get("refused") {
-            Some(r) => Ok(Slot::Refused(Refusal::from_value(r)?)),
-            None => Err("not an outbox slot".to_string()),
         }
     }
 }

@@ -1,13 +1,12 @@
-//! The stored records read back as the serde-derived code of earlier versions wrote them
-//! (field order, `null` for absent options, the outbox slot's tags), round-trip through
-//! the hand-written codecs, and refuse what is corrupt.
+//! The stored records read back as every earlier release wrote them (the serde-derived
+//! ones in field order, the release with a hand-written codec in sorted key order), round
+//! trip, and refuse what is corrupt.
 
 use super::keys::{self, Scope};
 use super::outbox::{Item, Refusal, Slot};
 use super::sent::{File, Note};
 use super::{cache, handover, outbox, sent, Handover};
 use crate::genesys::inbound::Kind;
-use crate::json;
 use crate::model::{AgentInfo, Error, QueueFigures};
 use crate::ports::Kv;
 use crate::testing::fakes::MemKv;
@@ -110,7 +109,7 @@ fn records_written_by_the_serde_version_read_back() {
     match outbox::slot(&kv, scope, 1).unwrap() {
         Some(Slot::Pending(item)) => {
             assert_eq!(item.kind, Kind::StructuredResponse);
-            assert_eq!(json::to_string(&item.body), r#"{"n":[1,2],"text":"a"}"#);
+            assert_eq!(item.body, serde_json::json!({"text": "a", "n": [1, 2]}));
             assert!(item.tried);
         }
         other => panic!("{other:?}"),
@@ -161,7 +160,7 @@ fn records_round_trip() {
     for slot in [
         Slot::Pending(Item {
             kind: Kind::Receipt,
-            body: json!({ "status": "Read", "x": [true, null] }),
+            body: serde_json::json!({ "status": "Read", "x": [true, null] }),
             tried: false,
             created_ms: u64::MAX,
         }),
@@ -215,4 +214,49 @@ fn corrupt_records_are_refused_and_corrupt_caches_are_absent() {
         r#"{"at_ms":1,"agents_on_queue":4294967296,"agents_available":0,"interacting":0}"#,
     );
     assert_eq!(cache::queue_status(&kv, "q", 1, 10).unwrap(), None);
+}
+
+/// The release before this one wrote records with its own JSON writer: keys sorted, the
+/// same names and values. They read back as they were.
+#[test]
+fn records_written_by_the_hand_written_codec_read_back() {
+    let kv = MemKv::default();
+    stored(
+        &kv,
+        &keys::handover("u1"),
+        r#"{"conversation_id":"c1","disconnect_message":null,"display_agent_details":true,"generation":3,"hid":"h1","integration_id":"i1","session_id":"s1","user_connects_message":false,"user_disconnects_message":true,"user_id":"u1"}"#,
+    );
+    assert_eq!(handover::load(&kv, "u1").unwrap(), Some(handover_record()));
+    stored(
+        &kv,
+        keys::TOKEN,
+        r#"{"access_token":"t","client_id":"cid","expires_at_ms":5,"region":"mypurecloud.com"}"#,
+    );
+    assert_eq!(cache::token(&kv).unwrap().unwrap().client_id, "cid");
+    stored(
+        &kv,
+        &keys::queue_status("q1"),
+        r#"{"agents_available":1,"agents_on_queue":4,"at_ms":1000,"estimated_wait_seconds":30,"interacting":2}"#,
+    );
+    let q = cache::queue_status(&kv, "q1", 1500, 60_000)
+        .unwrap()
+        .unwrap();
+    assert_eq!(q.estimated_wait_seconds, Some(30));
+    let scope = Scope("h1");
+    stored(
+        &kv,
+        &scope.sent(2),
+        r#"{"file":null,"message_id":"m2","text":"hello"}"#,
+    );
+    let note = sent::find(&kv, scope, 2, "m2").unwrap().unwrap();
+    assert_eq!(note.text.as_deref(), Some("hello"));
+    stored(
+        &kv,
+        &scope.out_item(4),
+        r#"{"pending":{"body":{"a":1},"created_ms":5,"kind":"receipt","tried":false}}"#,
+    );
+    match outbox::slot(&kv, scope, 4).unwrap() {
+        Some(Slot::Pending(item)) => assert_eq!(item.kind, Kind::Receipt),
+        other => panic!("{other:?}"),
+    }
 }

@@ -3,11 +3,10 @@
 //! index of its own); a receipt looks through the newest [`SCAN`] of them.
 
 use super::keys::Scope;
-use super::{delete, get_json_lenient, members, need, set_json, Record};
-use crate::json;
-use crate::json::{Reader, Value};
+use super::{delete, get_json_lenient, set_json};
 use crate::model::{Attachment, Error};
 use crate::ports::Kv;
+use serde::{Deserialize, Serialize};
 
 /// How many of the newest outbox items a receipt looks through.
 pub const SCAN: u64 = 100;
@@ -15,7 +14,7 @@ pub const SCAN: u64 = 100;
 pub const TEXT_CHARS: usize = 200;
 
 /// What one user message said.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Note {
     /// The message's Genesys id (`channel.messageId`).
     pub message_id: String,
@@ -26,7 +25,7 @@ pub struct Note {
 }
 
 /// A file as a note keeps it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct File {
     /// Where it can be fetched.
     pub url: String,
@@ -58,54 +57,6 @@ impl Note {
             url: f.url,
             mime_type: f.mime_type,
             file_name: f.file_name,
-        })
-    }
-}
-
-impl Record for Note {
-    fn to_json(&self) -> Value {
-        let file = self
-            .file
-            .as_ref()
-            .map(|f| json!({ "url": f.url, "mime_type": f.mime_type, "file_name": f.file_name }));
-        json!({ "message_id": self.message_id, "text": self.text, "file": file })
-    }
-
-    fn read(r: &mut Reader) -> Result<Self, String> {
-        let (mut message_id, mut text) = (None, None);
-        let (mut url, mut mime_type, mut file_name) = (None, None, None);
-        let mut file = false;
-        members(r, |r, k| {
-            match k {
-                "message_id" => message_id = r.str()?,
-                "text" => text = r.str()?,
-                "file" => {
-                    file = r.object(|r, k| {
-                        match k {
-                            "url" => url = r.str()?,
-                            "mime_type" => mime_type = r.str()?,
-                            "file_name" => file_name = r.str()?,
-                            _ => r.skip()?,
-                        }
-                        Ok(())
-                    })?
-                }
-                _ => r.skip()?,
-            }
-            Ok(())
-        })?;
-        let file = match file {
-            true => Some(File {
-                url: need(url, "file.url")?,
-                mime_type: need(mime_type, "file.mime_type")?,
-                file_name,
-            }),
-            false => None,
-        };
-        Ok(Note {
-            message_id: need(message_id, "message_id")?,
-            text,
-            file,
         })
     }
 }

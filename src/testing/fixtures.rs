@@ -3,8 +3,8 @@
 //! settings, Genesys-shaped signed webhooks, and a seeded PRNG that replays from its seed.
 
 use crate::genesys::signature;
-use crate::json;
 use crate::model::{HandoverSettings, Speaker, TranscriptEntry, UserProfile, Webhook};
+use serde_json::json;
 use std::collections::HashMap;
 
 /// The tenant's webhook secret.
@@ -118,8 +118,8 @@ pub fn attachment_webhook_body(
     url: &str,
     mime: &str,
 ) -> Vec<u8> {
-    let mut v: crate::json::Value =
-        crate::json::from_slice(&text_webhook_body(user_id, message_id, text)).unwrap_or_default();
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&text_webhook_body(user_id, message_id, text)).unwrap_or_default();
     let media_type = match mime.starts_with("image/") {
         true => "Image",
         false => "File",

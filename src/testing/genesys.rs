@@ -5,9 +5,8 @@
 use super::fakes::lock;
 use super::fixtures::{self, Rng};
 use crate::genesys::paths;
-use crate::json;
-use crate::json::Value;
 use crate::ports::{Http, HttpRequest, HttpResponse};
+use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -141,7 +140,7 @@ impl FakeGenesys {
     }
 
     fn inbound(&self, kind: &str, prefetch: bool, body: &[u8]) -> Result<HttpResponse, String> {
-        let v: Value = crate::json::from_slice(body).unwrap_or(Value::Null);
+        let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
         let mut g = lock(&self.state);
         let fault = match prefetch || kind == "receipt" {
             true => Fault::None,
@@ -199,7 +198,7 @@ impl FakeGenesys {
 
     /// `GET .../estimatedwaittime` and the observations query of a queue.
     fn queue(&self, path: &str, body: &[u8]) -> Result<HttpResponse, String> {
-        let query: Value = crate::json::from_slice(body).unwrap_or(Value::Null);
+        let query: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
         let id = match path.strip_suffix(paths::ESTIMATED_WAIT) {
             Some(p) => p.trim_start_matches(paths::QUEUES).to_string(),
             None => text(&query, "/filter/predicates/0/value").unwrap_or_default(),

@@ -2,7 +2,7 @@
 //! `_gallery`, `_list`, `_image`, `_audio`, `_video`, as Cognigy's webchat types define them)
 //! rendered as text an agent can read: choices in brackets, media as their URLs.
 
-use crate::json::Value;
+use serde_json::Value;
 
 /// One rendered output: inline text, or items shown one per line under a heading.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,7 +18,7 @@ type Render = fn(&Value) -> Option<Output>;
 
 /// The default outputs in a line's data, in a fixed order; empty when there are none.
 pub fn outputs(data: &str) -> Vec<Output> {
-    let Ok(v) = crate::json::from_str(data) else {
+    let Ok(v) = serde_json::from_str::<Value>(data) else {
         return Vec::new();
     };
     let Some(default) = v
@@ -44,7 +44,7 @@ pub fn outputs(data: &str) -> Vec<Output> {
     ];
     renderers
         .iter()
-        .filter_map(|(key, render)| default.get(key).filter(|o| o.is_object()).and_then(render))
+        .filter_map(|(key, render)| default.get(*key).filter(|o| o.is_object()).and_then(render))
         .collect()
 }
 
@@ -141,7 +141,7 @@ fn media(m: &Value, url_key: &str, alt_key: &str, unknown: &str) -> Option<Outpu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json;
+    use serde_json::json;
 
     fn of(default: Value) -> Vec<Output> {
         outputs(&json!({ "_cognigy": { "_default": default } }).to_string())

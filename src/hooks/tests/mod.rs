@@ -220,7 +220,7 @@ fn failed_receipt(user_id: &str, message_id: &str, code: &str) -> Webhook {
         "Delivered" | "Read" => code,
         _ => "Failed",
     };
-    let mut body = crate::json!({
+    let mut body = serde_json::json!({
         "id": message_id,
         "channel": { "id": fixtures::INTEGRATION_ID, "platform": "Open", "type": "Private",
                      "to": { "id": user_id, "idType": "Opaque" },
@@ -228,7 +228,8 @@ fn failed_receipt(user_id: &str, message_id: &str, code: &str) -> Webhook {
         "type": "Receipt", "status": status, "isFinalReceipt": true, "direction": "Inbound"
     });
     if status == "Failed" {
-        body["reasons"] = crate::json!([{ "code": code, "message": format!("{code} (test)") }]);
+        body["reasons"] =
+            serde_json::json!([{ "code": code, "message": format!("{code} (test)") }]);
     }
     fixtures::signed(body.to_string().into_bytes(), WEBHOOK_SECRET)
 }

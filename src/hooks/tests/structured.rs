@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::genesys::paths;
-use crate::json;
+use serde_json::json;
 
 fn choice(kind: ChoiceKind, text: &str, payload: &str) -> UserEvent {
     UserEvent::ButtonResponse(ButtonResponse {

@@ -92,10 +92,10 @@ fn agent_link_buttons_and_avatars_reach_the_user_only_over_https() {
         avatar_url: Some("http://avatars.example/alex.png".into()),
     };
     state::handover::set_agent(&f.kv, &h, Some(&agent)).unwrap();
-    let mut body: crate::json::Value =
-        crate::json::from_slice(&fixtures::text_webhook_body("u1", "card", "Pick one")).unwrap();
+    let mut body: serde_json::Value =
+        serde_json::from_slice(&fixtures::text_webhook_body("u1", "card", "Pick one")).unwrap();
     body["type"] = "Structured".into();
-    body["content"] = crate::json!([{ "contentType": "Card", "card": { "title": "Shop",
+    body["content"] = serde_json::json!([{ "contentType": "Card", "card": { "title": "Shop",
         "actions": [
             { "type": "Link", "text": "Bad", "url": "javascript:alert(1)" },
             { "type": "Link", "text": "Good", "url": "https://shop.example/red" },
