@@ -2,10 +2,10 @@
 //! attachments, quick replies, buttons and cards (attachments and links whose URL
 //! `url_policy` refuses are left out), with a plain-text fallback for choices.
 
-use super::outbound::Webhook;
+use super::outbound::{self, Card, ContentAttachment, QuickReply, Webhook};
 use crate::model::{Attachment, Choice};
 use crate::url_policy;
-use serde_json::Value;
+use std::borrow::Cow;
 
 /// What one outbound message shows the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,62 +23,53 @@ pub enum Part {
     },
 }
 
-fn s(v: &Value, k: &str) -> Option<String> {
-    v.get(k).and_then(Value::as_str).map(str::to_string)
+/// A member's string, owned.
+fn owned(t: &Option<Cow<'_, str>>) -> Option<String> {
+    t.as_deref().map(str::to_string)
 }
 
-fn quick_reply(q: &Value) -> Option<Choice> {
-    let label = s(q, "text").or_else(|| s(q, "title"))?;
-    let value = s(q, "payload").unwrap_or_else(|| label.clone());
+fn quick_reply(q: &QuickReply) -> Option<Choice> {
+    let label = owned(&q.text).or_else(|| owned(&q.title))?;
+    let value = owned(&q.payload).unwrap_or_else(|| label.clone());
     Some(Choice { label, value })
 }
 
 /// A card's choices go to `out`; a link button whose URL is refused is left out and
 /// `dropped` set.
-fn card_choices(card: &Value, out: &mut Vec<Choice>, dropped: &mut bool) -> String {
-    for a in card
-        .get("actions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        if let Some(label) = s(a, "text") {
-            let value = match (s(a, "payload"), s(a, "url")) {
+fn card_choices(card: &Card, out: &mut Vec<Choice>, dropped: &mut bool) -> String {
+    for a in &card.actions {
+        if let Some(label) = owned(&a.text) {
+            let value = match (owned(&a.payload), a.url.as_deref()) {
                 (Some(payload), _) => payload,
-                (None, Some(url)) if !url_policy::allowed(&url) => {
+                (None, Some(url)) if !url_policy::allowed(url) => {
                     *dropped = true;
                     continue;
                 }
-                (None, Some(url)) => url,
+                (None, Some(url)) => url.to_string(),
                 (None, None) => label.clone(),
             };
             out.push(Choice { label, value });
         }
     }
-    let title = s(card, "title").unwrap_or_default();
-    match s(card, "description") {
+    let title = owned(&card.title).unwrap_or_default();
+    match card.description.as_deref() {
         Some(d) if !d.is_empty() => format!("{title}\n{d}"),
         _ => title,
     }
 }
 
 /// An attachment part; `Err` when its URL is refused.
-fn attachment(c: &Value) -> Option<Result<Part, ()>> {
-    let a = c.get("attachment")?;
-    let url = s(a, "url")?;
-    if !url_policy::allowed(&url) {
+fn attachment(a: &ContentAttachment) -> Option<Result<Part, ()>> {
+    let url = a.url.as_deref()?;
+    if !url_policy::allowed(url) {
         return Some(Err(()));
     }
     let att = Attachment {
-        url,
-        mime_type: s(a, "mime").unwrap_or_else(|| "application/octet-stream".into()),
-        file_name: s(a, "filename"),
+        url: url.to_string(),
+        mime_type: owned(&a.mime).unwrap_or_else(|| "application/octet-stream".into()),
+        file_name: owned(&a.filename),
     };
-    Some(Ok(Part::Attachment(att, s(a, "text"))))
-}
-
-fn array(v: Option<&Value>) -> impl Iterator<Item = &Value> {
-    v.and_then(Value::as_array).into_iter().flatten()
+    Some(Ok(Part::Attachment(att, owned(&a.text))))
 }
 
 /// What the content items of a message hold, gathered in order.
@@ -92,42 +83,40 @@ struct Content {
 
 impl Content {
     /// Take in one content item; unknown ones are skipped.
-    fn add(&mut self, c: &Value) {
-        match c.get("contentType").and_then(Value::as_str).unwrap_or("") {
-            "Attachment" => match attachment(c) {
+    fn add(&mut self, c: &outbound::Content) {
+        match c.content_type.as_deref().unwrap_or("") {
+            "Attachment" => match c.attachment.as_ref().and_then(attachment) {
                 Some(Ok(part)) => self.parts.push(part),
                 Some(Err(())) => self.unsafe_url_dropped = true,
                 None => {}
             },
             "QuickReply" => self
                 .choices
-                .extend(c.get("quickReply").and_then(quick_reply)),
+                .extend(c.quick_reply.as_ref().and_then(quick_reply)),
             "QuickReplyV2" => {
-                if let Some(q) = c.get("quickReplyV2") {
-                    self.texts.extend(s(q, "title"));
+                if let Some(q) = &c.quick_reply_v2 {
+                    self.texts.extend(owned(&q.title));
                     self.choices
-                        .extend(array(q.get("actions")).filter_map(quick_reply));
+                        .extend(q.actions.iter().filter_map(quick_reply));
                 }
             }
             "Card" => {
-                if let Some(card) = c.get("card") {
+                if let Some(card) = &c.card {
                     let dropped = &mut self.unsafe_url_dropped;
                     self.texts
                         .push(card_choices(card, &mut self.choices, dropped));
                 }
             }
             "Carousel" => {
-                for card in array(c.pointer("/carousel/cards")) {
+                for card in c.carousel.iter().flat_map(|c| &c.cards) {
                     let dropped = &mut self.unsafe_url_dropped;
                     self.texts
                         .push(card_choices(card, &mut self.choices, dropped));
                 }
             }
-            "Text" => self.texts.extend(
-                c.pointer("/text/body")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-            ),
+            "Text" => self
+                .texts
+                .extend(c.text.as_ref().and_then(|t| owned(&t.body))),
             _ => {}
         }
     }
@@ -150,9 +139,7 @@ pub fn parts(w: &Webhook) -> Shown {
     for c in &w.content {
         content.add(c);
     }
-    let mut text: Vec<String> = w
-        .text
-        .clone()
+    let mut text: Vec<String> = owned(&w.text)
         .filter(|t| !t.is_empty())
         .into_iter()
         .collect();
@@ -180,7 +167,7 @@ pub fn parts(w: &Webhook) -> Shown {
 pub fn is_typing(w: &Webhook) -> bool {
     w.events
         .iter()
-        .any(|e| e.get("eventType").and_then(Value::as_str) == Some("Typing"))
+        .any(|e| e.event_type.as_deref() == Some("Typing"))
 }
 
 /// Plain-text rendering of choices, for channels without buttons.
@@ -197,7 +184,7 @@ pub fn fallback(text: &str, choices: &[Choice]) -> String {
 mod tests {
     use super::*;
 
-    fn parse(s: &str) -> Webhook {
+    fn parse(s: &str) -> Webhook<'_> {
         serde_json::from_str(s).unwrap()
     }
 

@@ -3,7 +3,8 @@
 //! into the few facts `end` decides on.
 
 use crate::model::{EndReason, Error};
-use serde_json::Value;
+use serde::Deserialize;
+use std::borrow::Cow;
 
 /// The topic kinds that matter for a handover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,60 +54,100 @@ fn topic_of(name: &str) -> Topic {
     }
 }
 
-fn s(v: &Value, k: &str) -> Option<String> {
-    v.get(k)
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .filter(|s| !s.is_empty())
+/// A string member of an event, borrowed where it can be.
+type Text<'a> = Option<Cow<'a, str>>;
+
+/// Any of the three shapes, as one record: an EventBridge envelope (`detail-type`,
+/// `detail`), a Notifications frame (`topicName`, `eventBody`) or a Data Action body
+/// (`topic`, `userId`, …). Unknown members are ignored.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Body<'a> {
+    #[serde(rename = "detail-type", borrow)]
+    detail_type: Text<'a>,
+    #[serde(borrow)]
+    detail: Option<Frame<'a>>,
+    #[serde(flatten, borrow)]
+    frame: Frame<'a>,
+    #[serde(borrow)]
+    topic: Text<'a>,
+    #[serde(borrow)]
+    user_id: Text<'a>,
+    #[serde(borrow)]
+    conversation_id: Text<'a>,
+    #[serde(borrow)]
+    agent_user_id: Text<'a>,
+    #[serde(borrow)]
+    disconnect_type: Text<'a>,
+}
+
+/// A notification: its topic and body.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Frame<'a> {
+    #[serde(borrow)]
+    topic_name: Text<'a>,
+    #[serde(borrow)]
+    event_body: Option<EventBody<'a>>,
+}
+
+/// The members of a conversation detail event's body that `end` decides on.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EventBody<'a> {
+    #[serde(borrow)]
+    conversation_id: Text<'a>,
+    #[serde(borrow)]
+    user_id: Text<'a>,
+    #[serde(borrow)]
+    disconnect_type: Text<'a>,
+    #[serde(borrow)]
+    media_type: Text<'a>,
+    #[serde(borrow)]
+    message_type: Text<'a>,
+    interacting_duration_ms: Option<u64>,
+    alerting_duration_ms: Option<u64>,
+}
+
+/// A member's string, when present and not empty.
+fn present(t: &Text) -> Option<String> {
+    t.as_deref().filter(|s| !s.is_empty()).map(str::to_string)
 }
 
 /// Parse an event body the host received.
 pub fn parse(bytes: &[u8]) -> Result<Event, Error> {
-    let v: Value = serde_json::from_slice(bytes)
-        .map_err(|e| Error::InvalidInput(format!("Genesys event is not valid JSON: {e}")))?;
-    if !v.is_object() {
-        return Err(Error::InvalidInput(
-            "Genesys event must be a JSON object".into(),
-        ));
-    }
+    let v: Body = serde_json::from_slice(bytes)
+        .map_err(|e| Error::InvalidInput(format!("Genesys event is not valid: {e}")))?;
     // EventBridge envelope: the notification sits in `detail`.
-    let frame = v.get("detail").filter(|d| d.is_object()).unwrap_or(&v);
-    if let Some(topic) = s(frame, "topicName").or_else(|| s(&v, "detail-type")) {
-        let body = frame
-            .get("eventBody")
-            .filter(|b| b.is_object())
-            .ok_or_else(|| {
-                Error::InvalidInput("Genesys event has a topic but no eventBody object".into())
-            })?;
-        let media_ok = s(body, "mediaType").is_none_or(|m| m == "MESSAGE");
-        let type_ok = s(body, "messageType").is_none_or(|m| m == "OPEN");
+    let frame = v.detail.as_ref().unwrap_or(&v.frame);
+    if let Some(topic) = present(&frame.topic_name).or_else(|| present(&v.detail_type)) {
+        let body = frame.event_body.as_ref().ok_or_else(|| {
+            Error::InvalidInput("Genesys event has a topic but no eventBody object".into())
+        })?;
+        let media_ok = present(&body.media_type).is_none_or(|m| m == "MESSAGE");
+        let type_ok = present(&body.message_type).is_none_or(|m| m == "OPEN");
         return Ok(Event {
             topic: topic_of(&topic),
-            conversation_id: s(body, "conversationId"),
+            conversation_id: present(&body.conversation_id),
             end_user_id: None,
-            agent_user_id: s(body, "userId"),
-            disconnect_type: s(body, "disconnectType"),
+            agent_user_id: present(&body.user_id),
+            disconnect_type: present(&body.disconnect_type),
             is_open_messaging: media_ok && type_ok,
-            interacted: body
-                .get("interactingDurationMs")
-                .and_then(Value::as_u64)
-                .unwrap_or(0)
-                > 0
-                || body.get("interactingDurationMs").is_none()
-                    && body.get("alertingDurationMs").is_none(),
+            interacted: body.interacting_duration_ms.unwrap_or(0) > 0
+                || body.interacting_duration_ms.is_none() && body.alerting_duration_ms.is_none(),
         });
     }
     // Web Services Data Action body from a Trigger/Workflow.
-    if let Some(topic) = s(&v, "topic") {
-        let user = s(&v, "userId").ok_or_else(|| {
+    if let Some(topic) = present(&v.topic) {
+        let user = present(&v.user_id).ok_or_else(|| {
             Error::InvalidInput("Data Action event lacks 'userId' (the end user's address)".into())
         })?;
         return Ok(Event {
             topic: topic_of(&topic),
-            conversation_id: s(&v, "conversationId"),
+            conversation_id: present(&v.conversation_id),
             end_user_id: Some(user),
-            agent_user_id: s(&v, "agentUserId"),
-            disconnect_type: s(&v, "disconnectType"),
+            agent_user_id: present(&v.agent_user_id),
+            disconnect_type: present(&v.disconnect_type),
             is_open_messaging: true,
             interacted: true,
         });

@@ -5,65 +5,209 @@
 
 use crate::model::FailureReason;
 use serde::Deserialize;
-use serde_json::Value;
+use std::borrow::Cow;
 
-/// The fields of an outbound webhook we use; everything is optional on the wire.
+/// A string member of a webhook, borrowed from the body when it has no escapes.
+type Text<'a> = Option<Cow<'a, str>>;
+
+/// The fields of an outbound webhook we use, borrowed from the body it was parsed from;
+/// everything is optional on the wire, and unknown members are ignored.
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub struct Webhook {
+pub struct Webhook<'a> {
     /// Message id (Genesys retries carry the same one).
-    pub id: Option<String>,
+    #[serde(borrow)]
+    pub id: Text<'a>,
     /// Channel: integration, recipient, time.
-    #[serde(default)]
-    pub channel: Channel,
+    #[serde(default, borrow)]
+    pub channel: Channel<'a>,
     /// `Text`, `Structured`, `Event`, `Receipt`, ...
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
+    #[serde(rename = "type", borrow)]
+    pub kind: Text<'a>,
     /// Message text.
-    pub text: Option<String>,
+    #[serde(borrow)]
+    pub text: Text<'a>,
     /// Content items (attachments, quick replies, cards, ...).
-    #[serde(default)]
-    pub content: Vec<Value>,
+    #[serde(default, borrow)]
+    pub content: Vec<Content<'a>>,
     /// Events (typing).
-    #[serde(default)]
-    pub events: Vec<Value>,
+    #[serde(default, borrow)]
+    pub events: Vec<Event<'a>>,
     /// `Human` or `Bot`.
-    pub originating_entity: Option<String>,
+    #[serde(borrow)]
+    pub originating_entity: Text<'a>,
     /// The Genesys conversation, when Genesys names it.
-    pub conversation_id: Option<String>,
+    #[serde(borrow)]
+    pub conversation_id: Text<'a>,
     /// A receipt's status: `Sent`, `Delivered`, `Read`, `Failed`, `Published`, `Removed`.
-    pub status: Option<String>,
-    /// A `Failed` receipt's reasons (`ConversationReason`: `code`, `message`).
-    #[serde(default)]
-    pub reasons: Vec<Value>,
+    #[serde(borrow)]
+    pub status: Text<'a>,
+    /// A `Failed` receipt's reasons.
+    #[serde(default, borrow)]
+    pub reasons: Vec<Reason<'a>>,
 }
 
 /// `channel` of an outbound message.
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub struct Channel {
+pub struct Channel<'a> {
     /// The integration id.
-    pub id: Option<String>,
+    #[serde(borrow)]
+    pub id: Text<'a>,
     /// Message id, when the top-level one is missing.
-    pub message_id: Option<String>,
+    #[serde(borrow)]
+    pub message_id: Text<'a>,
     /// When Genesys sent it.
-    pub time: Option<String>,
+    #[serde(borrow)]
+    pub time: Text<'a>,
     /// The end user.
-    pub to: Option<Recipient>,
+    #[serde(borrow)]
+    pub to: Option<Recipient<'a>>,
 }
 
 /// `channel.to` of an outbound message.
 #[derive(Debug, Deserialize, Default)]
-pub struct Recipient {
+pub struct Recipient<'a> {
     /// The end user's id (our `channel.from.id`).
-    pub id: Option<String>,
+    #[serde(borrow)]
+    pub id: Text<'a>,
 }
 
-fn s(v: &Value, k: &str) -> Option<String> {
-    v.get(k).and_then(Value::as_str).map(str::to_string)
+/// One content item (`ConversationMessageContent`): which member is set depends on
+/// `contentType`; `content.rs` reads the one it names.
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Content<'a> {
+    /// `Attachment`, `QuickReply`, `QuickReplyV2`, `Card`, `Carousel`, `Text`, ...
+    #[serde(borrow)]
+    pub content_type: Text<'a>,
+    /// A file.
+    #[serde(borrow)]
+    pub attachment: Option<ContentAttachment<'a>>,
+    /// One quick reply.
+    #[serde(borrow)]
+    pub quick_reply: Option<QuickReply<'a>>,
+    /// Quick replies with a title.
+    #[serde(rename = "quickReplyV2", borrow)]
+    pub quick_reply_v2: Option<QuickReplyV2<'a>>,
+    /// A card.
+    #[serde(borrow)]
+    pub card: Option<Card<'a>>,
+    /// Cards.
+    #[serde(borrow)]
+    pub carousel: Option<Carousel<'a>>,
+    /// Text content.
+    #[serde(borrow)]
+    pub text: Option<TextContent<'a>>,
 }
 
-impl Webhook {
+/// `ConversationContentAttachment`.
+#[derive(Debug, Deserialize, Default)]
+pub struct ContentAttachment<'a> {
+    /// Where the file is.
+    #[serde(borrow)]
+    pub url: Text<'a>,
+    /// Its media type.
+    #[serde(borrow)]
+    pub mime: Text<'a>,
+    /// Its file name.
+    #[serde(borrow)]
+    pub filename: Text<'a>,
+    /// The caption.
+    #[serde(borrow)]
+    pub text: Text<'a>,
+}
+
+/// `ConversationContentQuickReply`, or one action of a `QuickReplyV2`.
+#[derive(Debug, Deserialize, Default)]
+pub struct QuickReply<'a> {
+    /// The label.
+    #[serde(borrow)]
+    pub text: Text<'a>,
+    /// The label, in the V2 form.
+    #[serde(borrow)]
+    pub title: Text<'a>,
+    /// The value sent back.
+    #[serde(borrow)]
+    pub payload: Text<'a>,
+}
+
+/// `ConversationContentQuickReplyV2`.
+#[derive(Debug, Deserialize, Default)]
+pub struct QuickReplyV2<'a> {
+    /// The prompt.
+    #[serde(borrow)]
+    pub title: Text<'a>,
+    /// The replies.
+    #[serde(default, borrow)]
+    pub actions: Vec<QuickReply<'a>>,
+}
+
+/// `ConversationContentCard`.
+#[derive(Debug, Deserialize, Default)]
+pub struct Card<'a> {
+    /// Title.
+    #[serde(borrow)]
+    pub title: Text<'a>,
+    /// Description.
+    #[serde(borrow)]
+    pub description: Text<'a>,
+    /// Buttons: postbacks and links.
+    #[serde(default, borrow)]
+    pub actions: Vec<CardAction<'a>>,
+}
+
+/// `ConversationContentCardAction`.
+#[derive(Debug, Deserialize, Default)]
+pub struct CardAction<'a> {
+    /// The label.
+    #[serde(borrow)]
+    pub text: Text<'a>,
+    /// A postback's value.
+    #[serde(borrow)]
+    pub payload: Text<'a>,
+    /// A link's URL.
+    #[serde(borrow)]
+    pub url: Text<'a>,
+}
+
+/// `ConversationContentCarousel`.
+#[derive(Debug, Deserialize, Default)]
+pub struct Carousel<'a> {
+    /// The cards.
+    #[serde(default, borrow)]
+    pub cards: Vec<Card<'a>>,
+}
+
+/// `ConversationContentText`.
+#[derive(Debug, Deserialize, Default)]
+pub struct TextContent<'a> {
+    /// The text.
+    #[serde(borrow)]
+    pub body: Text<'a>,
+}
+
+/// One event of an `Event` message.
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Event<'a> {
+    /// `Typing`, `Presence`, ...
+    #[serde(borrow)]
+    pub event_type: Text<'a>,
+}
+
+/// `ConversationReason`.
+#[derive(Debug, Deserialize, Default)]
+pub struct Reason<'a> {
+    /// Genesys's reason code.
+    #[serde(borrow)]
+    pub code: Text<'a>,
+    /// Genesys's explanation.
+    #[serde(borrow)]
+    pub message: Text<'a>,
+}
+
+impl Webhook<'_> {
     /// The end user the message is for.
     pub fn user_id(&self) -> Option<&str> {
         self.channel
@@ -110,8 +254,8 @@ impl Webhook {
             .reasons
             .iter()
             .filter_map(|r| {
-                let code = s(r, "code").filter(|c| !c.is_empty());
-                let message = s(r, "message").unwrap_or_default();
+                let code = r.code.as_deref().filter(|c| !c.is_empty()).map(Into::into);
+                let message = r.message.as_deref().unwrap_or_default().to_string();
                 (code.is_some() || !message.is_empty()).then_some(FailureReason { code, message })
             })
             .collect();
@@ -123,7 +267,7 @@ impl Webhook {
 mod tests {
     use super::*;
 
-    fn parse(s: &str) -> Webhook {
+    fn parse(s: &str) -> Webhook<'_> {
         serde_json::from_str(s).unwrap()
     }
 

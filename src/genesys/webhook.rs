@@ -21,10 +21,10 @@ fn header<'w>(w: &'w Webhook, name: &str) -> Option<&'w str> {
 
 /// Verify the signature under any of `secrets` (none configured: accepted with the
 /// warning `unsigned-webhook-accepted`), then check the size and parse the body.
-pub fn read(
-    webhook: &Webhook,
+pub fn read<'w>(
+    webhook: &'w Webhook,
     secrets: &[String],
-) -> Result<(outbound::Webhook, Vec<Warning>), Error> {
+) -> Result<(outbound::Webhook<'w>, Vec<Warning>), Error> {
     let mut warnings = Vec::new();
     if secrets.is_empty() {
         warnings.push(Warning::UnsignedWebhookAccepted);
