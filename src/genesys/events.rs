@@ -67,8 +67,10 @@ struct Body<'a> {
     detail_type: Text<'a>,
     #[serde(borrow)]
     detail: Option<Frame<'a>>,
-    #[serde(flatten, borrow)]
-    frame: Frame<'a>,
+    #[serde(borrow)]
+    topic_name: Text<'a>,
+    #[serde(borrow)]
+    event_body: Option<EventBody<'a>>,
     #[serde(borrow)]
     topic: Text<'a>,
     #[serde(borrow)]
@@ -82,7 +84,7 @@ struct Body<'a> {
 }
 
 /// A notification: its topic and body.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Frame<'a> {
     #[serde(borrow)]
@@ -119,9 +121,12 @@ pub fn parse(bytes: &[u8]) -> Result<Event, Error> {
     let v: Body = serde_json::from_slice(bytes)
         .map_err(|e| Error::InvalidInput(format!("Genesys event is not valid: {e}")))?;
     // EventBridge envelope: the notification sits in `detail`.
-    let frame = v.detail.as_ref().unwrap_or(&v.frame);
-    if let Some(topic) = present(&frame.topic_name).or_else(|| present(&v.detail_type)) {
-        let body = frame.event_body.as_ref().ok_or_else(|| {
+    let (topic_name, event_body) = match &v.detail {
+        Some(d) => (&d.topic_name, &d.event_body),
+        None => (&v.topic_name, &v.event_body),
+    };
+    if let Some(topic) = present(topic_name).or_else(|| present(&v.detail_type)) {
+        let body = event_body.as_ref().ok_or_else(|| {
             Error::InvalidInput("Genesys event has a topic but no eventBody object".into())
         })?;
         let media_ok = present(&body.media_type).is_none_or(|m| m == "MESSAGE");

@@ -1,10 +1,12 @@
-//! The hooks' results cross the component boundary whole: the component lowers
-//! `result<outcome, error>` by hand, once (`src/component/lower.rs`), so this suite reads
-//! back, field by field, the cases no other suite reads through the component: every
-//! outcome field, a warning with a text, a string-less one, and an error's non-ASCII text.
+//! The hooks' results cross the component boundary whole: this suite reads back, field by
+//! field, what wit-bindgen's generated lowering hands the host: every outcome field, every
+//! member of the agent actions (a caption, the agent shown, choices), a warning with a
+//! text, a string-less one, and an error's non-ASCII text.
 
 use crate::support::*;
-use genesys_om_host::bindings::types::{Action, Error, HandoverStatus, Warning, Webhook};
+use genesys_om_host::bindings::types::{
+    Action, AgentAttachment, AgentInfo, Attachment, Choice, Error, HandoverStatus, Warning, Webhook,
+};
 use genesys_sim::AgentSends;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,4 +110,97 @@ async fn a_dropped_url_warns_next_to_the_text_and_an_error_keeps_its_text() {
         panic!("{e:?}")
     };
     assert!(m.contains("nobody-\u{e9}\u{1F600}"), "{m}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attachment_with_its_caption_choices_and_the_agent_shown_read_back() {
+    let h = harness().await;
+    let mut s = settings();
+    s.display_agent_details = true;
+    h.start_with(&user("u1"), &transcript(), &s).await.unwrap();
+    let conv = h.sim.conversation_of("u1").unwrap().id;
+    let avatar = "https://cdn.example.com/ada.png";
+    let agent = h.sim.add_agent("Ada \u{e9}", Some(avatar));
+    h.sim.agent_joins(&conv, &agent);
+    let joined = h
+        .event(&conv, "user.start", None, Some(&agent))
+        .await
+        .unwrap();
+    let shown = AgentInfo {
+        name: "Ada \u{e9}".into(),
+        avatar_url: Some(avatar.into()),
+    };
+    assert_eq!(
+        joined.actions,
+        vec![Action::Status(HandoverStatus::AgentJoined(Some(
+            shown.clone()
+        )))]
+    );
+
+    // A file with a caption: every member of `agent-attachment` comes back.
+    let body = serde_json::to_vec(&serde_json::json!({
+        "id": "m-att", "type": "Structured", "originatingEntity": "Human",
+        "channel": { "to": { "id": "u1" } },
+        "content": [{ "contentType": "Attachment", "attachment": {
+            "mediaType": "File", "url": "https://files.example.com/invoice.pdf",
+            "mime": "application/pdf", "filename": "invoice.pdf", "text": "Your invoice \u{1F4C4}"
+        }}]
+    }))
+    .unwrap();
+    let w = Webhook {
+        headers: vec![(
+            "x-hub-signature-256".into(),
+            genesys_sim::sign(WEBHOOK_SECRET, &body),
+        )],
+        body,
+    };
+    let o = h.agent(&w).await.unwrap();
+    let [Action::SendAttachment(a)] = o.actions.as_slice() else {
+        panic!("{o:?}")
+    };
+    assert_eq!(
+        a,
+        &AgentAttachment {
+            message_id: "m-att".into(),
+            attachment: Attachment {
+                url: "https://files.example.com/invoice.pdf".into(),
+                mime_type: "application/pdf".into(),
+                file_name: Some("invoice.pdf".into()),
+            },
+            caption: Some("Your invoice \u{1F4C4}".into()),
+            agent: Some(shown.clone()),
+        }
+    );
+
+    // Quick replies: prompt, choices in order, fallback and the agent.
+    let o = h
+        .agent_sends(
+            &conv,
+            AgentSends::QuickReplies {
+                text: "Callback?".into(),
+                replies: vec![("Yes".into(), "y".into()), ("No".into(), "n".into())],
+            },
+        )
+        .await
+        .unwrap();
+    let [Action::SendChoices(c)] = o.actions.as_slice() else {
+        panic!("{o:?}")
+    };
+    assert_eq!(c.text, "Callback?");
+    assert_eq!(
+        c.choices,
+        vec![
+            Choice {
+                label: "Yes".into(),
+                value: "y".into()
+            },
+            Choice {
+                label: "No".into(),
+                value: "n".into()
+            }
+        ]
+    );
+    assert_eq!(c.fallback, "Callback?\nOptions: Yes | No");
+    assert_eq!(c.agent.as_ref(), Some(&shown));
+    assert!(!c.message_id.is_empty());
 }
