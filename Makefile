@@ -5,7 +5,7 @@ CARGO ?= cargo
 WASM  := target/genesys-om-handover.wasm
 GUEST := target/wasm32-wasip2/release/genesys_om_handover.wasm
 
-.PHONY: all setup redis build test unit integration demo demo-serve lint wit fuzz bench loopback cli-smoke node-smoke clean
+.PHONY: all setup redis build test unit integration demo demo-serve lint wit fuzz bench sizes loopback cli-smoke node-smoke clean
 
 all: build
 
@@ -78,6 +78,15 @@ wit: build
 ## bench: component and native figures side by side (table + target/bench/bench.json)
 bench: build redis
 	$(CARGO) run -q --profile bench-host -p host-test -- bench
+
+## sizes: where the component's bytes go, by crate (twiggy over the unstripped core module
+## of the release build; installed when missing)
+sizes: setup
+	@command -v twiggy >/dev/null || $(CARGO) install --locked twiggy
+	CARGO_PROFILE_RELEASE_STRIP=false CARGO_TARGET_DIR=target/sizes RUSTFLAGS="-C link-arg=--skip-wit-component" \
+	  $(CARGO) build -q --release --target wasm32-wasip2 -p genesys-om-handover --lib
+	twiggy top -n 1000000 -f csv target/sizes/wasm32-wasip2/release/genesys_om_handover.wasm > target/sizes/top.csv
+	node host-test/node/sizes.mjs target/sizes/top.csv
 
 ## loopback: a test build whose `test-genesys-base-url` setting may point at the simulator
 ## (hosts without a request hook need it); never the release component

@@ -7,6 +7,9 @@ pub use crate::bindings::handover::genesys_om::types::*;
 /// A result whose error is the hook [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+// Generated types get derives only all at once (`additional_derives`), and not every WIT
+// type has a default: these are written out.
+#[allow(clippy::derivable_impls)]
 impl Default for UserProfile {
     fn default() -> Self {
         Self {
