@@ -42,8 +42,8 @@ impl Default for Limits {
 /// How often the engine's epoch advances.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-/// Where a `queue-status` call run as a [`crate::serve::Call`] leaves the queue's figures:
-/// the server's calls answer with an [`Outcome`], and this hook's is empty.
+/// Where a `queue-status` call run by the server leaves the queue's figures: the server's
+/// calls answer with an [`Outcome`], and this hook's is empty.
 pub type FiguresSlot = Arc<Mutex<Option<QueueFigures>>>;
 
 /// The store's resource limiter: the configured caps, plus the peak memory asked for.

@@ -6,7 +6,7 @@ use crate::bindings::types::{Error as HookError, Outcome, UserEvent};
 mod genesys;
 
 use crate::body::JsonBody;
-use crate::serve::{Busy, Call, Server};
+use crate::server::{Busy, Call, Server};
 use crate::tenants::Loaded;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
