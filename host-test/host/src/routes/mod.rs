@@ -164,7 +164,7 @@ async fn start(
     let loaded = bot_tenant(&s, &name, &headers).await?;
     let r: StartRequest = parse(&body.0)?;
     let lines = crate::api::transcript(&r.transcript).map_err(refused)?;
-    let call = Call::Start((&r.user).into(), lines, (&r.settings).into());
+    let call = Call::Start(r.user, lines, (&r.settings).into());
     Ok(answer(s.run(&loaded, call).await))
 }
 
