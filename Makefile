@@ -5,7 +5,7 @@ CARGO ?= cargo
 WASM  := target/genesys-om-handover.wasm
 GUEST := target/wasm32-wasip2/release/genesys_om_handover.wasm
 
-.PHONY: all setup redis build test unit integration demo demo-serve lint wit fuzz bench sizes loopback cli-smoke node-smoke clean
+.PHONY: all setup redis build test-components test unit integration demo demo-serve lint wit fuzz bench sizes loopback cli-smoke node-smoke clean
 
 all: build
 
@@ -37,23 +37,28 @@ $(JCO): host-test/node/package.json
 	@touch $(JCO)
 
 build: setup $(SHIP_DEPS)
-	$(CARGO) build --release --target wasm32-wasip2 -p genesys-om-handover --lib -p misbehave
+	$(CARGO) build --release --target wasm32-wasip2 -p genesys-om-handover --lib
 	@$(call ship,$(GUEST),$(WASM))
+	@echo "component: $(WASM) ($$(wc -c < $(WASM)) bytes; compiler output $$(wc -c < $(GUEST)))"
+
+## test-components: the components only the integration tests load: target/misbehave.wasm
+## (breaks the host's limits on purpose) and target/genesys-om-handover-v2.wasm (the same
+## component tagged v2, for the hot-swap tests of `host-test serve`)
+test-components: setup $(SHIP_DEPS)
+	$(CARGO) build --release --target wasm32-wasip2 -p misbehave --lib
 	@cp target/wasm32-wasip2/release/misbehave.wasm target/misbehave.wasm
-	@# A second build tagged v2, for the hot-swap test of `host-test serve`.
 	GENESYS_OM_BUILD_TAG=v2 CARGO_TARGET_DIR=target/v2 $(CARGO) build --release --target wasm32-wasip2 -p genesys-om-handover --lib
 	@$(call ship,target/v2/wasm32-wasip2/release/genesys_om_handover.wasm,target/genesys-om-handover-v2.wasm)
-	@echo "component: $(WASM) ($$(wc -c < $(WASM)) bytes; compiler output $$(wc -c < $(GUEST)))"
 
 ## test: native unit tests of every crate, then the one integration test binary
 ## (host-test/cli/tests/all) against the release component
-test: build redis unit integration
+test: build test-components redis unit integration
 
 unit: setup redis
 	$(CARGO) test -p genesys-om-handover --lib --features genesys-om-handover/testing
 	$(CARGO) test -p genesys-om-host -p genesys-sim -p handover-testkit --lib
 
-integration: build redis
+integration: build test-components redis
 	$(CARGO) test -p host-test
 
 ## demo: a whole handover against the local Genesys simulator

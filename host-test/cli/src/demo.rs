@@ -235,7 +235,8 @@ pub async fn run(wasm: &Path) -> Result<Vec<String>> {
 /// The same kind of handover through `host-test serve`: the bot side talks JSON over HTTP,
 /// Genesys posts signed webhooks to the server, actions come back by long-poll.
 pub async fn run_served(wasm: &Path) -> Result<Vec<String>> {
-    use genesys_om_host::serve::{self, ServeOptions, Server};
+    use genesys_om_host::serve;
+    use genesys_om_host::server::{ServeOptions, Server};
     use genesys_sim::request;
     use serde_json::{json, Value};
     println!("· starting the Genesys Cloud simulator and `host-test serve` on 127.0.0.1");

@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use genesys_om_host::runtime::default_wasm_path;
-use genesys_om_host::serve::{ServeOptions, Server};
+use genesys_om_host::server::{ServeOptions, Server};
 use genesys_om_host::{engine, Egress, Plugin, Store};
 use genesys_sim::Simulator;
 use host_test::{demo, scenario};

@@ -3,8 +3,8 @@
 
 use crate::show;
 use genesys_om_handover::testing::fixtures;
-use genesys_om_host::api::{Event, Line, Settings, User};
-use genesys_om_host::bindings::types::{EndSignal, Webhook};
+use genesys_om_host::api::{Event, Line, Settings};
+use genesys_om_host::bindings::types::{EndSignal, UserProfile, Webhook};
 use genesys_om_host::{Plugin, Tenant};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -32,8 +32,9 @@ fn default_tenant() -> String {
 pub enum Step {
     /// `start`.
     Start {
-        /// The user.
-        user: Box<User>,
+        /// The user (the WIT `user-profile`, no other field).
+        #[serde(deserialize_with = "genesys_om_host::api::strict")]
+        user: Box<UserProfile>,
         /// The conversation so far.
         #[serde(default)]
         transcript: Vec<Line>,
@@ -131,7 +132,7 @@ pub async fn run(plugin: &Plugin, scenario: &Scenario) -> anyhow::Result<Vec<Str
                 plugin
                     .start(
                         &tenant,
-                        &user.as_ref().into(),
+                        user,
                         &genesys_om_host::api::transcript(lines)?,
                         &s.as_ref().into(),
                     )

@@ -5,7 +5,8 @@
 //!
 //! The linking happens in `Plugin::from_component` (`bindings.rs` holds the `bindgen!`):
 //! `wasmtime_wasi::p2::add_to_linker_async`, `wasmtime_wasi_http::p2::add_only_http_to_linker_async`,
-//! then the generated `add_to_linker` of `wasi:keyvalue/store`, `atomics` and
+//! then `keyvalue::add_to_linker` (`wasi:keyvalue/store` and `atomics`, reached through a
+//! view of the call's key-value context), the generated `add_to_linker` of
 //! `wasi:config/store`, and an `InstancePre` that every call instantiates from.
 
 use genesys_om_host::bindings::types::{Error, Webhook};

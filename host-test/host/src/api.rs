@@ -1,31 +1,17 @@
 //! The bot side's JSON: the request bodies of `serve`'s `/api/<tenant>/…` endpoints, which
-//! are also the steps of a scenario file. Converted to the WIT types in one place.
+//! are also the steps of a scenario file. Where the JSON is the WIT type's own (the user),
+//! the bindgen type is read directly; the few types here say something the WIT does not.
 
 use crate::bindings::types::{
     Attachment, ButtonResponse, CaptionedAttachment, ChoiceKind, EndSignal, HandoverSettings,
     Speaker, TranscriptEntry, UserEvent, UserProfile,
 };
-use serde::Deserialize;
+use serde::de::{DeserializeOwned, Error as _, Visitor};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
 
-/// The end user, as the bot platform sends it.
-#[derive(Deserialize, Clone, Debug)]
-#[serde(deny_unknown_fields)]
-pub struct User {
-    /// Stable user id.
-    pub user_id: String,
-    /// Bot platform session id.
-    pub session_id: String,
-    /// First name.
-    pub first_name: Option<String>,
-    /// Last name.
-    pub last_name: Option<String>,
-    /// Display name.
-    pub nickname: Option<String>,
-    /// E-mail address.
-    pub email: Option<String>,
-}
-
-/// One transcript line.
+/// One transcript line. Not the WIT `transcript-entry`: `speaker` is written in lower case
+/// and `data` is any JSON value (the WIT carries it as JSON text).
 #[derive(Deserialize, Clone, Debug)]
 #[serde(deny_unknown_fields)]
 pub struct Line {
@@ -41,7 +27,8 @@ pub struct Line {
     pub time: Option<String>,
 }
 
-/// Node settings; the toggles default as the node does.
+/// Node settings. Not the WIT `handover-settings`: every field may be left out (the toggles
+/// default as the node does) and `custom_attributes` is a JSON value, not JSON text.
 #[derive(Deserialize, Clone, Debug)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
@@ -76,18 +63,10 @@ impl Default for Settings {
     }
 }
 
-/// What the user chose with, as Genesys names it (`ButtonResponse.type`).
-#[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// A quick reply.
-    QuickReply,
-    /// A button.
-    Button,
-}
-
 /// A user event: `{"text": …}`, `{"attachment": {…}}`, `{"typing": null}`,
 /// `{"button_response": {"type": "QuickReply", "text": …, "payload": …,
-/// "originating_message_id": …}}`, …
+/// "originating_message_id": …}}`, … Not the WIT `user-event`: an attachment with a caption
+/// becomes `captioned-attachment`, and a button response's kind is named `type`.
 #[derive(Deserialize, Clone, Debug)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Event {
@@ -113,9 +92,9 @@ pub enum Event {
     Disconnected(()),
     /// The user chose one of the agent's quick replies or buttons.
     ButtonResponse {
-        /// `QuickReply` or `Button`.
+        /// `QuickReply` or `Button`, as Genesys names them (`ButtonResponse.type`).
         #[serde(rename = "type")]
-        kind: Kind,
+        kind: ChoiceKind,
         /// The label chosen.
         text: String,
         /// The value sent back.
@@ -128,8 +107,10 @@ pub enum Event {
 /// `POST /api/<tenant>/start`.
 #[derive(Deserialize, Clone, Debug)]
 pub struct StartRequest {
-    /// The user.
-    pub user: User,
+    /// The user: the WIT `user-profile` (`user_id`, `session_id`, optional `first_name`,
+    /// `last_name`, `nickname`, `email`), no other field.
+    #[serde(deserialize_with = "strict")]
+    pub user: UserProfile,
     /// The conversation so far.
     #[serde(default)]
     pub transcript: Vec<Line>,
@@ -158,17 +139,50 @@ pub struct EndRequest {
     pub reason: Option<String>,
 }
 
-impl From<&User> for UserProfile {
-    fn from(u: &User) -> Self {
-        UserProfile {
-            user_id: u.user_id.clone(),
-            session_id: u.session_id.clone(),
-            first_name: u.first_name.clone(),
-            last_name: u.last_name.clone(),
-            nickname: u.nickname.clone(),
-            email: u.email.clone(),
+/// A bindgen type from JSON, refusing fields it does not have, as
+/// `#[serde(deny_unknown_fields)]` would (a generated type cannot carry the attribute).
+pub fn strict<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    let given = Value::deserialize(d)?;
+    if let Value::Object(map) = &given {
+        let fields = fields_of::<T>();
+        if let Some(k) = map.keys().find(|k| !fields.contains(&k.as_str())) {
+            return Err(D::Error::unknown_field(k, fields));
         }
     }
+    serde_json::from_value(given).map_err(D::Error::custom)
+}
+
+/// The field names a derived `Deserialize` of a struct declares (what it passes to
+/// `deserialize_struct`); none for other types.
+fn fields_of<T: DeserializeOwned>() -> &'static [&'static str] {
+    struct Probe<'a>(&'a mut &'static [&'static str]);
+    impl<'de> Deserializer<'de> for Probe<'_> {
+        type Error = serde::de::value::Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(Self::Error::custom("only the field names are asked for"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            v: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            self.deserialize_any(v)
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Probe(&mut fields));
+    fields
 }
 
 impl TryFrom<&Line> for TranscriptEntry {
@@ -242,10 +256,7 @@ impl From<&Event> for UserEvent {
                 originating_message_id,
             } => UserEvent::ButtonResponse(ButtonResponse {
                 originating_message_id: originating_message_id.clone(),
-                kind: match kind {
-                    Kind::QuickReply => ChoiceKind::QuickReply,
-                    Kind::Button => ChoiceKind::Button,
-                },
+                kind: *kind,
                 text: text.clone(),
                 payload: payload.clone(),
             }),
@@ -259,5 +270,58 @@ impl From<EndRequest> for EndSignal {
             Some("bot_closed") => EndSignal::BotClosed(e.user_id),
             _ => EndSignal::UserLeft(e.user_id),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn start(body: &str) -> Result<StartRequest, serde_json::Error> {
+        serde_json::from_str(body)
+    }
+
+    #[test]
+    fn the_user_is_the_wit_profile_with_its_json_names_and_nothing_else() {
+        let r = start(r#"{"user": {"user_id": "u1", "session_id": "s1", "first_name": "Jane"}}"#)
+            .unwrap();
+        assert_eq!(r.user.user_id, "u1");
+        assert_eq!(r.user.session_id, "s1");
+        assert_eq!(r.user.first_name.as_deref(), Some("Jane"));
+        assert_eq!(
+            (r.user.last_name, r.user.nickname, r.user.email),
+            (None, None, None)
+        );
+
+        let e = start(r#"{"user": {"user_id": "u1", "session_id": "s1", "firstName": "J"}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(
+                "unknown field `firstName`, expected one of `user_id`, `session_id`, \
+                 `first_name`, `last_name`, `nickname`, `email`"
+            ),
+            "{e}"
+        );
+        let e = start(r#"{"user": {"user_id": "u1"}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("missing field `session_id`"), "{e}");
+    }
+
+    #[test]
+    fn a_button_response_names_its_kind_as_genesys_does() {
+        let m: MessageRequest = serde_json::from_str(
+            r#"{"user_id": "u1", "button_response": {"type": "QuickReply", "text": "Yes",
+                "payload": "yes", "originating_message_id": "m1"}}"#,
+        )
+        .unwrap();
+        let UserEvent::ButtonResponse(b) = UserEvent::from(&m.event) else {
+            panic!("not a button response");
+        };
+        assert_eq!(b.kind, ChoiceKind::QuickReply);
+        let wrong = r#"{"user_id": "u1", "button_response": {"type": "quick-reply",
+            "text": "Yes", "payload": "yes", "originating_message_id": "m1"}}"#;
+        assert!(serde_json::from_str::<MessageRequest>(wrong).is_err());
     }
 }

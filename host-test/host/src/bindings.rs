@@ -1,6 +1,7 @@
-//! Host-side bindings of `wit/handover.wit`. The WASI interfaces come from wasmtime's crates;
-//! `wasi:keyvalue` and `wasi:config` are implemented by this crate, asynchronously, because
-//! the store behind them may be a Redis server across the network.
+//! Host-side bindings of `wit/handover.wit`. The WASI interfaces come from wasmtime's crates,
+//! and `wasi:keyvalue` from [`crate::keyvalue`], which owns its bucket resource; `wasi:config`
+//! is implemented where the store's state is. Imports are asynchronous, because the store behind
+//! them may be a Redis server across the network.
 
 wasmtime::component::bindgen!({
     path: "../../wit",
@@ -12,7 +13,7 @@ wasmtime::component::bindgen!({
         "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
         "wasi:random": wasmtime_wasi::p2::bindings::random,
         "wasi:http": wasmtime_wasi_http::p2::bindings::http,
-        "wasi:keyvalue/store.bucket": crate::keyvalue::Bucket,
+        "wasi:keyvalue": crate::keyvalue::bindings::wasi::keyvalue,
     },
     additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
 });

@@ -2,7 +2,7 @@
 //! limit is refused before anything is read, a body must arrive within the body timeout,
 //! and broken framing is a 400, not a 413. The bot side's bodies must say they are JSON.
 
-use crate::serve::Server;
+use crate::server::Server;
 use crate::webhook::MAX_BODY;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, StatusCode};

@@ -1,13 +1,36 @@
-//! `wasi:keyvalue` (store and atomics) implemented by the host over the shared [`Store`]:
-//! each bucket is scoped to the tenant of the running call, so one tenant can never open
-//! another's data, and every instance and replica sees the same writes.
+//! `wasi:keyvalue` (store and atomics) over the shared [`Store`], as wasmtime's own
+//! `wasi-keyvalue` crate is built: a context per call ([`WasiKeyValueCtx`]), a view of it
+//! and the resource table ([`WasiKeyValue`]) implementing the interfaces, and
+//! [`add_to_linker`]. Buckets are scoped to the context's tenant, so one tenant can never
+//! open another's data, and every instance and replica sees the same writes.
 
-use crate::bindings::wasi::keyvalue::{atomics, store};
 use crate::kv::{Store, StoreError};
-use crate::runtime::State;
-use wasmtime::component::Resource;
+use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
-/// An open bucket: the tenant comes from the call's store, never from the guest.
+/// The `wasi:keyvalue` interfaces the component imports, generated here with the bucket
+/// resource as this module's [`Bucket`]; the world's bindings take them from here (`with:`),
+/// as they take `wasi:http` from wasmtime's crate.
+#[allow(missing_docs)]
+pub mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../../wit/deps/keyvalue",
+        inline: "
+            package host:keyvalue;
+            world imports {
+                import wasi:keyvalue/store@0.2.0-draft;
+                import wasi:keyvalue/atomics@0.2.0-draft;
+            }
+        ",
+        imports: { default: async | trappable },
+        with: {
+            "wasi:keyvalue/store.bucket": crate::keyvalue::Bucket,
+        },
+    });
+}
+
+pub use bindings::wasi::keyvalue::{atomics, store};
+
+/// An open bucket: the tenant comes from the call's context, never from the guest.
 pub struct Bucket {
     prefix: String,
 }
@@ -49,17 +72,41 @@ fn kv_error(e: StoreError) -> store::Error {
 
 type KvResult<T> = wasmtime::Result<Result<T, store::Error>>;
 
-impl store::Host for State {
-    async fn open(&mut self, identifier: String) -> KvResult<Resource<Bucket>> {
-        if identifier.is_empty() || identifier.len() > 256 || identifier.contains('/') {
-            return Ok(Err(store::Error::NoSuchStore));
+/// What `wasi:keyvalue` needs for one call: the shared store and the tenant that scopes
+/// every bucket opened in it.
+pub struct WasiKeyValueCtx {
+    store: Store,
+    tenant: String,
+}
+
+impl WasiKeyValueCtx {
+    /// A context over `store` whose buckets belong to `tenant`.
+    pub fn new(store: Store, tenant: &str) -> Self {
+        Self {
+            store,
+            tenant: tenant.to_string(),
         }
-        let prefix = bucket_prefix(&self.tenant.name, &identifier);
-        Ok(Ok(self.table.push(Bucket { prefix })?))
+    }
+
+    /// The store behind the buckets.
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 }
 
-impl State {
+/// A view of a [`WasiKeyValueCtx`] and the resource table its buckets live in; what the
+/// linker's closure returns.
+pub struct WasiKeyValue<'a> {
+    ctx: &'a WasiKeyValueCtx,
+    table: &'a mut ResourceTable,
+}
+
+impl<'a> WasiKeyValue<'a> {
+    /// A view of `ctx` with its buckets in `table`.
+    pub fn new(ctx: &'a WasiKeyValueCtx, table: &'a mut ResourceTable) -> Self {
+        Self { ctx, table }
+    }
+
     fn key(&self, b: &Resource<Bucket>, key: &str) -> wasmtime::Result<String> {
         let prefix = &self.table.get(b)?.prefix;
         let mut scoped = String::with_capacity(prefix.len() + key.len());
@@ -69,25 +116,51 @@ impl State {
     }
 }
 
-impl store::HostBucket for State {
+/// Link `wasi:keyvalue/store` and `wasi:keyvalue/atomics`, reached through `f`.
+pub fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    f: fn(&mut T) -> WasiKeyValue<'_>,
+) -> wasmtime::Result<()> {
+    store::add_to_linker::<T, HasWasiKeyValue>(linker, f)?;
+    atomics::add_to_linker::<T, HasWasiKeyValue>(linker, f)?;
+    Ok(())
+}
+
+struct HasWasiKeyValue;
+
+impl HasData for HasWasiKeyValue {
+    type Data<'a> = WasiKeyValue<'a>;
+}
+
+impl store::Host for WasiKeyValue<'_> {
+    async fn open(&mut self, identifier: String) -> KvResult<Resource<Bucket>> {
+        if identifier.is_empty() || identifier.len() > 256 || identifier.contains('/') {
+            return Ok(Err(store::Error::NoSuchStore));
+        }
+        let prefix = bucket_prefix(&self.ctx.tenant, &identifier);
+        Ok(Ok(self.table.push(Bucket { prefix })?))
+    }
+}
+
+impl store::HostBucket for WasiKeyValue<'_> {
     async fn get(&mut self, b: Resource<Bucket>, key: String) -> KvResult<Option<Vec<u8>>> {
         let key = self.key(&b, &key)?;
-        Ok(self.kv.get(&key).await.map_err(kv_error))
+        Ok(self.ctx.store.get(&key).await.map_err(kv_error))
     }
 
     async fn set(&mut self, b: Resource<Bucket>, key: String, value: Vec<u8>) -> KvResult<()> {
         let key = self.key(&b, &key)?;
-        Ok(self.kv.set(&key, &value).await.map_err(kv_error))
+        Ok(self.ctx.store.set(&key, &value).await.map_err(kv_error))
     }
 
     async fn delete(&mut self, b: Resource<Bucket>, key: String) -> KvResult<()> {
         let key = self.key(&b, &key)?;
-        Ok(self.kv.delete(&key).await.map_err(kv_error))
+        Ok(self.ctx.store.delete(&key).await.map_err(kv_error))
     }
 
     async fn exists(&mut self, b: Resource<Bucket>, key: String) -> KvResult<bool> {
         let key = self.key(&b, &key)?;
-        Ok(self.kv.exists(&key).await.map_err(kv_error))
+        Ok(self.ctx.store.exists(&key).await.map_err(kv_error))
     }
 
     async fn list_keys(
@@ -97,7 +170,7 @@ impl store::HostBucket for State {
     ) -> KvResult<store::KeyResponse> {
         let prefix = self.key(&b, "")?;
         Ok(
-            match self.kv.keys_with_prefix(&prefix, cursor, 1000).await {
+            match self.ctx.store.keys_with_prefix(&prefix, cursor, 1000).await {
                 Ok((keys, cursor)) => Ok(store::KeyResponse {
                     keys: keys
                         .into_iter()
@@ -116,9 +189,14 @@ impl store::HostBucket for State {
     }
 }
 
-impl atomics::Host for State {
+impl atomics::Host for WasiKeyValue<'_> {
     async fn increment(&mut self, b: Resource<Bucket>, key: String, delta: u64) -> KvResult<u64> {
         let key = self.key(&b, &key)?;
-        Ok(self.kv.increment(&key, delta).await.map_err(kv_error))
+        Ok(self
+            .ctx
+            .store
+            .increment(&key, delta)
+            .await
+            .map_err(kv_error))
     }
 }

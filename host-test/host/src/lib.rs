@@ -22,6 +22,7 @@ pub mod records;
 pub mod routes;
 pub mod runtime;
 pub mod serve;
+pub mod server;
 pub mod sweeper;
 pub mod tenant;
 pub mod tenants;

@@ -8,6 +8,7 @@ use crate::bindings::types::{
 };
 use crate::bindings::{wasi, Handover, HandoverPre};
 use crate::egress::Egress;
+use crate::keyvalue::{WasiKeyValue, WasiKeyValueCtx};
 use crate::kv::Store;
 use crate::tenant::Tenant;
 use anyhow::Result;
@@ -42,8 +43,8 @@ impl Default for Limits {
 /// How often the engine's epoch advances.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-/// Where a `queue-status` call run as a [`crate::serve::Call`] leaves the queue's figures:
-/// the server's calls answer with an [`Outcome`], and this hook's is empty.
+/// Where a `queue-status` call run by the server leaves the queue's figures: the server's
+/// calls answer with an [`Outcome`], and this hook's is empty.
 pub type FiguresSlot = Arc<Mutex<Option<QueueFigures>>>;
 
 /// The store's resource limiter: the configured caps, plus the peak memory asked for.
@@ -93,10 +94,10 @@ impl wasmtime::ResourceLimiter for Limiter {
 pub struct State {
     /// Memory and instance caps.
     pub limiter: Limiter,
-    /// The tenant the call runs for: scopes the key-value buckets.
+    /// The tenant the call runs for: its settings are what `wasi:config` reads.
     pub tenant: Tenant,
-    /// The shared store behind `wasi:keyvalue`.
-    pub kv: Store,
+    /// `wasi:keyvalue`: the shared store, with buckets scoped to the tenant.
+    pub keyvalue: WasiKeyValueCtx,
     /// Resources handed to the guest.
     pub table: ResourceTable,
     wasi: WasiCtx,
@@ -216,8 +217,9 @@ impl Plugin {
         let mut linker = Linker::<State>::new(engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        wasi::keyvalue::store::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
-        wasi::keyvalue::atomics::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
+        crate::keyvalue::add_to_linker(&mut linker, |s: &mut State| {
+            WasiKeyValue::new(&s.keyvalue, &mut s.table)
+        })?;
         wasi::config::store::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
         let pre = HandoverPre::new(linker.instantiate_pre(component)?)?;
         Ok(Self {
@@ -246,8 +248,8 @@ impl Plugin {
                 inner: limits,
                 peak_memory: 0,
             },
+            keyvalue: WasiKeyValueCtx::new(self.kv.clone(), &tenant.name),
             tenant: tenant.clone(),
-            kv: self.kv.clone(),
             table: ResourceTable::new(),
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),

@@ -3,7 +3,7 @@
 //! the tenant's lease in the shared store, so N replicas do not do N times the work.
 
 use crate::bindings::types::{Action, EndSignal, HandoverStatus, Warning};
-use crate::serve::{Call, Server};
+use crate::server::{Call, Server};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

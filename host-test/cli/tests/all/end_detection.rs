@@ -6,7 +6,8 @@
 use crate::serving::call;
 use crate::support::artifact;
 use genesys_om_host::bindings::types::{Action, HandoverStatus};
-use genesys_om_host::serve::{self, ServeOptions, Server};
+use genesys_om_host::serve;
+use genesys_om_host::server::{ServeOptions, Server};
 use genesys_om_host::{engine, Egress, Store};
 use genesys_sim::{request, Simulator, Tls};
 use handover_testkit::TempDir;

@@ -344,7 +344,7 @@ async fn over_redis(count: usize, kill: bool) {
 async fn a_webhook_whose_first_call_died_before_its_queue_is_delivered_by_a_copy() {
     use crate::support::{settings, transcript, user, webhook};
     use genesys_om_host::bindings::types::EndSignal;
-    use genesys_om_host::serve::{Call, ServeOptions, Server};
+    use genesys_om_host::server::{Call, ServeOptions, Server};
     use genesys_om_host::Egress;
 
     let sim = Simulator::start(CLIENT_ID, CLIENT_SECRET).await.unwrap();

@@ -2,7 +2,8 @@
 //! of its conversation, with nothing lost or duplicated and the other tenant unaffected.
 
 use crate::support::artifact;
-use genesys_om_host::serve::{self, ServeOptions, Server};
+use genesys_om_host::serve;
+use genesys_om_host::server::{ServeOptions, Server};
 use genesys_om_host::{engine, Egress, Store};
 use genesys_sim::{request, AgentSends, Simulator};
 use serde_json::{json, Value};

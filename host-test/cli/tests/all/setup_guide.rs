@@ -4,7 +4,8 @@
 //! when posted to the provider URL.
 
 use crate::support::artifact;
-use genesys_om_host::serve::{self, ServeOptions, Server};
+use genesys_om_host::serve;
+use genesys_om_host::server::{ServeOptions, Server};
 use genesys_om_host::tenant::{EndDetection, TenantFile};
 use genesys_om_host::{engine, Egress, Store};
 use genesys_sim::{request, Simulator};

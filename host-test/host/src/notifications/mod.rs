@@ -9,7 +9,7 @@ pub mod socket;
 
 pub use feed::Feed;
 
-use crate::serve::{Call, Server};
+use crate::server::{Call, Server};
 use crate::tenant::EndDetection;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -101,7 +101,7 @@ async fn deliver(server: std::sync::Weak<Server>, tenant: String, mut rx: mpsc::
                 Ok(Err(e)) => {
                     tracing::warn!(tenant = %tenant, error = ?e, "notifications: end refused the event")
                 }
-                Err(e) if e.is::<crate::serve::Busy>() && attempt < 49 => {
+                Err(e) if e.is::<crate::server::Busy>() && attempt < 49 => {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }

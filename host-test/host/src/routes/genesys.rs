@@ -6,7 +6,7 @@
 use super::{answer, busy, constant_time_eq, reply, unauthorized, WEBHOOK_DEADLINE};
 use crate::bindings::types::{EndSignal, Webhook};
 use crate::body::Body;
-use crate::serve::{Busy, Call, Server};
+use crate::server::{Busy, Call, Server};
 use crate::tenant::{EndDetection, DEFAULT_MAX_WEBHOOK_BYTES};
 use crate::tenants::Loaded;
 use crate::webhook::status_for;

@@ -6,7 +6,7 @@ use crate::bindings::types::{Error as HookError, Outcome, UserEvent};
 mod genesys;
 
 use crate::body::JsonBody;
-use crate::serve::{Busy, Call, Server};
+use crate::server::{Busy, Call, Server};
 use crate::tenants::Loaded;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -164,7 +164,7 @@ async fn start(
     let loaded = bot_tenant(&s, &name, &headers).await?;
     let r: StartRequest = parse(&body.0)?;
     let lines = crate::api::transcript(&r.transcript).map_err(refused)?;
-    let call = Call::Start((&r.user).into(), lines, (&r.settings).into());
+    let call = Call::Start(r.user, lines, (&r.settings).into());
     Ok(answer(s.run(&loaded, call).await))
 }
 

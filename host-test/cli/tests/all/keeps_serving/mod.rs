@@ -4,7 +4,8 @@
 
 use crate::serving::{call, served_version};
 use crate::support::artifact;
-use genesys_om_host::serve::{self, ServeOptions, Server};
+use genesys_om_host::serve;
+use genesys_om_host::server::{ServeOptions, Server};
 use genesys_om_host::{engine, Egress, Store};
 use genesys_sim::{request, AgentSends, Simulator};
 use handover_testkit::TempDir;

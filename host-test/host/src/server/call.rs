@@ -1,0 +1,65 @@
+//! One hook call as the server runs it: the hook and its arguments, and the refusal a
+//! tenant with its maximum of calls running gets. Routes, the sweeper and the notification
+//! feeds build these; [`super::Server::run`] runs them.
+
+use crate::bindings::types::{
+    EndSignal, Error as HookError, HandoverSettings, Outcome, TranscriptEntry, UserEvent,
+    UserProfile, Webhook,
+};
+use crate::runtime::Plugin;
+use crate::tenant::Tenant;
+use anyhow::Result;
+
+/// One hook call, with its arguments.
+pub enum Call {
+    /// `start`.
+    Start(UserProfile, Vec<TranscriptEntry>, HandoverSettings),
+    /// `user-message`.
+    UserMessage(String, UserEvent),
+    /// `agent-message`.
+    AgentMessage(Webhook),
+    /// `end`.
+    End(EndSignal),
+    /// `flush`.
+    Flush(String),
+    /// `queue-status` (`None`: the tenant's `queue-id`); the figures go to the slot.
+    QueueStatus(Option<String>, crate::runtime::FiguresSlot),
+}
+
+impl Call {
+    /// The hook's name in the contract.
+    pub fn hook(&self) -> &'static str {
+        match self {
+            Call::Start(..) => "start",
+            Call::UserMessage(..) => "user-message",
+            Call::AgentMessage(_) => "agent-message",
+            Call::End(_) => "end",
+            Call::Flush(_) => "flush",
+            Call::QueueStatus(..) => "queue-status",
+        }
+    }
+
+    pub(super) async fn on(&self, p: &Plugin, t: &Tenant) -> Result<Result<Outcome, HookError>> {
+        match self {
+            Call::Start(u, lines, s) => p.start(t, u, lines, s).await,
+            Call::UserMessage(u, e) => p.user_message(t, u, e).await,
+            Call::AgentMessage(w) => p.agent_message(t, w).await,
+            Call::End(s) => p.end(t, s).await,
+            Call::Flush(u) => p.flush(t, u).await,
+            Call::QueueStatus(q, slot) => p.queue_status_into(t, q.as_deref(), slot).await,
+        }
+    }
+}
+
+/// A call refused because its tenant had `max-concurrent-calls` running (HTTP 503 with
+/// `Retry-After`).
+#[derive(Debug)]
+pub struct Busy;
+
+impl std::fmt::Display for Busy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the tenant has its maximum of calls running")
+    }
+}
+
+impl std::error::Error for Busy {}
