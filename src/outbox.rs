@@ -3,7 +3,7 @@
 //! a 409 for an item means Genesys already has its message id, so whoever sent it, it is
 //! delivered. The items themselves are stored by `state::outbox`.
 
-use crate::genesys::inbound::Kind;
+use crate::genesys::inbound::{self, Kind};
 use crate::genesys::{Client, Failure};
 use crate::model::{ApiError, Error, Warning};
 use crate::state::outbox::{self, Item, Refusal, Slot};
@@ -34,9 +34,20 @@ struct Scan<'a> {
 
 /// Queue `items` (in order) as this call's own and return their numbers. If one cannot be
 /// stored, those already stored are given up, so an error means none of them is sent.
-pub fn queue(client: &Client, h: &Handover, items: Vec<(Kind, Value)>) -> Result<Vec<u64>, Error> {
+pub fn queue(
+    client: &Client,
+    h: &Handover,
+    items: Vec<(Kind, inbound::Message)>,
+) -> Result<Vec<u64>, Error> {
     let (kv, scope) = (client.env.kv, h.scope());
     let created_ms = client.env.clock.now_ms();
+    // Bodies are stored as plain JSON, as earlier releases stored them, so every item
+    // reads back the same; all are converted before the first is stored.
+    let items = items
+        .into_iter()
+        .map(|(kind, body)| Ok((kind, serde_json::to_value(body)?)))
+        .collect::<Result<Vec<(Kind, Value)>, serde_json::Error>>()
+        .map_err(|e| Error::Storage(format!("outbox item is not JSON: {e}")))?;
     let mut numbers = Vec::new();
     for (kind, body) in items {
         let item = Item {

@@ -8,8 +8,8 @@ use crate::ports::{Env, HttpRequest, HttpResponse};
 use crate::settings::ProviderSettings;
 use crate::state::cache::{self, Token};
 use base64::Engine;
-use serde::Deserialize;
-use serde_json::Value;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 /// At most this many attempts per request, whatever the deadline.
 pub const MAX_ATTEMPTS: u32 = 8;
@@ -29,15 +29,26 @@ pub struct Client<'a> {
     pub settings: &'a ProviderSettings,
 }
 
-/// The typed error of a non-2xx answer (`ErrorBody` or an OAuth error).
+/// The members of an error answer we show: Platform API's `ErrorBody` (`code`, `message`)
+/// or an OAuth error (`error`, `error_description`).
+#[derive(Deserialize, Default)]
+struct ErrorBody {
+    code: Option<String>,
+    message: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// The typed error of a non-2xx answer (`ErrorBody` or an OAuth error); a body that is
+/// neither still gives its status.
 pub(super) fn api_error(resp: &HttpResponse) -> ApiError {
-    let v: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
-    let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    let e: ErrorBody = serde_json::from_slice(&resp.body).unwrap_or_default();
     ApiError {
         status: resp.status,
-        code: s("code").or_else(|| s("error")).unwrap_or_default(),
-        message: s("message")
-            .or_else(|| s("error_description"))
+        code: e.code.or(e.error).unwrap_or_default(),
+        message: e
+            .message
+            .or(e.error_description)
             .unwrap_or_else(|| format!("HTTP {}", resp.status)),
     }
 }
@@ -181,26 +192,54 @@ impl<'a> Client<'a> {
         }
     }
 
-    /// Call the Platform API (`path` starts with `/api/v2`); on a 401 the token is renewed
-    /// and the call retried once. Any non-2xx answer is a typed error, except a 409 when
-    /// `resent` (an earlier attempt or call sent this exact body: Genesys already has it)
-    /// or when this call itself had to send it more than once.
-    pub fn api(
+    /// `GET` from the Platform API (`path` starts with `/api/v2`): the answer as `T`, see
+    /// [`Client::send`].
+    pub fn get<T: DeserializeOwned + Default>(&self, path: &str) -> Result<T, Error> {
+        let answer = self.call("GET", path, None, false)?;
+        parse_body(path, answer.as_deref())
+    }
+
+    /// Call the Platform API (`path` starts with `/api/v2`) with `body` as JSON; on a 401
+    /// the token is renewed and the call retried once. Any non-2xx answer is a typed error,
+    /// except a 409 when `resent` (an earlier attempt or call sent this exact body: Genesys
+    /// already has it) or when this call itself had to send it more than once. The answer
+    /// is read as `T`: an empty one (or an accepted 409) is `T::default()`, one that is not
+    /// JSON or not a `T` is a transport error.
+    pub fn send<T, B>(
         &self,
         method: &'static str,
         path: &str,
-        body: Option<&Value>,
+        body: &B,
         resent: bool,
-    ) -> Result<Value, Error> {
+    ) -> Result<T, Error>
+    where
+        T: DeserializeOwned + Default,
+        B: Serialize + ?Sized,
+    {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| Error::InvalidInput(format!("the body for {path} is not JSON: {e}")))?;
+        let answer = self.call(method, path, Some(&bytes), resent)?;
+        parse_body(path, answer.as_deref())
+    }
+
+    /// The request itself, the same whatever answer is expected (so compiled once): the
+    /// body of a 2xx answer, or none for an accepted 409.
+    fn call(
+        &self,
+        method: &'static str,
+        path: &str,
+        body: Option<&[u8]>,
+        resent: bool,
+    ) -> Result<Option<Vec<u8>>, Error> {
         let mut refreshed = false;
-        let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
         loop {
             let token = self.token(refreshed)?;
-            let req = self.request(method, path, &bytes, body.is_some(), &token);
+            let bytes = body.unwrap_or_default();
+            let req = self.request(method, path, bytes, body.is_some(), &token);
             let (resp, attempts) = self.send_retrying(&req)?;
             match resp.status {
-                200..=299 => return parse_body(path, &resp.body),
-                409 if attempts > 1 || resent => return Ok(Value::Null),
+                200..=299 => return Ok(Some(resp.body)),
+                409 if attempts > 1 || resent => return Ok(None),
                 401 if !refreshed => refreshed = true,
                 401 => {
                     let e = api_error(&resp);
@@ -215,10 +254,18 @@ impl<'a> Client<'a> {
     }
 }
 
-fn parse_body(path: &str, body: &[u8]) -> Result<Value, Error> {
+/// An answer as `T`; members `T` does not name are ignored. None (an accepted 409) or an
+/// empty body is `T::default()`.
+fn parse_body<T: DeserializeOwned + Default>(path: &str, body: Option<&[u8]>) -> Result<T, Error> {
+    let body = body.unwrap_or_default();
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Value::Null);
+        return Ok(T::default());
     }
-    serde_json::from_slice(body)
-        .map_err(|e| Error::Transport(format!("Genesys answered {path} with invalid JSON: {e}")))
+    serde_json::from_slice(body).map_err(|e| {
+        let what = match e.classify() {
+            serde_json::error::Category::Data => "an answer of the wrong shape",
+            _ => "invalid JSON",
+        };
+        Error::Transport(format!("Genesys answered {path} with {what}: {e}"))
+    })
 }

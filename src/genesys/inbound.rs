@@ -1,11 +1,10 @@
 //! Bodies of the inbound Open Messaging API (bot platform → Genesys): messages, typing
 //! events and receipts, shaped as `OpenInboundNormalized*` in Genesys's API, and structured
-//! responses (`OpenInboundStructuredResponseMessage`). The participant data the first
-//! message carries is built in `attributes.rs`.
+//! responses (`OpenInboundStructuredResponseMessage`), as records whose members are named
+//! once, here. The participant data the first message carries is built in `attributes.rs`.
 
 use crate::model::{Attachment, ButtonResponse, ChoiceKind, UserProfile};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
 /// The inbound endpoints.
@@ -41,43 +40,268 @@ impl Kind {
     }
 }
 
-/// `channel.from`: the end user. Profile fields only when `send-user-profile` is on.
-pub fn from(user_id: &str, profile: Option<&UserProfile>) -> Value {
-    let mut m = Map::new();
-    m.insert("id".into(), json!(user_id));
-    m.insert("idType".into(), json!("Opaque"));
-    if let Some(p) = profile {
-        for (k, v) in [
-            ("firstName", &p.first_name),
-            ("lastName", &p.last_name),
-            ("nickname", &p.nickname),
-            ("email", &p.email),
-        ] {
-            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
-                m.insert(k.into(), json!(v));
-            }
-        }
+/// `OpenMessagingFromRecipient` (and `OpenMessagingToRecipient`): the end user. Profile
+/// members only when `send-user-profile` is on and the profile has them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Recipient {
+    /// The end user's id (the bot platform's user id).
+    pub id: String,
+    /// What kind of id it is.
+    pub id_type: IdType,
+    /// First name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    /// Last name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// Nickname.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nickname: Option<String>,
+    /// Email address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// A recipient's `idType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IdType {
+    /// An id that is neither a phone number nor an email address: ours always are.
+    Opaque,
+}
+
+/// `OpenInboundMessageMessagingChannel` (messages) and `OpenInboundMessagingChannel`
+/// (events, without a message id or metadata).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Channel {
+    /// The message's id: Genesys answers a repeated one with a 409.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// The end user.
+    pub from: Recipient,
+    /// When it happened (ISO 8601).
+    pub time: String,
+    /// The participant data (first message only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<ChannelMetadata>,
+}
+
+/// `channel.metadata`: where Genesys takes participant data from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelMetadata {
+    /// Attributes Architect's Get Participant Data reads.
+    pub custom_attributes: BTreeMap<String, String>,
+}
+
+/// A user message: `OpenInboundNormalizedMessage` (text, attachment) or
+/// `OpenInboundStructuredResponseMessage` (a choice, with `buttonResponse` and
+/// `originatingMessageId`), whichever members it has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Message {
+    /// Who, when, and the message id.
+    pub channel: Channel,
+    /// The text (an attachment's caption).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The attachment (one at most).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub content: Vec<Content>,
+    /// The choice, in a structured response.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub button_response: Option<ContentButtonResponse>,
+    /// The agent's message the choice answers, in a structured response.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub originating_message_id: Option<String>,
+}
+
+/// `OpenInboundMessageContent`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Content {
+    /// The file.
+    pub attachment: ContentAttachment,
+}
+
+/// `OpenContentAttachment`: a file by URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContentAttachment {
+    /// Genesys's kind of file.
+    pub media_type: MediaType,
+    /// Where Genesys downloads it.
+    pub url: String,
+    /// IANA media type.
+    pub mime: String,
+    /// File name, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+}
+
+/// An attachment's `mediaType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MediaType {
+    /// `image/*`.
+    Image,
+    /// `video/*`.
+    Video,
+    /// `audio/*`.
+    Audio,
+    /// Anything else.
+    File,
+}
+
+/// `ContentButtonResponse`: the user's choice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContentButtonResponse {
+    /// Quick reply or button.
+    #[serde(rename = "type")]
+    pub kind: ButtonType,
+    /// The label chosen.
+    pub text: String,
+    /// The payload of the choice.
+    pub payload: String,
+}
+
+/// A button response's `type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ButtonType {
+    /// One of the agent's quick replies.
+    QuickReply,
+    /// One of the agent's buttons.
+    Button,
+}
+
+/// `OpenInboundNormalizedEvent`: typing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Who and when (no message id).
+    pub channel: Channel,
+    /// What happened.
+    pub events: Vec<OpenEvent>,
+}
+
+/// `OpenEvent`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenEvent {
+    /// What kind of event.
+    pub event_type: EventType,
+}
+
+/// An event's `eventType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventType {
+    /// The user is typing.
+    Typing,
+}
+
+/// `OpenInboundNormalizedReceipt`: what became of an agent message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Receipt {
+    /// The agent message's id.
+    pub id: String,
+    /// To whom, and when.
+    pub channel: ReceiptChannel,
+    /// Delivered or failed.
+    pub status: ReceiptStatus,
+    /// Always true: no other receipt follows.
+    pub is_final_receipt: bool,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<Reason>,
+}
+
+/// `OpenInboundMessagingReceiptChannel`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptChannel {
+    /// The end user the agent message was for.
+    pub to: Recipient,
+    /// When (ISO 8601).
+    pub time: String,
+}
+
+/// A receipt's `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReceiptStatus {
+    /// The user got it.
+    Delivered,
+    /// The user did not get it.
+    Failed,
+}
+
+/// `ConversationReason`: why a message failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reason {
+    /// Genesys's reason code.
+    pub code: ReasonCode,
+    /// What happened, for the agent.
+    pub message: String,
+}
+
+/// A reason's `code` (the one we send).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReasonCode {
+    /// Anything that is not one of Genesys's more specific codes.
+    GeneralError,
+}
+
+/// `channel.from`: the end user. Profile members only when `send-user-profile` is on
+/// (`profile`), and only those that are not empty.
+pub fn from(user_id: &str, profile: Option<&UserProfile>) -> Recipient {
+    let member = |v: fn(&UserProfile) -> &Option<String>| {
+        profile
+            .and_then(|p| v(p).as_deref())
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    Recipient {
+        id: user_id.to_string(),
+        id_type: IdType::Opaque,
+        first_name: member(|p| &p.first_name),
+        last_name: member(|p| &p.last_name),
+        nickname: member(|p| &p.nickname),
+        email: member(|p| &p.email),
     }
-    Value::Object(m)
+}
+
+/// The channel of a user message.
+fn channel(from: Recipient, message_id: &str, time: &str) -> Channel {
+    Channel {
+        message_id: Some(message_id.to_string()),
+        from,
+        time: time.to_string(),
+        metadata: None,
+    }
 }
 
 /// An inbound text message, optionally with custom attributes (first message only).
 pub fn text_message(
-    from: Value,
+    from: Recipient,
     message_id: &str,
     time: &str,
     text: &str,
     attrs: Option<&BTreeMap<String, String>>,
-) -> Value {
-    let mut channel = json!({ "messageId": message_id, "from": from, "time": time });
-    if let Some(a) = attrs {
-        channel["metadata"] = json!({ "customAttributes": a });
+) -> Message {
+    let metadata = attrs.map(|a| ChannelMetadata {
+        custom_attributes: a.clone(),
+    });
+    Message {
+        channel: Channel {
+            metadata,
+            ..channel(from, message_id, time)
+        },
+        text: Some(text.to_string()),
+        content: Vec::new(),
+        button_response: None,
+        originating_message_id: None,
     }
-    json!({ "channel": channel, "text": text })
 }
 
 /// Genesys's attachment media type for an IANA type.
-pub fn media_type(mime: &str) -> &'static str {
+pub fn media_type(mime: &str) -> MediaType {
     match mime
         .split('/')
         .next()
@@ -85,73 +309,90 @@ pub fn media_type(mime: &str) -> &'static str {
         .to_ascii_lowercase()
         .as_str()
     {
-        "image" => "Image",
-        "video" => "Video",
-        "audio" => "Audio",
-        _ => "File",
+        "image" => MediaType::Image,
+        "video" => MediaType::Video,
+        "audio" => MediaType::Audio,
+        _ => MediaType::File,
     }
 }
 
 /// An inbound attachment message, with its caption as the message text when there is one.
 pub fn attachment_message(
-    from: Value,
+    from: Recipient,
     message_id: &str,
     time: &str,
     a: &Attachment,
     caption: Option<&str>,
-) -> Value {
-    let mut att =
-        json!({ "mediaType": media_type(&a.mime_type), "url": a.url, "mime": a.mime_type });
-    if let Some(f) = &a.file_name {
-        att["filename"] = json!(f);
+) -> Message {
+    let attachment = ContentAttachment {
+        media_type: media_type(&a.mime_type),
+        url: a.url.clone(),
+        mime: a.mime_type.clone(),
+        filename: a.file_name.clone(),
+    };
+    Message {
+        channel: channel(from, message_id, time),
+        text: caption.filter(|c| !c.is_empty()).map(str::to_string),
+        content: vec![Content { attachment }],
+        button_response: None,
+        originating_message_id: None,
     }
-    let mut body = json!({
-        "channel": { "messageId": message_id, "from": from, "time": time },
-        "content": [ { "attachment": att } ]
-    });
-    if let Some(c) = caption.filter(|c| !c.is_empty()) {
-        body["text"] = json!(c);
-    }
-    body
 }
 
 /// A structured response: the user's choice among the agent's quick replies or buttons
 /// (`ButtonResponse` with Genesys's `type`), answering `originatingMessageId`.
-pub fn structured_response(from: Value, message_id: &str, time: &str, b: &ButtonResponse) -> Value {
+pub fn structured_response(
+    from: Recipient,
+    message_id: &str,
+    time: &str,
+    b: &ButtonResponse,
+) -> Message {
     let kind = match b.kind {
-        ChoiceKind::QuickReply => "QuickReply",
-        ChoiceKind::Button => "Button",
+        ChoiceKind::QuickReply => ButtonType::QuickReply,
+        ChoiceKind::Button => ButtonType::Button,
     };
-    json!({
-        "channel": { "messageId": message_id, "from": from, "time": time },
-        "buttonResponse": { "type": kind, "text": b.text, "payload": b.payload },
-        "originatingMessageId": b.originating_message_id
-    })
+    Message {
+        channel: channel(from, message_id, time),
+        text: None,
+        content: Vec::new(),
+        button_response: Some(ContentButtonResponse {
+            kind,
+            text: b.text.clone(),
+            payload: b.payload.clone(),
+        }),
+        originating_message_id: Some(b.originating_message_id.clone()),
+    }
 }
 
-/// What an inbound message body says: its message id, its text (a structured response's:
-/// the label chosen) and its attachment.
-pub fn summary(body: &Value) -> Option<(String, Option<String>, Option<Attachment>)> {
-    let id = body.pointer("/channel/messageId")?.as_str()?.to_string();
+/// What a user message says: its message id, its text (a structured response's: the label
+/// chosen) and its attachment.
+pub fn summary(body: &Message) -> Option<(String, Option<String>, Option<Attachment>)> {
+    let id = body.channel.message_id.clone()?;
     let text = body
-        .get("text")
-        .or_else(|| body.pointer("/buttonResponse/text"))
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let attachment = body.pointer("/content/0/attachment").and_then(|a| {
-        let field = |k: &str| a.get(k).and_then(Value::as_str).map(str::to_string);
-        Some(Attachment {
-            url: field("url")?,
-            mime_type: field("mime").unwrap_or_default(),
-            file_name: field("filename"),
-        })
+        .text
+        .clone()
+        .or_else(|| body.button_response.as_ref().map(|b| b.text.clone()));
+    let attachment = body.content.first().map(|c| Attachment {
+        url: c.attachment.url.clone(),
+        mime_type: c.attachment.mime.clone(),
+        file_name: c.attachment.filename.clone(),
     });
     Some((id, text, attachment))
 }
 
 /// The user is typing.
-pub fn typing_event(from: Value, time: &str) -> Value {
-    json!({ "channel": { "from": from, "time": time }, "events": [ { "eventType": "Typing" } ] })
+pub fn typing_event(from: Recipient, time: &str) -> Event {
+    Event {
+        channel: Channel {
+            message_id: None,
+            from,
+            time: time.to_string(),
+            metadata: None,
+        },
+        events: vec![OpenEvent {
+            event_type: EventType::Typing,
+        }],
+    }
 }
 
 /// A delivery receipt for an agent message.
@@ -161,18 +402,106 @@ pub fn receipt(
     time: &str,
     delivered: bool,
     reason: Option<&str>,
-) -> Value {
-    let mut v = json!({
-        "id": message_id,
-        "channel": { "to": { "id": user_id, "idType": "Opaque" }, "time": time },
-        "status": if delivered { "Delivered" } else { "Failed" },
-        "isFinalReceipt": true
-    });
-    if !delivered {
-        v["reasons"] = json!([{
-            "code": "GeneralError",
-            "message": reason.filter(|r| !r.is_empty()).unwrap_or("The message could not be delivered to the user")
-        }]);
+) -> Receipt {
+    let reasons = match delivered {
+        true => Vec::new(),
+        false => vec![Reason {
+            code: ReasonCode::GeneralError,
+            message: reason
+                .filter(|r| !r.is_empty())
+                .unwrap_or("The message could not be delivered to the user")
+                .to_string(),
+        }],
+    };
+    Receipt {
+        id: message_id.to_string(),
+        channel: ReceiptChannel {
+            to: from(user_id, None),
+            time: time.to_string(),
+        },
+        status: match delivered {
+            true => ReceiptStatus::Delivered,
+            false => ReceiptStatus::Failed,
+        },
+        is_final_receipt: true,
+        reasons,
     }
-    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn user() -> Recipient {
+        from("u1", None)
+    }
+
+    #[test]
+    fn bodies_have_genesys_members_and_only_those_set() {
+        let profile = UserProfile {
+            user_id: "u1".into(),
+            first_name: Some("Ann".into()),
+            last_name: Some(String::new()),
+            email: Some("a@x".into()),
+            ..UserProfile::default()
+        };
+        let attrs = BTreeMap::from([("k".to_string(), "v".to_string())]);
+        let first = text_message(from("u1", Some(&profile)), "m1", "t", "hi", Some(&attrs));
+        let from_ann = json!({"id": "u1", "idType": "Opaque", "firstName": "Ann", "email": "a@x"});
+        let metadata = json!({"customAttributes": {"k": "v"}});
+        assert_eq!(
+            serde_json::to_value(&first).unwrap(),
+            json!({"channel": {"messageId": "m1", "from": from_ann, "time": "t", "metadata": metadata},
+                "text": "hi"})
+        );
+        let a = Attachment {
+            url: "https://f/x.png".into(),
+            mime_type: "image/png".into(),
+            file_name: Some("x.png".into()),
+        };
+        let file = attachment_message(user(), "m2", "t", &a, Some(""));
+        let attachment = json!({"mediaType": "Image", "url": "https://f/x.png", "mime": "image/png", "filename": "x.png"});
+        assert_eq!(
+            serde_json::to_value(&file).unwrap(),
+            json!({"channel": {"messageId": "m2", "from": {"id": "u1", "idType": "Opaque"}, "time": "t"},
+                "content": [{"attachment": attachment}]})
+        );
+        let b = ButtonResponse {
+            kind: ChoiceKind::QuickReply,
+            text: "Blue".into(),
+            payload: "blue".into(),
+            originating_message_id: "o1".into(),
+        };
+        let choice = structured_response(user(), "m3", "t", &b);
+        assert_eq!(
+            serde_json::to_value(&choice).unwrap(),
+            json!({"channel": {"messageId": "m3", "from": {"id": "u1", "idType": "Opaque"}, "time": "t"},
+                "buttonResponse": {"type": "QuickReply", "text": "Blue", "payload": "blue"},
+                "originatingMessageId": "o1"})
+        );
+        assert_eq!(
+            serde_json::to_value(typing_event(user(), "t")).unwrap(),
+            json!({"channel": {"from": {"id": "u1", "idType": "Opaque"}, "time": "t"},
+                "events": [{"eventType": "Typing"}]})
+        );
+        let to = json!({"to": {"id": "u1", "idType": "Opaque"}, "time": "t"});
+        assert_eq!(
+            serde_json::to_value(receipt("u1", "m4", "t", true, Some("ignored"))).unwrap(),
+            json!({"id": "m4", "channel": to, "status": "Delivered", "isFinalReceipt": true})
+        );
+        let reason = json!({"code": "GeneralError", "message": "The message could not be delivered to the user"});
+        assert_eq!(
+            serde_json::to_value(receipt("u1", "m4", "t", false, Some(""))).unwrap(),
+            json!({"id": "m4", "channel": to, "status": "Failed", "isFinalReceipt": true,
+                "reasons": [reason]})
+        );
+        // What a stored body says reads back through the same record.
+        let stored: Message = serde_json::from_value(serde_json::to_value(&file).unwrap()).unwrap();
+        assert_eq!(summary(&stored), Some(("m2".into(), None, Some(a))));
+        assert_eq!(
+            summary(&choice),
+            Some(("m3".into(), Some("Blue".into()), None))
+        );
+    }
 }

@@ -16,7 +16,6 @@ use crate::state::claim::{self, Claim};
 use crate::state::{self, Handover};
 use crate::time::iso8601;
 use crate::transcript::{self, Filters, MAX_TEXT_CHARS};
-use serde_json::Value;
 
 /// The first message when the transcript is empty.
 const NO_TRANSCRIPT: &str = "The user asked for a human agent.";
@@ -48,7 +47,7 @@ fn texts(entries: &[TranscriptEntry], provider: &ProviderSettings) -> Vec<String
 }
 
 /// Inbound text messages for `text` (split when over Genesys's length limit).
-pub(super) fn text_items(env: &Env, user_id: &str, text: &str) -> Vec<(Kind, Value)> {
+pub(super) fn text_items(env: &Env, user_id: &str, text: &str) -> Vec<(Kind, inbound::Message)> {
     let now = iso8601(env.clock.now_ms());
     transcript::split_chars(text, MAX_TEXT_CHARS)
         .into_iter()
@@ -97,7 +96,7 @@ pub fn start(
             return Err(e);
         }
     };
-    let rest: Vec<(Kind, Value)> = texts[1..]
+    let rest: Vec<(Kind, inbound::Message)> = texts[1..]
         .iter()
         .flat_map(|t| text_items(env, &user.user_id, t))
         .collect();
@@ -116,7 +115,7 @@ fn open(
     user: &UserProfile,
     node: &HandoverSettings,
     generation: u64,
-    first: &Value,
+    first: &inbound::Message,
 ) -> Result<Handover, Error> {
     let env = client.env;
     let Opened {

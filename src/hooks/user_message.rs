@@ -16,7 +16,6 @@ use crate::state::{self, sent, Handover};
 use crate::time::iso8601;
 use crate::transcript::{split_chars, MAX_TEXT_CHARS};
 use crate::url_policy;
-use serde_json::Value;
 
 /// Text sent to the agent when the user comes back.
 pub const USER_JOINED: &str = "User joined the conversation";
@@ -25,7 +24,12 @@ pub const USER_LEFT: &str = "User left the conversation";
 
 /// An attachment message with the first piece of its caption; the rest of a caption over
 /// Genesys's length limit follows as text messages.
-fn attachment_items(env: &Env, user_id: &str, a: &Attachment, caption: &str) -> Vec<(Kind, Value)> {
+fn attachment_items(
+    env: &Env,
+    user_id: &str,
+    a: &Attachment,
+    caption: &str,
+) -> Vec<(Kind, inbound::Message)> {
     let now = iso8601(env.clock.now_ms());
     let mut pieces = split_chars(caption, MAX_TEXT_CHARS).into_iter();
     let first = pieces.next().unwrap_or_default();
@@ -39,7 +43,7 @@ fn attachment_items(env: &Env, user_id: &str, a: &Attachment, caption: &str) -> 
 
 /// The outbox items an event becomes (none for typing, or a switched-off notice). A file
 /// whose URL `url_policy` refuses is left out (its caption still goes, as a text).
-fn items(env: &Env, h: &Handover, event: &UserEvent) -> Vec<(Kind, Value)> {
+fn items(env: &Env, h: &Handover, event: &UserEvent) -> Vec<(Kind, inbound::Message)> {
     let user_id = h.user_id.as_str();
     match event {
         UserEvent::Text(text) => text_items(env, user_id, text),
@@ -127,7 +131,7 @@ fn plain(event: &UserEvent) -> UserEvent {
 }
 
 /// The note kept of a message item, for a `Failed` receipt about it.
-fn note((kind, body): &(Kind, Value)) -> Option<sent::Note> {
+fn note((kind, body): &(Kind, inbound::Message)) -> Option<sent::Note> {
     if !kind.is_message() {
         return None;
     }

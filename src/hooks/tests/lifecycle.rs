@@ -256,7 +256,7 @@ fn someone_elses_refused_item_is_skipped() {
     );
     let item = state::outbox::Item {
         kind: crate::genesys::inbound::Kind::Message,
-        body,
+        body: serde_json::to_value(body).unwrap(),
         tried: false,
         created_ms: 0,
     };
