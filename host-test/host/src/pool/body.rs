@@ -1,5 +1,6 @@
 //! Bodies: a response body whose frames must come within the request's between-bytes
-//! timeout, and a request body read whole so the request can be sent again.
+//! timeout (hyper-util's client has no per-request one), and a request body read whole so
+//! an idempotent request can be sent again.
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
@@ -47,33 +48,15 @@ impl http_body::Body for TimedBody {
 /// A request whose body is read whole, plus a copy of it to send again.
 pub(super) async fn buffered(
     req: http::Request<WasiBody>,
-) -> Result<(http::Request<WasiBody>, Resend), Error> {
+) -> Result<(http::Request<WasiBody>, http::Request<WasiBody>), Error> {
     let (parts, body) = req.into_parts();
     let bytes = body.collect().await?.to_bytes();
-    let copy = Resend {
-        method: parts.method.clone(),
-        headers: parts.headers.clone(),
-        body: bytes.clone(),
-    };
+    let mut copy = http::Request::new(full(bytes.clone()));
+    *copy.method_mut() = parts.method.clone();
+    *copy.uri_mut() = parts.uri.clone();
+    *copy.version_mut() = parts.version;
+    *copy.headers_mut() = parts.headers.clone();
     Ok((http::Request::from_parts(parts, full(bytes)), copy))
-}
-
-/// What it takes to send a request again (the URI is set per connection).
-pub(super) struct Resend {
-    method: http::Method,
-    headers: http::HeaderMap,
-    body: Bytes,
-}
-
-impl Resend {
-    /// The request again, for `uri`.
-    pub(super) fn request(self, uri: http::Uri) -> http::Request<WasiBody> {
-        let mut req = http::Request::new(full(self.body));
-        *req.method_mut() = self.method;
-        *req.headers_mut() = self.headers;
-        *req.uri_mut() = uri;
-        req
-    }
 }
 
 fn full(bytes: Bytes) -> WasiBody {

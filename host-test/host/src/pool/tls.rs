@@ -1,7 +1,7 @@
-//! The host's TLS clients: rustls with ring, the web PKI roots and safe protocol versions.
-//! An extra trusted root is added only where a caller asks for it by name (a loopback
-//! simulator's test certificate in tests, the benchmark and `--genesys-ca`); verification is
-//! never relaxed.
+//! The host's TLS settings: rustls with ring, the web PKI roots and safe protocol versions,
+//! built once and shared by the HTTP client and the notification sockets. An extra trusted
+//! root is added only where a caller asks for it by name (a loopback simulator's test
+//! certificate in tests, the benchmark and `--genesys-ca`); verification is never relaxed.
 
 use std::sync::{Arc, LazyLock};
 use tokio_rustls::rustls;
@@ -12,7 +12,7 @@ use tokio_rustls::rustls::pki_types::CertificateDer;
 /// ALPN for requests, one offering nothing for WebSockets (which need HTTP/1.1).
 #[derive(Clone)]
 pub struct TlsClient {
-    http: tokio_rustls::TlsConnector,
+    http: Arc<rustls::ClientConfig>,
     websocket: tokio_rustls::TlsConnector,
     extra_roots: usize,
 }
@@ -54,17 +54,17 @@ impl TlsClient {
                 .with_root_certificates(roots.clone())
                 .with_no_client_auth();
             c.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-            Ok(tokio_rustls::TlsConnector::from(Arc::new(c)))
+            Ok(Arc::new(c))
         };
         Ok(TlsClient {
             http: config(&[b"h2", b"http/1.1"])?,
-            websocket: config(&[])?,
+            websocket: tokio_rustls::TlsConnector::from(config(&[])?),
             extra_roots,
         })
     }
 
     /// For HTTP requests: ALPN offers `h2`, then `http/1.1`.
-    pub fn http(&self) -> &tokio_rustls::TlsConnector {
+    pub fn http(&self) -> &Arc<rustls::ClientConfig> {
         &self.http
     }
 

@@ -1,35 +1,38 @@
-//! The Redis store's one shared connection: made on first use, remade after a loss,
-//! PINGed when idle, every command bounded by timeouts and retried only when harmless;
-//! and how Redis's errors become [`StoreError`]s.
+//! The Redis store's connection: redis's `ConnectionManager` (one multiplexed connection,
+//! remade after it breaks), made on first use, with a thin layer for what it does not do:
+//! a PING before a command on a connection idle a while (a dead idle connection is found out
+//! before a command that must not go twice), one more try only where that is harmless, and
+//! a new manager after a silent connection's timeout; and how Redis's errors become
+//! [`StoreError`]s.
 
 use super::{RedisStore, StoreError};
-use ::redis::aio::MultiplexedConnection;
-use ::redis::{AsyncConnectionConfig, Cmd, ErrorKind, FromRedisValue, RedisError};
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::{Cmd, ErrorKind, FromRedisValue, RedisError};
 use std::sync::MutexGuard;
 use std::time::{Duration, Instant};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 const OP_TIMEOUT: Duration = Duration::from_secs(5);
-const RECONNECT_BACKOFF: Duration = Duration::from_millis(200);
 pub(super) const IDLE_PING: Duration = Duration::from_secs(1);
 
-/// The client's connect and response timeouts.
-pub(super) fn config() -> AsyncConnectionConfig {
-    AsyncConnectionConfig::new()
+/// The connect and response timeouts. One connect attempt per reconnect, without backoff:
+/// while Redis is unreachable, calls fail fast (each failed call starts the next attempt).
+pub(super) fn config() -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
         .set_connection_timeout(CONNECT_TIMEOUT)
         .set_response_timeout(RESPONSE_TIMEOUT)
+        .set_number_of_retries(0)
 }
 
 #[derive(Default)]
 pub(super) struct State {
     live: Option<Live>,
-    last_failure: Option<Instant>,
     next_id: u64,
 }
 
 struct Live {
-    con: MultiplexedConnection,
+    manager: ConnectionManager,
     id: u64,
     last_reply: Instant,
 }
@@ -53,8 +56,7 @@ impl RedisStore {
             .map_err(|f| f.into_store_error(what))
     }
 
-    /// Sends `cmd` on the shared connection (made or remade as needed), within
-    /// [`OP_TIMEOUT`].
+    /// Sends `cmd` through the connection manager (made as needed), within [`OP_TIMEOUT`].
     pub(super) async fn run_raw<T: FromRedisValue>(
         &self,
         what: &'static str,
@@ -64,7 +66,7 @@ impl RedisStore {
         match tokio::time::timeout(OP_TIMEOUT, self.attempt(what, cmd, retry)).await {
             Ok(result) => result,
             Err(_) => {
-                self.forget_all();
+                self.state().live = None;
                 Err(Failure::Unavailable(format!(
                     "redis at {} did not complete {what} within {OP_TIMEOUT:?}",
                     self.target
@@ -81,14 +83,14 @@ impl RedisStore {
     ) -> Result<T, Failure> {
         let mut lost = None;
         for _ in 0..3 {
-            let (mut con, id, idle) = self.connection().await?;
+            let (mut con, id, idle) = self.manager().await?;
             if idle >= IDLE_PING {
                 match ::redis::cmd("PING").query_async::<()>(&mut con).await {
                     Ok(()) => self.replied(id),
                     Err(e) if is_connection_error(&e) => {
                         // Stale (Redis restarted, or a middlebox dropped it): nothing was
-                        // sent yet, so any command may go on a new connection.
-                        self.forget(id);
+                        // sent yet, so any command may go on the remade connection.
+                        self.lost(id, &e);
                         lost = Some(e);
                         continue;
                     }
@@ -101,7 +103,7 @@ impl RedisStore {
                     return Ok(v);
                 }
                 Err(e) if is_connection_error(&e) => {
-                    self.forget(id);
+                    self.lost(id, &e);
                     if retry == Retry::Never {
                         return Err(Failure::Unavailable(format!(
                             "redis at {}: connection lost during {what} (it may or may not \
@@ -128,65 +130,36 @@ impl RedisStore {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The live connection, its id and how long it has been idle; `Ok(None)` if there is
-    /// none and a connect may be tried now.
-    fn cached(&self) -> Result<Option<(MultiplexedConnection, u64, Duration)>, Failure> {
+    /// The manager, its id and how long since a command last had an answer.
+    fn cached(&self) -> Option<(ConnectionManager, u64, Duration)> {
         let state = self.state();
-        if let Some(live) = &state.live {
-            return Ok(Some((live.con.clone(), live.id, live.last_reply.elapsed())));
-        }
-        match state.last_failure {
-            Some(at) if at.elapsed() < RECONNECT_BACKOFF => Err(Failure::Unavailable(format!(
-                "redis at {} is unreachable (last tried {} ms ago)",
-                self.target,
-                at.elapsed().as_millis()
-            ))),
-            _ => Ok(None),
-        }
+        let live = state.live.as_ref()?;
+        Some((live.manager.clone(), live.id, live.last_reply.elapsed()))
     }
 
-    async fn connection(&self) -> Result<(MultiplexedConnection, u64, Duration), Failure> {
-        if let Some(c) = self.cached()? {
-            return Ok(c);
+    /// The manager, made on first use (concurrent callers wait for one attempt).
+    async fn manager(&self) -> Result<(ConnectionManager, u64, Duration), Failure> {
+        if let Some(m) = self.cached() {
+            return Ok(m);
         }
         let _connecting = self.connect_lock.lock().await;
-        if let Some(c) = self.cached()? {
-            return Ok(c);
+        if let Some(m) = self.cached() {
+            return Ok(m);
         }
-        let result = tokio::time::timeout(
-            CONNECT_TIMEOUT + Duration::from_millis(500),
-            self.client
-                .get_multiplexed_async_connection_with_config(&self.config),
-        )
-        .await;
+        let manager = ConnectionManager::new_with_config(self.client.clone(), self.config.clone())
+            .await
+            .map_err(|e| {
+                Failure::Unavailable(format!("cannot connect to redis at {}: {e}", self.target))
+            })?;
         let mut state = self.state();
-        match result {
-            Ok(Ok(con)) => {
-                state.next_id += 1;
-                let id = state.next_id;
-                state.live = Some(Live {
-                    con: con.clone(),
-                    id,
-                    last_reply: Instant::now(),
-                });
-                state.last_failure = None;
-                Ok((con, id, Duration::ZERO))
-            }
-            Ok(Err(e)) => {
-                state.last_failure = Some(Instant::now());
-                Err(Failure::Unavailable(format!(
-                    "cannot connect to redis at {}: {e}",
-                    self.target
-                )))
-            }
-            Err(_) => {
-                state.last_failure = Some(Instant::now());
-                Err(Failure::Unavailable(format!(
-                    "cannot connect to redis at {}: timed out",
-                    self.target
-                )))
-            }
-        }
+        state.next_id += 1;
+        let id = state.next_id;
+        state.live = Some(Live {
+            manager: manager.clone(),
+            id,
+            last_reply: Instant::now(),
+        });
+        Ok((manager, id, Duration::ZERO))
     }
 
     fn replied(&self, id: u64) {
@@ -195,15 +168,17 @@ impl RedisStore {
         }
     }
 
-    fn forget(&self, id: u64) {
+    /// After a connection error: the manager reconnects by itself after a broken
+    /// connection's I/O error; after any other (a timeout on a silent connection, a failed
+    /// reconnect it would not try again) it is dropped, and the next call makes a new one.
+    fn lost(&self, id: u64, e: &RedisError) {
+        if e.is_io_error() && e.is_unrecoverable_error() {
+            return;
+        }
         let mut state = self.state();
         if state.live.as_ref().is_some_and(|l| l.id == id) {
             state.live = None;
         }
-    }
-
-    fn forget_all(&self) {
-        self.state().live = None;
     }
 }
 

@@ -21,16 +21,15 @@
 //! the SCAN cursor the batch started at). Presented to another process, or later, such a
 //! cursor reads that batch again: a few keys may come twice, none is skipped.
 //!
-//! Connection: made on first use (opening only checks the URL), one multiplexed
-//! connection shared by all callers, with a 2 s connect timeout, a 2 s response timeout
-//! and a 5 s bound on a whole operation. A lost connection is dropped and remade by the
-//! next call; while Redis is unreachable, calls fail fast with
-//! [`StoreError::Unavailable`] (after a failed connect, further calls within 200 ms do
-//! not retry it). A connection idle for over a second is PINGed before use, so a Redis
-//! restart does not cost the first command after it. A command whose connection broke
-//! under it is retried once on a new connection only if repeating it is harmless (reads,
-//! SET, DEL, set changes, leases); increment, push and pop are not retried, since Redis may
-//! have run them, and return `Unavailable`.
+//! Connection: redis's `ConnectionManager`, made on first use (opening only checks the
+//! URL): one multiplexed connection shared by all callers, with a 2 s connect timeout, a
+//! 2 s response timeout and a 5 s bound on a whole operation. A broken connection is remade
+//! by the manager, one connect attempt at a time: while Redis is unreachable, calls fail
+//! fast with [`StoreError::Unavailable`]. A connection idle for over a second is PINGed
+//! before use, so a Redis restart does not cost the first command after it. A command whose
+//! connection broke under it is tried again (at most three tries in all) only if repeating
+//! it is harmless (reads, SET, DEL, set changes, leases); increment, push and pop are not,
+//! since Redis may have run them, and return `Unavailable`.
 
 mod conn;
 mod scan;
@@ -40,7 +39,8 @@ mod tests;
 
 use super::counter::{not_a_number, overflow};
 use super::StoreError;
-use ::redis::{AsyncConnectionConfig, Client, ErrorKind};
+use ::redis::aio::ConnectionManagerConfig;
+use ::redis::{Client, ErrorKind};
 use conn::{map_err, Failure, Retry, State};
 use scan::Leftovers;
 use std::sync::Mutex;
@@ -52,11 +52,11 @@ pub const PREFIX: &str = "gom:";
 /// A store on one Redis server; see the module doc.
 pub struct RedisStore {
     client: Client,
-    config: AsyncConnectionConfig,
+    config: ConnectionManagerConfig,
     /// `host:port/db`, for messages (never the password).
     target: String,
     state: Mutex<State>,
-    /// Held while connecting, so concurrent callers wait for one attempt.
+    /// Held while the connection manager is made, so concurrent callers wait for one attempt.
     connect_lock: tokio::sync::Mutex<()>,
     leftovers: Mutex<Leftovers>,
 }

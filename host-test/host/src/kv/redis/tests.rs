@@ -289,6 +289,91 @@ async fn a_restart_under_an_idle_connection_costs_no_error() {
     assert_eq!(store.increment("n", 7).await.unwrap(), 7);
 }
 
+/// A loopback TCP proxy to `upstream`; `silence` makes the connections open so far stop
+/// passing bytes without closing (a connection a NAT or middlebox dropped), while new ones
+/// pass as before.
+struct SilencingProxy {
+    url: String,
+    open: std::sync::Arc<std::sync::Mutex<Vec<std::sync::Arc<std::sync::atomic::AtomicBool>>>>,
+}
+
+impl SilencingProxy {
+    async fn start(upstream: String) -> SilencingProxy {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::{Arc, Mutex};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("redis://{}", listener.local_addr().unwrap());
+        let open: Arc<Mutex<Vec<Arc<AtomicBool>>>> = Arc::default();
+        let conns = open.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
+                    continue;
+                };
+                let silenced = Arc::new(AtomicBool::new(false));
+                conns.lock().unwrap().push(silenced.clone());
+                let (cr, cw) = client.into_split();
+                let (sr, sw) = server.into_split();
+                for (mut from, mut to) in [(cr, sw), (sr, cw)] {
+                    let silenced = silenced.clone();
+                    tokio::spawn(async move {
+                        let mut buf = [0u8; 4096];
+                        loop {
+                            match from.read(&mut buf).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(_) if silenced.load(Ordering::SeqCst) => {}
+                                Ok(n) => {
+                                    if to.write_all(&buf[..n]).await.is_err() {
+                                        return;
+                                    }
+                                }
+                            }
+                        }
+                    });
+                }
+            }
+        });
+        SilencingProxy { url, open }
+    }
+
+    fn silence(&self) {
+        for c in self.open.lock().unwrap().iter() {
+            c.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_gone_silent_is_replaced() {
+    let Some(server) = server() else { return };
+    let upstream = server.url().trim_start_matches("redis://").to_string();
+    let proxy = SilencingProxy::start(upstream).await;
+    let store = Store::open_redis(&proxy.url).await.unwrap();
+    store.set("k", b"v").await.unwrap();
+    proxy.silence();
+    // The kept connection answers nothing, without closing: after its response timeout (2 s)
+    // the store takes a new connection rather than trying the silent one again.
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(10);
+    loop {
+        match store.get("k").await {
+            Ok(v) => {
+                assert_eq!(v, Some(b"v".to_vec()));
+                break;
+            }
+            Err(StoreError::Unavailable(_)) if Instant::now() < deadline => {}
+            Err(e) => panic!("no new connection after {:?}: {e}", started.elapsed()),
+        }
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(store.increment("n", 1).await.unwrap(), 1);
+}
+
 #[tokio::test]
 async fn opening_does_not_need_redis_up() {
     let url = format!("redis://127.0.0.1:{}", free_port());
