@@ -24,10 +24,11 @@ pub struct Flattened {
 /// their JSON text; null is skipped. Text that is not JSON (or a string that does not hold
 /// JSON) is `invalid-input`; JSON that is not an object is skipped whole (`not_object`).
 pub fn flatten(input: &str) -> Result<Flattened, Error> {
-    let value: Value = serde_json::from_str(input)
+    // From bytes, as every other JSON the component reads: one instance of the parser.
+    let value: Value = serde_json::from_slice(input.as_bytes())
         .map_err(|e| Error::InvalidInput(format!("custom attributes are not valid JSON: {e}")))?;
     let value = match value {
-        Value::String(inner) => serde_json::from_str(&inner).map_err(|e| {
+        Value::String(inner) => serde_json::from_slice(inner.as_bytes()).map_err(|e| {
             Error::InvalidInput(format!(
                 "custom attributes string does not hold valid JSON: {e}"
             ))

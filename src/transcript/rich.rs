@@ -18,7 +18,8 @@ type Render = fn(&Value) -> Option<Output>;
 
 /// The default outputs in a line's data, in a fixed order; empty when there are none.
 pub fn outputs(data: &str) -> Vec<Output> {
-    let Ok(v) = serde_json::from_str::<Value>(data) else {
+    // From bytes, as every other JSON the component reads: one instance of the parser.
+    let Ok(v) = serde_json::from_slice::<Value>(data.as_bytes()) else {
         return Vec::new();
     };
     let Some(default) = v
