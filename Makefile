@@ -88,7 +88,7 @@ bench: build redis
 ## of the release build; installed when missing)
 sizes: setup
 	@command -v twiggy >/dev/null || $(CARGO) install --locked twiggy
-	CARGO_PROFILE_RELEASE_STRIP=false CARGO_TARGET_DIR=target/sizes RUSTFLAGS="-C link-arg=--skip-wit-component" \
+	CARGO_PROFILE_RELEASE_STRIP=false CARGO_TARGET_DIR=target/sizes RUSTFLAGS="-C target-feature=+simd128 -C link-arg=--skip-wit-component" \
 	  $(CARGO) build -q --release --target wasm32-wasip2 -p genesys-om-handover --lib
 	twiggy top -n 1000000 -f csv target/sizes/wasm32-wasip2/release/genesys_om_handover.wasm > target/sizes/top.csv
 	node host-test/node/sizes.mjs target/sizes/top.csv

@@ -20,8 +20,9 @@ pub struct Flattened {
 /// Flatten the node's Custom Attributes: a JSON object, or a JSON string holding one.
 ///
 /// Nested objects become dotted keys; arrays of scalars are joined with commas; arrays that
-/// hold objects or arrays are indexed (`items.0.sku`); booleans become `1`/`0`; numbers keep
-/// their JSON text; null is skipped. Text that is not JSON (or a string that does not hold
+/// hold objects or arrays are indexed (`items.0.sku`); booleans become `1`/`0`; numbers are
+/// written as the JavaScript platform of the feature source writes them (shortest form:
+/// `1.50` is `1.5`), whole numbers exactly up to 64 bits; null is skipped. Text that is not JSON (or a string that does not hold
 /// JSON) is `invalid-input`; JSON that is not an object is skipped whole (`not_object`).
 pub fn flatten(input: &str) -> Result<Flattened, Error> {
     // From bytes, as every other JSON the component reads: one instance of the parser.
@@ -150,7 +151,7 @@ mod tests {
                 ("items.1.sku", "B2"),
                 ("m.0", "1,2"),
                 ("m.1", "3"),
-                ("n", "1.50"),
+                ("n", "1.5"),
                 ("off", "0"),
             ])
         );

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 const FEATURES = [
   '--enable-bulk-memory', '--enable-bulk-memory-opt', '--enable-sign-ext',
   '--enable-nontrapping-float-to-int', '--enable-mutable-globals', '--enable-multivalue',
-  '--enable-reference-types',
+  '--enable-reference-types', '--enable-simd',
 ];
 const here = dirname(fileURLToPath(import.meta.url));
 const jco = join(here, 'node_modules', '.bin', 'jco');
