@@ -42,7 +42,13 @@ fn inactivity_check(client: &Client, user_id: &str) -> Result<Outcome, Error> {
     let now = client.env.clock.now_ms();
     let Some(last) = state::handover::last_activity(kv, &h)? else {
         // Never dated (a handover opened by an earlier version): its idle time starts now.
+        // Or just ended by another call, which removed the date with every other key: then
+        // the date we wrote is ours to remove.
         state::handover::touch(kv, &h, now)?;
+        if !still_open(client, &h)? {
+            state::handover::forget_activity(kv, &h)?;
+            return Ok(ignored(Some(user_id.to_string()), Warning::NoOpenHandover));
+        }
         return Ok(outcome(&h, Vec::new(), Vec::new()));
     };
     let idle_ms = now.saturating_sub(last);

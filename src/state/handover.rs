@@ -110,6 +110,11 @@ pub fn touch(kv: &dyn Kv, h: &Handover, now_ms: u64) -> Result<(), Error> {
     set_u64(kv, &h.scope().activity(), now_ms)
 }
 
+/// Forget when the handover last saw traffic (a date written after the handover ended).
+pub fn forget_activity(kv: &dyn Kv, h: &Handover) -> Result<(), Error> {
+    delete(kv, &h.scope().activity())
+}
+
 /// When the handover last saw traffic, if known (`start` records it; a record written by
 /// an earlier version has none).
 pub fn last_activity(kv: &dyn Kv, h: &Handover) -> Result<Option<u64>, Error> {
