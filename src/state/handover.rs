@@ -61,6 +61,9 @@ pub struct Handover {
     pub user_disconnects_message: bool,
     /// Text sent to the agent before the user or the bot closes the Genesys side.
     pub disconnect_message: Option<String>,
+    /// The node's inactivity timeout, in place of the tenant's (none: the tenant's).
+    #[serde(default)]
+    pub inactivity_timeout_secs: Option<u32>,
 }
 
 impl Handover {
@@ -158,6 +161,7 @@ pub fn remove(kv: &dyn Kv, h: &Handover) -> Result<(), Error> {
     for key in [scope.activity(), scope.agent(), scope.transfer()] {
         delete(kv, &key)?;
     }
+    super::warned::remove_all(kv, scope)?;
     super::sent::remove_all(kv, scope, super::outbox::seq(kv, scope)?)?;
     super::outbox::remove_all(kv, scope)?;
     super::seen::remove_all(kv, scope)?;
