@@ -37,6 +37,8 @@ pub mod keys {
     pub const FILTER_EMPTY: &str = "filter-empty-messages";
     /// Idle time after which an inactivity check ends the handover.
     pub const INACTIVITY_TIMEOUT_SECS: &str = "inactivity-timeout-secs";
+    /// How long before that an inactivity check warns (`inactivity-warning`); 0: never.
+    pub const INACTIVITY_WARNING_SECS: &str = "inactivity-warning-secs";
     /// An `acw` this soon after a transfer does not end the handover.
     pub const ACW_GRACE_MS: &str = "acw-after-transfer-grace-ms";
     /// Total time one request may spend on retries.
@@ -76,8 +78,10 @@ pub struct ProviderSettings {
     pub filter_unsupported: bool,
     /// Drop empty transcript lines.
     pub filter_empty: bool,
-    /// Inactivity timeout.
+    /// Inactivity timeout (a handover's own, from its node, takes its place).
     pub inactivity_timeout_secs: u64,
+    /// Lead of the `inactivity-warning` before the inactivity timeout; 0: no warning.
+    pub inactivity_warning_secs: u64,
     /// Grace period for `acw` after a transfer.
     pub acw_grace_ms: u64,
     /// Retry deadline of one request.
@@ -229,6 +233,7 @@ impl ProviderSettings {
             filter_unsupported: flag(config, keys::FILTER_UNSUPPORTED, false)?,
             filter_empty: flag(config, keys::FILTER_EMPTY, false)?,
             inactivity_timeout_secs: number(config, keys::INACTIVITY_TIMEOUT_SECS, 1800)?,
+            inactivity_warning_secs: number(config, keys::INACTIVITY_WARNING_SECS, 0)?,
             acw_grace_ms: number(config, keys::ACW_GRACE_MS, 10_000)?,
             retry_deadline_ms: number(config, keys::RETRY_DEADLINE_MS, 8_000)?,
             max_retry_after_ms: number(config, keys::MAX_RETRY_AFTER_MS, 5_000)?,

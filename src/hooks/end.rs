@@ -34,6 +34,9 @@ fn closed_here(client: &Client, user_id: &str, reason: EndReason) -> Result<Outc
     }
 }
 
+/// An inactivity tick: ends the handover once it was idle for its timeout (the node's,
+/// else the tenant's); before that, within `inactivity-warning-secs` of it, warns once per
+/// idle period.
 fn inactivity_check(client: &Client, user_id: &str) -> Result<Outcome, Error> {
     let kv = client.env.kv;
     let Some(h) = state::handover::load(kv, user_id)? else {
@@ -42,15 +45,36 @@ fn inactivity_check(client: &Client, user_id: &str) -> Result<Outcome, Error> {
     let now = client.env.clock.now_ms();
     let Some(last) = state::handover::last_activity(kv, &h)? else {
         // Never dated (a handover opened by an earlier version): its idle time starts now.
+        // Or just ended by another call, which removed the date with every other key: then
+        // the date we wrote is ours to remove.
         state::handover::touch(kv, &h, now)?;
+        if !still_open(client, &h)? {
+            state::handover::forget_activity(kv, &h)?;
+            return Ok(ignored(Some(user_id.to_string()), Warning::NoOpenHandover));
+        }
         return Ok(outcome(&h, Vec::new(), Vec::new()));
     };
     let idle_ms = now.saturating_sub(last);
-    let timeout_ms = client.settings.inactivity_timeout_secs.saturating_mul(1000);
-    if idle_ms < timeout_ms {
+    let timeout_secs = h
+        .inactivity_timeout_secs
+        .map_or(client.settings.inactivity_timeout_secs, u64::from);
+    let timeout_ms = timeout_secs.saturating_mul(1000);
+    if idle_ms >= timeout_ms {
+        return finish(client, &h, EndReason::Inactivity, true);
+    }
+    let lead_ms = client.settings.inactivity_warning_secs.saturating_mul(1000);
+    let left_ms = timeout_ms - idle_ms;
+    if lead_ms == 0 || left_ms > lead_ms || !state::warned::claim(kv, h.scope(), last)? {
         return Ok(outcome(&h, Vec::new(), Vec::new()));
     }
-    finish(client, &h, EndReason::Inactivity, true)
+    if !still_open(client, &h)? {
+        // Ended while we claimed: the keys we just wrote are ours to remove.
+        state::warned::remove_all(kv, h.scope())?;
+        return Ok(ignored(Some(user_id.to_string()), Warning::NoOpenHandover));
+    }
+    let left_secs = u32::try_from(left_ms.div_ceil(1000)).unwrap_or(u32::MAX);
+    let warning = Action::InactivityWarning(left_secs);
+    Ok(outcome(&h, vec![warning], Vec::new()))
 }
 
 /// The handover an event is about: by the end user's id, or by the conversation (whose

@@ -136,6 +136,7 @@ fn open(
             .disconnect_message
             .clone()
             .filter(|m| !m.trim().is_empty()),
+        inactivity_timeout_secs: node.inactivity_timeout_secs,
     };
     state::handover::create(env.kv, &h, env.clock.now_ms())?;
     Ok(h)

@@ -24,7 +24,8 @@ impl Default for UserProfile {
 }
 
 impl Default for HandoverSettings {
-    /// The node's defaults: connect/disconnect messages on, agent details off.
+    /// The node's defaults: connect/disconnect messages on, agent details off, the
+    /// tenant's inactivity timeout.
     fn default() -> Self {
         Self {
             language: None,
@@ -35,6 +36,7 @@ impl Default for HandoverSettings {
             display_agent_details: false,
             custom_attributes: None,
             disconnect_message: None,
+            inactivity_timeout_secs: None,
         }
     }
 }

@@ -61,6 +61,9 @@ pub struct Handover {
     pub user_disconnects_message: bool,
     /// Text sent to the agent before the user or the bot closes the Genesys side.
     pub disconnect_message: Option<String>,
+    /// The node's inactivity timeout, in place of the tenant's (none: the tenant's).
+    #[serde(default)]
+    pub inactivity_timeout_secs: Option<u32>,
 }
 
 impl Handover {
@@ -110,6 +113,11 @@ pub fn touch(kv: &dyn Kv, h: &Handover, now_ms: u64) -> Result<(), Error> {
     set_u64(kv, &h.scope().activity(), now_ms)
 }
 
+/// Forget when the handover last saw traffic (a date written after the handover ended).
+pub fn forget_activity(kv: &dyn Kv, h: &Handover) -> Result<(), Error> {
+    delete(kv, &h.scope().activity())
+}
+
 /// When the handover last saw traffic, if known (`start` records it; a record written by
 /// an earlier version has none).
 pub fn last_activity(kv: &dyn Kv, h: &Handover) -> Result<Option<u64>, Error> {
@@ -153,6 +161,7 @@ pub fn remove(kv: &dyn Kv, h: &Handover) -> Result<(), Error> {
     for key in [scope.activity(), scope.agent(), scope.transfer()] {
         delete(kv, &key)?;
     }
+    super::warned::remove_all(kv, scope)?;
     super::sent::remove_all(kv, scope, super::outbox::seq(kv, scope)?)?;
     super::outbox::remove_all(kv, scope)?;
     super::seen::remove_all(kv, scope)?;

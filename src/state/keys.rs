@@ -11,7 +11,9 @@
 // `h/<hid>/activity`, `/agent`, `/transfer`, `/out/seq`, `/out/head`, `/out/<n>`,
 // `/sent/<n>` (what outbox item n said, for a `Failed` receipt), `/seen/<message-id>`,
 // `/seen-count`, `/seen-index/<n>`, `/agent-epoch` (transfers so far), `/joined/<epoch>`
-// (counter: who announces that epoch's agent), `/joined-by/<epoch>`, `/ending`, `/ending-at`.
+// (counter: who announces that epoch's agent), `/joined-by/<epoch>`, `/ending`, `/ending-at`,
+// `/warned/<activity-ms>` (counter: who gives the inactivity warning of the idle period that
+// began then), `/warned-count`, `/warned-index/<n>`.
 // Variable parts that may contain `/` (user ids, names, message ids) always come last,
 // so no two key formats can produce the same key.
 
@@ -140,5 +142,21 @@ impl Scope<'_> {
     /// When the ending call started (ms), so a crashed one is taken over.
     pub fn ending_at(&self) -> String {
         self.key("ending-at")
+    }
+
+    /// Counter: calls that tried to warn of inactivity in the idle period that began at
+    /// `activity_ms` (the last traffic); the first one does.
+    pub fn warned(&self, activity_ms: u64) -> String {
+        self.key(&format!("warned/{activity_ms}"))
+    }
+
+    /// Counter: entries of the warned index.
+    pub fn warned_count(&self) -> String {
+        self.key("warned-count")
+    }
+
+    /// Warned index entry `n` (an idle period's start), so `end` finds every `warned/` key.
+    pub fn warned_index(&self, n: u64) -> String {
+        self.key(&format!("warned-index/{n}"))
     }
 }

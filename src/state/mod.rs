@@ -13,6 +13,7 @@ pub mod outbox;
 mod records_tests;
 pub mod seen;
 pub mod sent;
+pub mod warned;
 
 pub use handover::{Agent, Handover};
 

@@ -27,6 +27,7 @@ fn handover_record() -> Handover {
         user_connects_message: false,
         user_disconnects_message: true,
         disconnect_message: None,
+        inactivity_timeout_secs: None,
     }
 }
 
@@ -48,6 +49,27 @@ fn records_written_by_the_serde_version_read_back() {
     let old = handover::load(&kv, "u2").unwrap().unwrap();
     assert_eq!((old.hid.as_str(), old.generation), ("c-c9", 0));
     assert_eq!(old.disconnect_message.as_deref(), Some("Bye"));
+    assert_eq!(old.inactivity_timeout_secs, None, "the tenant's timeout");
+    // This release: the node's own inactivity timeout, absent or not.
+    stored(
+        &kv,
+        &keys::handover("u3"),
+        r#"{"user_id":"u3","session_id":"s","hid":"h3","generation":1,"integration_id":"i","conversation_id":"c3","display_agent_details":false,"user_connects_message":true,"user_disconnects_message":true,"disconnect_message":null,"inactivity_timeout_secs":90}"#,
+    );
+    let h3 = handover::load(&kv, "u3").unwrap().unwrap();
+    assert_eq!(h3.inactivity_timeout_secs, Some(90));
+    stored(
+        &kv,
+        &keys::handover("u4"),
+        r#"{"user_id":"u4","session_id":"s","hid":"h4","generation":1,"integration_id":"i","conversation_id":"c4","display_agent_details":false,"user_connects_message":true,"user_disconnects_message":true,"disconnect_message":null,"inactivity_timeout_secs":null}"#,
+    );
+    assert_eq!(
+        handover::load(&kv, "u4")
+            .unwrap()
+            .unwrap()
+            .inactivity_timeout_secs,
+        None
+    );
 
     stored(
         &kv,
@@ -126,6 +148,7 @@ fn records_round_trip() {
     let kv = MemKv::default();
     let mut h = handover_record();
     h.disconnect_message = Some("Bye \u{1F44B}\n".into());
+    h.inactivity_timeout_secs = Some(u32::MAX);
     handover::create(&kv, &h, 10).unwrap();
     assert_eq!(handover::load(&kv, "u1").unwrap(), Some(h.clone()));
 

@@ -127,6 +127,7 @@ pub async fn run(wasm: &Path) -> Result<Vec<String>> {
         display_agent_details: true,
         custom_attributes: Some(r#"{"customerType":"premium","tags":["urgent","vip"],"preferences":{"language":"en","notifications":true}}"#.into()),
         disconnect_message: None,
+        inactivity_timeout_secs: None,
     };
     let mut lines = Vec::new();
 

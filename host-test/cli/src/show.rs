@@ -35,6 +35,9 @@ pub fn action(a: &Action) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+        Action::InactivityWarning(secs) => {
+            format!("[handover: idle, closed for inactivity in {secs} s unless someone writes]")
+        }
     }
 }
 

@@ -51,6 +51,9 @@ pub struct Settings {
     pub custom_attributes: Option<serde_json::Value>,
     /// Text for the agent when the user or bot closes.
     pub disconnect_message: Option<String>,
+    /// This handover's inactivity timeout in seconds, in place of the tenant's
+    /// `inactivity-timeout-secs` (absent: the tenant's).
+    pub inactivity_timeout_secs: Option<u32>,
 }
 
 fn yes() -> bool {
@@ -219,6 +222,7 @@ impl From<&Settings> for HandoverSettings {
             display_agent_details: s.display_agent_details,
             custom_attributes: s.custom_attributes.as_ref().map(|v| v.to_string()),
             disconnect_message: s.disconnect_message.clone(),
+            inactivity_timeout_secs: s.inactivity_timeout_secs,
         }
     }
 }
@@ -307,6 +311,26 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("missing field `session_id`"), "{e}");
+    }
+
+    #[test]
+    fn the_nodes_inactivity_timeout_is_optional() {
+        let user = r#""user": {"user_id": "u1", "session_id": "s1"}"#;
+        let r = start(&format!(
+            r#"{{{user}, "settings": {{"inactivity_timeout_secs": 90}}}}"#
+        ))
+        .unwrap();
+        assert_eq!(
+            HandoverSettings::from(&r.settings).inactivity_timeout_secs,
+            Some(90)
+        );
+        let r = start(&format!("{{{user}}}")).unwrap();
+        assert_eq!(
+            HandoverSettings::from(&r.settings).inactivity_timeout_secs,
+            None
+        );
+        let bad = format!(r#"{{{user}, "settings": {{"inactivity_timeout_secs": -1}}}}"#);
+        assert!(start(&bad).is_err());
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! Native tests of the hooks on the in-memory fakes: whole handovers and random input
 //! here, with the shared helpers; the concurrency contract in `concurrency.rs`; claims,
-//! endings and cleanup in `lifecycle.rs`; the rest by subject in the other files.
+//! endings and cleanup in `lifecycle.rs`; inactivity timeouts and warnings in
+//! `inactivity.rs`; the rest by subject in the other files.
 
 mod agents;
 mod concurrency;
 mod first_message;
+mod inactivity;
 mod lifecycle;
 mod limits;
 mod receipts;
@@ -40,6 +42,7 @@ fn handover(user_id: &str, hid: &str) -> Handover {
         user_connects_message: true,
         user_disconnects_message: true,
         disconnect_message: None,
+        inactivity_timeout_secs: None,
     }
 }
 

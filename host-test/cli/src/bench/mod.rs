@@ -46,6 +46,7 @@ pub(crate) async fn component_hooks(
         display_agent_details: false,
         custom_attributes: Some(CUSTOM_ATTRIBUTES.into()),
         disconnect_message: None,
+        inactivity_timeout_secs: None,
     };
     let lines: Vec<TranscriptEntry> = transcript()
         .into_iter()

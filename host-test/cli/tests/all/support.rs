@@ -120,6 +120,7 @@ pub fn settings() -> HandoverSettings {
         display_agent_details: false,
         custom_attributes: None,
         disconnect_message: None,
+        inactivity_timeout_secs: None,
     }
 }
 
