@@ -22,6 +22,7 @@ fuzz_target!(|data: &[u8]| {
         user_connects_message: true,
         user_disconnects_message: true,
         disconnect_message: None,
+        opened_ms: None,
     };
     state::handover::create(&fakes.kv, &h, 0).unwrap();
     let _ = hooks::end(&env, &EndSignal::GenesysEvent(data.to_vec()));

@@ -19,6 +19,7 @@ fn handover() -> Handover {
         user_connects_message: true,
         user_disconnects_message: true,
         disconnect_message: None,
+        opened_ms: None,
     }
 }
 

@@ -1,7 +1,8 @@
 //! From a Genesys outbound webhook to what the host should do: the signature check, the
-//! body limit and parse, and the mapping of message types (text, structured, typing,
-//! receipts, bot messages) to actions and warnings. No URL reaches the user that
-//! `url_policy` refuses: such attachments, links and avatars are dropped with a warning.
+//! body limit and parse, whether it belongs to the open handover's conversation at all, and
+//! the mapping of message types (text, structured, typing, receipts, bot messages) to
+//! actions and warnings. No URL reaches the user that `url_policy` refuses: such
+//! attachments, links and avatars are dropped with a warning.
 
 use super::content::{self, Part, Shown};
 use super::outbound;
@@ -40,6 +41,29 @@ pub fn read<'w>(
     let w = serde_json::from_slice(&webhook.body)
         .map_err(|e| Error::InvalidInput(format!("webhook body is not a Genesys message: {e}")))?;
     Ok((w, warnings))
+}
+
+/// How far Genesys's clock may be behind the host's before a webhook that names no
+/// conversation counts as sent before the open handover began. The handover's time is the
+/// host's (the one its first message carried); a message of its own conversation is sent
+/// by Genesys after that message arrived, so only a skew between the two clocks could put
+/// it earlier.
+pub const CLOCK_SKEW_MS: u64 = 2_000;
+
+/// Whether a webhook belongs to an earlier conversation of the user than the open
+/// handover's (`conversation_id`, opened at `opened_ms`): it names another conversation, or
+/// names none and was sent more than [`CLOCK_SKEW_MS`] before the handover opened. A time
+/// that does not read as ISO 8601, or a handover of unknown age, drops nothing.
+pub fn is_stale(w: &outbound::Webhook, conversation_id: &str, opened_ms: Option<u64>) -> bool {
+    match w.conversation_id() {
+        Some(named) => {
+            !conversation_id.is_empty() && !named.eq_ignore_ascii_case(conversation_id.trim())
+        }
+        None => match (w.sent_ms(), opened_ms) {
+            (Some(sent), Some(opened)) => sent.saturating_add(CLOCK_SKEW_MS) < opened,
+            _ => false,
+        },
+    }
 }
 
 /// What a bot or flow message becomes: one `update` status, or nothing (with a warning)
@@ -146,8 +170,9 @@ fn receipt(w: &outbound::Webhook) -> Vec<Action> {
     })]
 }
 
-/// The actions and warnings of a webhook. `agent` is the agent shown with agent messages
-/// (`send-profile` or Display Agent Details); `handle_bot_messages` is the tenant's flag.
+/// The actions and warnings of a webhook of the open handover's conversation (see
+/// [`is_stale`]). `agent` is the agent shown with agent messages (`send-profile` or Display
+/// Agent Details); `handle_bot_messages` is the tenant's flag.
 pub fn actions(
     w: &outbound::Webhook,
     agent: Option<&AgentInfo>,

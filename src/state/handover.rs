@@ -61,6 +61,11 @@ pub struct Handover {
     pub user_disconnects_message: bool,
     /// Text sent to the agent before the user or the bot closes the Genesys side.
     pub disconnect_message: Option<String>,
+    /// When the handover opened (epoch milliseconds): the time its first message carried
+    /// to Genesys. A webhook that names no conversation and is older than this belongs to
+    /// an earlier handover. None in records of releases that did not keep it.
+    #[serde(default)]
+    pub opened_ms: Option<u64>,
 }
 
 impl Handover {

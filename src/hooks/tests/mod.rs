@@ -8,6 +8,7 @@ mod first_message;
 mod lifecycle;
 mod limits;
 mod receipts;
+mod stale;
 mod structured;
 mod urls;
 
@@ -40,6 +41,7 @@ fn handover(user_id: &str, hid: &str) -> Handover {
         user_connects_message: true,
         user_disconnects_message: true,
         disconnect_message: None,
+        opened_ms: None,
     }
 }
 
