@@ -66,28 +66,14 @@ pub fn is_stale(w: &outbound::Webhook, conversation_id: &str, opened_ms: Option<
     }
 }
 
-/// What a bot or flow message becomes: one `update` status, or nothing (with a warning)
-/// when `handle-bot-messages` is off.
+/// What a bot or flow message becomes: its content, as an agent's would be but from the
+/// bot (no agent shown), or nothing (with a warning) when `handle-bot-messages` is off.
 fn bot_message(w: &outbound::Webhook, handle: bool) -> (Vec<Action>, Vec<Warning>) {
     if !handle {
         return (Vec::new(), vec![Warning::BotMessageDropped]);
     }
-    let shown = content::parts(w);
-    let warnings = dropped(shown.unsafe_url_dropped);
-    let text: Vec<String> = shown
-        .parts
-        .into_iter()
-        .filter_map(|p| match p {
-            Part::Text(t) => Some(t),
-            Part::Choices { text, choices } => Some(content::fallback(&text, &choices)),
-            Part::Attachment(..) => None,
-        })
-        .collect();
-    if text.is_empty() {
-        return (Vec::new(), warnings);
-    }
-    let update = HandoverStatus::Update(text.join("\n"));
-    (vec![Action::Status(update)], warnings)
+    let id = w.message_id().unwrap_or_default();
+    content_actions(w, id, None, Sender::Bot)
 }
 
 fn dropped(unsafe_url_dropped: bool) -> Vec<Warning> {
@@ -116,11 +102,12 @@ pub fn shown_agent(agent: Option<&AgentInfo>) -> (Option<AgentInfo>, bool) {
     }
 }
 
-/// What an agent's message shows the user, part by part, with its warnings.
-fn agent_message(
+/// What a message of an agent or a bot shows the user, part by part, with its warnings.
+fn content_actions(
     w: &outbound::Webhook,
     message_id: &str,
     agent: Option<&AgentInfo>,
+    sender: Sender,
 ) -> (Vec<Action>, Vec<Warning>) {
     let message_id = message_id.to_string();
     let Shown {
@@ -136,12 +123,14 @@ fn agent_message(
                 message_id: message_id.clone(),
                 text,
                 agent: agent.clone(),
+                sender,
             }),
             Part::Attachment(attachment, caption) => Action::SendAttachment(AgentAttachment {
                 message_id: message_id.clone(),
                 attachment,
                 caption,
                 agent: agent.clone(),
+                sender,
             }),
             Part::Choices { text, choices } => Action::SendChoices(AgentChoices {
                 message_id: message_id.clone(),
@@ -149,6 +138,7 @@ fn agent_message(
                 text,
                 choices,
                 agent: agent.clone(),
+                sender,
             }),
         })
         .collect();
@@ -185,7 +175,7 @@ pub fn actions(
         Some("Text" | "Structured") if w.is_bot() => bot_message(w, handle_bot_messages),
         Some("Text" | "Structured") => {
             let id = w.message_id().unwrap_or_default();
-            agent_message(w, id, agent)
+            content_actions(w, id, agent, Sender::Agent)
         }
         _ => (Vec::new(), vec![Warning::UnsupportedIgnored]),
     }
