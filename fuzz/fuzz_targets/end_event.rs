@@ -23,6 +23,7 @@ fuzz_target!(|data: &[u8]| {
         user_disconnects_message: true,
         disconnect_message: None,
         inactivity_timeout_secs: None,
+        opened_ms: None,
     };
     state::handover::create(&fakes.kv, &h, 0).unwrap();
     let _ = hooks::end(&env, &EndSignal::GenesysEvent(data.to_vec()));

@@ -20,6 +20,7 @@ fn handover() -> Handover {
         user_disconnects_message: true,
         disconnect_message: None,
         inactivity_timeout_secs: None,
+        opened_ms: None,
     }
 }
 

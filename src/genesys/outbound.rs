@@ -233,6 +233,20 @@ impl Webhook<'_> {
         })
     }
 
+    /// The Genesys conversation it names, if any (`conversationId`; optional in the older
+    /// documentation).
+    pub fn conversation_id(&self) -> Option<&str> {
+        self.conversation_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
+
+    /// When Genesys sent it (`channel.time`), if that reads as an ISO-8601 time.
+    pub fn sent_ms(&self) -> Option<u64> {
+        crate::time::parse_iso8601(self.channel.time.as_deref()?)
+    }
+
     /// Whether a Genesys bot or flow (not a person) sent it.
     pub fn is_bot(&self) -> bool {
         self.originating_entity.as_deref() == Some("Bot")

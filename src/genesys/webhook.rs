@@ -1,7 +1,8 @@
 //! From a Genesys outbound webhook to what the host should do: the signature check, the
-//! body limit and parse, and the mapping of message types (text, structured, typing,
-//! receipts, bot messages) to actions and warnings. No URL reaches the user that
-//! `url_policy` refuses: such attachments, links and avatars are dropped with a warning.
+//! body limit and parse, whether it belongs to the open handover's conversation at all, and
+//! the mapping of message types (text, structured, typing, receipts, bot messages) to
+//! actions and warnings. No URL reaches the user that `url_policy` refuses: such
+//! attachments, links and avatars are dropped with a warning.
 
 use super::content::{self, Part, Shown};
 use super::outbound;
@@ -42,28 +43,37 @@ pub fn read<'w>(
     Ok((w, warnings))
 }
 
-/// What a bot or flow message becomes: one `update` status, or nothing (with a warning)
-/// when `handle-bot-messages` is off.
+/// How far Genesys's clock may be behind the host's before a webhook that names no
+/// conversation counts as sent before the open handover began. The handover's time is the
+/// host's (the one its first message carried); a message of its own conversation is sent
+/// by Genesys after that message arrived, so only a skew between the two clocks could put
+/// it earlier.
+pub const CLOCK_SKEW_MS: u64 = 2_000;
+
+/// Whether a webhook belongs to an earlier conversation of the user than the open
+/// handover's (`conversation_id`, opened at `opened_ms`): it names another conversation, or
+/// names none and was sent more than [`CLOCK_SKEW_MS`] before the handover opened. A time
+/// that does not read as ISO 8601, or a handover of unknown age, drops nothing.
+pub fn is_stale(w: &outbound::Webhook, conversation_id: &str, opened_ms: Option<u64>) -> bool {
+    match w.conversation_id() {
+        Some(named) => {
+            !conversation_id.is_empty() && !named.eq_ignore_ascii_case(conversation_id.trim())
+        }
+        None => match (w.sent_ms(), opened_ms) {
+            (Some(sent), Some(opened)) => sent.saturating_add(CLOCK_SKEW_MS) < opened,
+            _ => false,
+        },
+    }
+}
+
+/// What a bot or flow message becomes: its content, as an agent's would be but from the
+/// bot (no agent shown), or nothing (with a warning) when `handle-bot-messages` is off.
 fn bot_message(w: &outbound::Webhook, handle: bool) -> (Vec<Action>, Vec<Warning>) {
     if !handle {
         return (Vec::new(), vec![Warning::BotMessageDropped]);
     }
-    let shown = content::parts(w);
-    let warnings = dropped(shown.unsafe_url_dropped);
-    let text: Vec<String> = shown
-        .parts
-        .into_iter()
-        .filter_map(|p| match p {
-            Part::Text(t) => Some(t),
-            Part::Choices { text, choices } => Some(content::fallback(&text, &choices)),
-            Part::Attachment(..) => None,
-        })
-        .collect();
-    if text.is_empty() {
-        return (Vec::new(), warnings);
-    }
-    let update = HandoverStatus::Update(text.join("\n"));
-    (vec![Action::Status(update)], warnings)
+    let id = w.message_id().unwrap_or_default();
+    content_actions(w, id, None, Sender::Bot)
 }
 
 fn dropped(unsafe_url_dropped: bool) -> Vec<Warning> {
@@ -92,11 +102,12 @@ pub fn shown_agent(agent: Option<&AgentInfo>) -> (Option<AgentInfo>, bool) {
     }
 }
 
-/// What an agent's message shows the user, part by part, with its warnings.
-fn agent_message(
+/// What a message of an agent or a bot shows the user, part by part, with its warnings.
+fn content_actions(
     w: &outbound::Webhook,
     message_id: &str,
     agent: Option<&AgentInfo>,
+    sender: Sender,
 ) -> (Vec<Action>, Vec<Warning>) {
     let message_id = message_id.to_string();
     let Shown {
@@ -112,12 +123,14 @@ fn agent_message(
                 message_id: message_id.clone(),
                 text,
                 agent: agent.clone(),
+                sender,
             }),
             Part::Attachment(attachment, caption) => Action::SendAttachment(AgentAttachment {
                 message_id: message_id.clone(),
                 attachment,
                 caption,
                 agent: agent.clone(),
+                sender,
             }),
             Part::Choices { text, choices } => Action::SendChoices(AgentChoices {
                 message_id: message_id.clone(),
@@ -125,6 +138,7 @@ fn agent_message(
                 text,
                 choices,
                 agent: agent.clone(),
+                sender,
             }),
         })
         .collect();
@@ -146,8 +160,9 @@ fn receipt(w: &outbound::Webhook) -> Vec<Action> {
     })]
 }
 
-/// The actions and warnings of a webhook. `agent` is the agent shown with agent messages
-/// (`send-profile` or Display Agent Details); `handle_bot_messages` is the tenant's flag.
+/// The actions and warnings of a webhook of the open handover's conversation (see
+/// [`is_stale`]). `agent` is the agent shown with agent messages (`send-profile` or Display
+/// Agent Details); `handle_bot_messages` is the tenant's flag.
 pub fn actions(
     w: &outbound::Webhook,
     agent: Option<&AgentInfo>,
@@ -160,7 +175,7 @@ pub fn actions(
         Some("Text" | "Structured") if w.is_bot() => bot_message(w, handle_bot_messages),
         Some("Text" | "Structured") => {
             let id = w.message_id().unwrap_or_default();
-            agent_message(w, id, agent)
+            content_actions(w, id, agent, Sender::Agent)
         }
         _ => (Vec::new(), vec![Warning::UnsupportedIgnored]),
     }

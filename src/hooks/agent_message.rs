@@ -1,6 +1,7 @@
 //! `agent-message`: a Genesys outbound webhook, verified and turned into actions for the
 //! user. Every copy of one Genesys message id gives the same actions under one delivery
-//! key; copies after the first are marked `duplicate`, so the host delivers them once.
+//! key; copies after the first are marked `duplicate`, so the host delivers them once. A
+//! webhook of the user's earlier conversation is dropped with `stale-webhook-dropped`.
 
 use super::agent_joined::{self, Show};
 use super::{no_handover, outcome};
@@ -20,6 +21,12 @@ pub fn agent_message(env: &Env, hook: &Webhook) -> Result<Outcome, Error> {
     let Some(h) = state::handover::load(env.kv, user_id)? else {
         return Err(no_handover(user_id));
     };
+    // A webhook of the user's earlier conversation (a late retry or a replay) is not this
+    // handover's: nothing is claimed, touched or shown.
+    if webhook::is_stale(&w, &h.conversation_id, h.opened_ms) {
+        warnings.push(Warning::StaleWebhookDropped);
+        return Ok(outcome(&h, Vec::new(), warnings));
+    }
     let handle_bot_messages = ProviderSettings::handle_bot_messages(env.config)?;
     let show = Show {
         details: h.display_agent_details,

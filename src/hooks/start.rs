@@ -81,14 +81,15 @@ pub fn start(
     let client = Client::new(env, &provider);
     let texts = texts(transcript_entries, &provider);
     let profile = provider.send_user_profile.then_some(user);
+    let opened_ms = env.clock.now_ms();
     let first = inbound::text_message(
         inbound::from(&user.user_id, profile),
         &env.clock.new_id(),
-        &iso8601(env.clock.now_ms()),
+        &iso8601(opened_ms),
         &texts[0],
         Some(&attrs),
     );
-    let h = match open(&client, user, node, generation, &first) {
+    let h = match open(&client, user, node, (generation, opened_ms), &first) {
         Ok(h) => h,
         Err(e) => {
             // Give the generation up, so the next start need not wait for the lease.
@@ -109,12 +110,13 @@ pub fn start(
     ))
 }
 
-/// Open the conversation and store the handover (under a fresh handover id).
+/// Open the conversation and store the handover (under a fresh handover id), with the
+/// start generation and the time `first` carries.
 fn open(
     client: &Client,
     user: &UserProfile,
     node: &HandoverSettings,
-    generation: u64,
+    (generation, opened_ms): (u64, u64),
     first: &inbound::Message,
 ) -> Result<Handover, Error> {
     let env = client.env;
@@ -137,6 +139,7 @@ fn open(
             .clone()
             .filter(|m| !m.trim().is_empty()),
         inactivity_timeout_secs: node.inactivity_timeout_secs,
+        opened_ms: Some(opened_ms),
     };
     state::handover::create(env.kv, &h, env.clock.now_ms())?;
     Ok(h)

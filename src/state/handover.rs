@@ -64,6 +64,11 @@ pub struct Handover {
     /// The node's inactivity timeout, in place of the tenant's (none: the tenant's).
     #[serde(default)]
     pub inactivity_timeout_secs: Option<u32>,
+    /// When the handover opened (epoch milliseconds): the time its first message carried
+    /// to Genesys. A webhook that names no conversation and is older than this belongs to
+    /// an earlier handover. None in records of releases that did not keep it.
+    #[serde(default)]
+    pub opened_ms: Option<u64>,
 }
 
 impl Handover {

@@ -28,6 +28,7 @@ fn handover_record() -> Handover {
         user_disconnects_message: true,
         disconnect_message: None,
         inactivity_timeout_secs: None,
+        opened_ms: None,
     }
 }
 
@@ -39,7 +40,16 @@ fn records_written_by_the_serde_version_read_back() {
         &keys::handover("u1"),
         r#"{"user_id":"u1","session_id":"s1","hid":"h1","generation":3,"integration_id":"i1","conversation_id":"c1","display_agent_details":true,"user_connects_message":false,"user_disconnects_message":true,"disconnect_message":null}"#,
     );
+    // Written before the record kept when the handover opened: that is unknown.
     assert_eq!(handover::load(&kv, "u1").unwrap(), Some(handover_record()));
+    // This release's record: the same, and when it opened.
+    stored(
+        &kv,
+        &keys::handover("u3"),
+        r#"{"user_id":"u3","session_id":"s1","hid":"h3","generation":3,"integration_id":"i1","conversation_id":"c1","display_agent_details":true,"user_connects_message":false,"user_disconnects_message":true,"disconnect_message":null,"opened_ms":1764062043512}"#,
+    );
+    let now = handover::load(&kv, "u3").unwrap().unwrap();
+    assert_eq!(now.opened_ms, Some(1_764_062_043_512));
     // A record from before handover ids: no `hid`, no `generation`, and an unknown field.
     stored(
         &kv,
@@ -48,6 +58,7 @@ fn records_written_by_the_serde_version_read_back() {
     );
     let old = handover::load(&kv, "u2").unwrap().unwrap();
     assert_eq!((old.hid.as_str(), old.generation), ("c-c9", 0));
+    assert_eq!(old.opened_ms, None);
     assert_eq!(old.disconnect_message.as_deref(), Some("Bye"));
     assert_eq!(old.inactivity_timeout_secs, None, "the tenant's timeout");
     // This release: the node's own inactivity timeout, absent or not.
@@ -149,6 +160,7 @@ fn records_round_trip() {
     let mut h = handover_record();
     h.disconnect_message = Some("Bye \u{1F44B}\n".into());
     h.inactivity_timeout_secs = Some(u32::MAX);
+    h.opened_ms = Some(u64::MAX);
     handover::create(&kv, &h, 10).unwrap();
     assert_eq!(handover::load(&kv, "u1").unwrap(), Some(h.clone()));
 

@@ -88,6 +88,16 @@ pub fn text_webhook_body(user_id: &str, message_id: &str, text: &str) -> Vec<u8>
     text_webhook_body_from(INTEGRATION_ID, user_id, message_id, text)
 }
 
+/// Now on the wall clock, as Genesys writes `channel.time`: a fixture webhook is sent
+/// after the handover it is for opened, and names no conversation (as in Genesys's older
+/// documentation), so its time is what ties it to that handover.
+pub fn now_iso8601() -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    crate::time::iso8601(ms)
+}
+
 /// As [`text_webhook_body`], from the integration `integration_id`.
 pub fn text_webhook_body_from(
     integration_id: &str,
@@ -101,7 +111,7 @@ pub fn text_webhook_body_from(
             "id": integration_id, "platform": "Open", "type": "Private",
             "to": { "id": user_id, "idType": "Opaque" },
             "from": { "nickname": DEPLOYMENT_NAME, "id": integration_id, "idType": "Opaque" },
-            "time": "2026-11-25T09:14:05.001Z", "messageId": message_id
+            "time": now_iso8601(), "messageId": message_id
         },
         "type": "Text", "text": text, "originatingEntity": "Human", "direction": "Outbound"
     })

@@ -1,30 +1,38 @@
 //! How hook results look to people (the demo) and to programs (one JSON line each).
 
-use genesys_om_host::bindings::types::{Action, EndReason, Error, HandoverStatus, Outcome};
+use genesys_om_host::bindings::types::{
+    Action, AgentInfo, EndReason, Error, HandoverStatus, Outcome, Sender,
+};
 
 /// One line per action, as the user would see it in the chat.
 pub fn actions(o: &Outcome) -> Vec<String> {
     o.actions.iter().map(action).collect()
 }
 
-fn who(agent: &Option<genesys_om_host::bindings::types::AgentInfo>) -> String {
-    agent
-        .as_ref()
-        .map(|a| a.name.clone())
-        .unwrap_or_else(|| "Agent".into())
+/// Who a message is from: the agent's name when shown, or what sent it.
+fn who(agent: &Option<AgentInfo>, sender: Sender) -> String {
+    match (agent, sender) {
+        (Some(a), _) => a.name.clone(),
+        (None, Sender::Agent) => "Agent".into(),
+        (None, Sender::Bot) => "Genesys bot".into(),
+    }
 }
 
 /// One action as a chat line.
 pub fn action(a: &Action) -> String {
     match a {
-        Action::SendText(t) => format!("{}: {}", who(&t.agent), t.text),
+        Action::SendText(t) => format!("{}: {}", who(&t.agent, t.sender), t.text),
         Action::SendAttachment(x) => format!(
             "{}: [file {}] {}",
-            who(&x.agent),
+            who(&x.agent, x.sender),
             x.attachment.file_name.clone().unwrap_or_default(),
             x.attachment.url
         ),
-        Action::SendChoices(c) => format!("{}: {}", who(&c.agent), c.fallback.replace('\n', " / ")),
+        Action::SendChoices(c) => format!(
+            "{}: {}",
+            who(&c.agent, c.sender),
+            c.fallback.replace('\n', " / ")
+        ),
         Action::AgentTyping => "(the agent is typing…)".into(),
         Action::Status(s) => format!("[handover: {}]", status(s)),
         Action::UserMessageFailed(f) => format!(

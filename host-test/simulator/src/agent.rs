@@ -34,6 +34,23 @@ pub enum AgentSends {
     },
     /// A text from a Genesys bot (`originatingEntity: Bot`).
     BotText(String),
+    /// Quick replies from a Genesys bot or in-queue flow, e.g. a callback offer
+    /// (`Structured`, `originatingEntity: Bot`).
+    BotQuickReplies {
+        /// The question.
+        text: String,
+        /// `(text, payload)` of each reply.
+        replies: Vec<(String, String)>,
+    },
+    /// A file from a Genesys bot or flow (`originatingEntity: Bot`).
+    BotAttachment {
+        /// Where the file is.
+        url: String,
+        /// Its MIME type.
+        mime: String,
+        /// Its file name.
+        filename: String,
+    },
     /// A delivery receipt for the customer's message.
     Receipt,
     /// Genesys could not take the customer's message `message_id` (e.g. a file its
@@ -87,16 +104,18 @@ impl Simulator {
             "direction": "Outbound",
             "conversationId": conversation_id,
         });
+        // A bot sends what an agent can, marked as the bot's.
+        let entity = match sends {
+            AgentSends::BotText(_)
+            | AgentSends::BotQuickReplies { .. }
+            | AgentSends::BotAttachment { .. } => "Bot",
+            _ => "Human",
+        };
         match sends {
-            AgentSends::Text(t) => {
+            AgentSends::Text(t) | AgentSends::BotText(t) => {
                 body["type"] = json!("Text");
                 body["text"] = json!(t);
-                body["originatingEntity"] = json!("Human");
-            }
-            AgentSends::BotText(t) => {
-                body["type"] = json!("Text");
-                body["text"] = json!(t);
-                body["originatingEntity"] = json!("Bot");
+                body["originatingEntity"] = json!(entity);
             }
             AgentSends::Typing => {
                 body["type"] = json!("Event");
@@ -106,17 +125,23 @@ impl Simulator {
                 url,
                 mime,
                 filename,
+            }
+            | AgentSends::BotAttachment {
+                url,
+                mime,
+                filename,
             } => {
                 body["type"] = json!("Text");
-                body["originatingEntity"] = json!("Human");
+                body["originatingEntity"] = json!(entity);
                 body["content"] = json!([{ "contentType": "Attachment", "attachment": {
                     "id": self.next_id(), "mediaType": if mime.starts_with("image/") { "Image" } else { "File" },
                     "url": url, "mime": mime, "filename": filename, "contentSizeBytes": 2444 } }]);
             }
-            AgentSends::QuickReplies { text, replies } => {
+            AgentSends::QuickReplies { text, replies }
+            | AgentSends::BotQuickReplies { text, replies } => {
                 body["type"] = json!("Structured");
                 body["text"] = json!(text);
-                body["originatingEntity"] = json!("Human");
+                body["originatingEntity"] = json!(entity);
                 body["content"] = Value::Array(
                     replies
                         .into_iter()

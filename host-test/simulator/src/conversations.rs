@@ -82,12 +82,13 @@ impl Simulator {
         id
     }
 
-    /// The active or ended conversation of a user.
+    /// The conversation of a user: the active one, else one that ended.
     pub fn conversation_of(&self, user_id: &str) -> Option<Conversation> {
-        self.lock()
-            .conversations
-            .values()
-            .find(|c| c.user_id == user_id)
+        let st = self.lock();
+        let of_user = || st.conversations.values().filter(|c| c.user_id == user_id);
+        of_user()
+            .find(|c| !c.ended)
+            .or_else(|| of_user().next())
             .cloned()
     }
 

@@ -4,12 +4,14 @@
 //! `inactivity.rs`; the rest by subject in the other files.
 
 mod agents;
+mod bots;
 mod concurrency;
 mod first_message;
 mod inactivity;
 mod lifecycle;
 mod limits;
 mod receipts;
+mod stale;
 mod structured;
 mod urls;
 
@@ -43,6 +45,7 @@ fn handover(user_id: &str, hid: &str) -> Handover {
         user_disconnects_message: true,
         disconnect_message: None,
         inactivity_timeout_secs: None,
+        opened_ms: None,
     }
 }
 
@@ -169,32 +172,6 @@ fn every_outcome_of_a_known_handover_names_its_genesys_conversation() {
         assert_eq!(g.integration_id, fixtures::INTEGRATION_ID);
     }
     assert_eq!(flush(&env, "u1").unwrap().genesys, None);
-}
-
-#[test]
-fn bot_messages_become_updates_only_when_asked() {
-    for handle in [false, true] {
-        let f = Fakes {
-            config: MapConfig::working().with("handle-bot-messages", &handle.to_string()),
-            ..Fakes::default()
-        };
-        start(&f.env(), &user(), &[], &HandoverSettings::default()).unwrap();
-        let body = String::from_utf8(fixtures::text_webhook_body("u1", "b1", "Please hold"))
-            .unwrap()
-            .replace(
-                r#""originatingEntity":"Human""#,
-                r#""originatingEntity":"Bot""#,
-            );
-        let w = fixtures::signed(body.into_bytes(), WEBHOOK_SECRET);
-        let o = agent_message(&f.env(), &w).unwrap();
-        if handle {
-            let update = HandoverStatus::Update("Please hold".into());
-            assert_eq!(o.actions, vec![Action::Status(update)]);
-        } else {
-            assert!(o.actions.is_empty());
-            assert_eq!(o.warnings, vec![Warning::BotMessageDropped]);
-        }
-    }
 }
 
 fn attachment(url: &str) -> UserEvent {

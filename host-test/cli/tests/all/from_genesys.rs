@@ -1,10 +1,12 @@
 //! Everything Genesys sends back: signed webhooks of every payload type, bot messages,
-//! agent details, duplicates, receipts, and a randomized robustness run.
+//! agent details, duplicates, receipts, webhooks of an earlier handover, and a randomized
+//! robustness run.
 
 use crate::support::*;
-use genesys_om_handover::testing::fixtures::Rng;
+use genesys_om_handover::testing::fixtures::{now_iso8601, Rng};
 use genesys_om_host::bindings::types::{
-    Action, Error, HandoverStatus, SignatureProblem, Warning, Webhook,
+    Action, ButtonResponse, ChoiceKind, EndSignal, Error, HandoverStatus, Sender, SignatureProblem,
+    UserEvent, Warning, Webhook,
 };
 use genesys_sim::{sign, AgentSends};
 use serde_json::{json, Value};
@@ -17,14 +19,15 @@ fn signed(body: &Value, secret: &str) -> Webhook {
     }
 }
 
-/// A realistic outbound webhook envelope for user `u1` of integration `integ`.
+/// A realistic outbound webhook envelope for user `u1` of integration `integ`, sent now
+/// and naming no conversation (as in Genesys's older documentation).
 fn envelope(integ: &str, id: &str) -> Value {
     json!({
         "id": id,
         "channel": { "id": integ, "platform": "Open", "type": "Private",
                      "to": { "id": "u1", "idType": "Opaque" },
                      "from": { "nickname": DEPLOYMENT, "id": integ, "idType": "Opaque" },
-                     "time": "2026-11-25T09:14:05.001Z", "messageId": id },
+                     "time": now_iso8601(), "messageId": id },
         "direction": "Outbound"
     })
 }
@@ -183,25 +186,36 @@ async fn a_retried_webhook_repeats_its_action_under_one_delivery_key() {
     assert_ne!(o.delivery_key.as_deref(), Some(key.as_str()));
 }
 
+/// A Genesys bot or in-queue flow's messages: dropped unless `handle-bot-messages` is on,
+/// then delivered as what they are (text, quick replies, a file) from the bot, with no
+/// agent announced or shown; the user's pick of the bot's quick replies goes back to
+/// Genesys as a structured response answering the bot's message.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bot_messages_are_dropped_or_forwarded_as_status_updates() {
+async fn bot_messages_are_dropped_or_delivered_as_content_from_the_bot() {
+    let offer = || AgentSends::BotQuickReplies {
+        text: "Would you like a callback instead of waiting?".into(),
+        replies: vec![
+            ("Yes".into(), "callback_yes".into()),
+            ("No".into(), "callback_no".into()),
+        ],
+    };
     let h = harness().await;
-    let conv = h.open("u1").await;
-    let o = h
-        .agent_sends(
-            &conv,
-            AgentSends::BotText("You are number 3 in the queue".into()),
-        )
-        .await
-        .unwrap();
-    assert!(o.actions.is_empty());
-    assert_eq!(o.warnings, vec![Warning::BotMessageDropped]);
+    let conv = h.open_unanswered("u1").await;
+    for sends in [
+        AgentSends::BotText("You are number 3 in the queue".into()),
+        offer(),
+    ] {
+        let o = h.agent_sends(&conv, sends).await.unwrap();
+        assert!(o.actions.is_empty(), "{o:?}");
+        assert_eq!(o.warnings, vec![Warning::BotMessageDropped]);
+    }
 
     let h = harness_with(|c| {
         c.insert("handle-bot-messages".into(), "true".into());
+        c.insert("send-profile".into(), "true".into());
     })
     .await;
-    let conv = h.open("u1").await;
+    let conv = h.open_unanswered("u1").await;
     let o = h
         .agent_sends(
             &conv,
@@ -209,12 +223,156 @@ async fn bot_messages_are_dropped_or_forwarded_as_status_updates() {
         )
         .await
         .unwrap();
+    let [Action::SendText(t)] = &o.actions[..] else {
+        panic!("{o:?}")
+    };
+    assert_eq!(t.text, "You are number 3 in the queue");
+    assert_eq!((t.sender, t.agent.as_ref()), (Sender::Bot, None));
+    assert!(o.warnings.is_empty(), "{o:?}");
+
+    let o = h.agent_sends(&conv, offer()).await.unwrap();
+    let [Action::SendChoices(c)] = &o.actions[..] else {
+        panic!("{o:?}")
+    };
+    assert_eq!((c.sender, c.agent.as_ref()), (Sender::Bot, None));
+    assert_eq!(c.text, "Would you like a callback instead of waiting?");
+    let labels: Vec<&str> = c.choices.iter().map(|c| c.label.as_str()).collect();
+    assert_eq!(labels, ["Yes", "No"]);
+    // The user takes the callback: a structured response to the bot's message.
+    let chosen = UserEvent::ButtonResponse(ButtonResponse {
+        originating_message_id: c.message_id.clone(),
+        kind: ChoiceKind::QuickReply,
+        text: c.choices[0].label.clone(),
+        payload: c.choices[0].value.clone(),
+    });
+    let answered = h.user_says("u1", chosen).await.unwrap();
+    assert!(answered.warnings.is_empty(), "{answered:?}");
+    let got = h.sim.received("structured-response");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].conversation_id.as_deref(), Some(conv.as_str()));
+    assert_eq!(got[0].body["originatingMessageId"], c.message_id.as_str());
     assert_eq!(
-        o.actions,
-        vec![Action::Status(HandoverStatus::Update(
-            "You are number 3 in the queue".into()
-        ))]
+        got[0].body["buttonResponse"],
+        json!({"type": "QuickReply", "text": "Yes", "payload": "callback_yes"})
     );
+
+    let o = h
+        .agent_sends(
+            &conv,
+            AgentSends::BotAttachment {
+                url: "https://files.example.com/callback-terms.pdf".into(),
+                mime: "application/pdf".into(),
+                filename: "callback-terms.pdf".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let [Action::SendAttachment(a)] = &o.actions[..] else {
+        panic!("{o:?}")
+    };
+    assert_eq!((a.sender, a.agent.as_ref()), (Sender::Bot, None));
+    assert_eq!(
+        a.attachment.file_name.as_deref(),
+        Some("callback-terms.pdf")
+    );
+
+    // None of that announced an agent; the human agent's first message does.
+    let agent = h.sim.add_agent("Alex Agent", None);
+    h.sim.agent_joins(&conv, &agent);
+    let o = h
+        .agent_sends(&conv, AgentSends::Text("Hi, Alex here".into()))
+        .await
+        .unwrap();
+    match &o.actions[..] {
+        [Action::Status(HandoverStatus::AgentJoined(Some(joined))), Action::SendText(t)] => {
+            assert_eq!(joined.name, "Alex Agent");
+            assert_eq!(t.sender, Sender::Agent);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The user's previous handover's webhooks, posted again after the user opened a new one (a
+/// late Genesys retry, or a replay: the signature covers only the body), reach nobody:
+/// one naming the earlier conversation, and one naming none that was sent before the new
+/// handover opened. The new conversation's own webhooks are delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_of_the_previous_handover_does_not_reach_the_next() {
+    let h = harness().await;
+    let first = h.open("u1").await;
+    let old_text = h
+        .webhook(&first, AgentSends::Text("from the first handover".into()))
+        .unwrap();
+    let o = h.agent(&old_text).await.unwrap();
+    assert!(
+        matches!(&o.actions[..], [Action::SendText(t)] if t.text == "from the first handover"),
+        "{o:?}"
+    );
+    h.user_says("u1", UserEvent::Text("thanks".into()))
+        .await
+        .unwrap();
+    let user_message_id = h.sim.received("message").last().unwrap().body["channel"]["messageId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let old_receipt = h
+        .webhook(
+            &first,
+            AgentSends::FailedReceipt {
+                message_id: user_message_id,
+                code: "GeneralError".into(),
+                message: "late".into(),
+            },
+        )
+        .unwrap();
+    let old_typing = h.webhook(&first, AgentSends::Typing).unwrap();
+    h.end(EndSignal::UserLeft("u1".into())).await.unwrap();
+
+    let opened_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let second = h.open("u1").await;
+    assert_ne!(second, first);
+    for w in [&old_text, &old_receipt, &old_typing] {
+        let o = h.agent(w).await.unwrap();
+        assert!(o.actions.is_empty(), "{o:?}");
+        assert_eq!(o.warnings, vec![Warning::StaleWebhookDropped]);
+        assert_eq!(o.delivery_key, None);
+        assert_eq!(o.genesys.unwrap().conversation_id, second);
+    }
+
+    // A webhook naming no conversation, stamped a minute before the handover opened.
+    let mut body: Value = serde_json::from_slice(
+        &h.sim
+            .webhook(&second, AgentSends::Text("undated old".into()))
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    body.as_object_mut().unwrap().remove("conversationId");
+    body["channel"]["time"] = json!(genesys_om_handover::time::iso8601(opened_ms - 60_000));
+    let o = h.agent(&signed(&body, WEBHOOK_SECRET)).await.unwrap();
+    assert!(o.actions.is_empty(), "{o:?}");
+    assert_eq!(o.warnings, vec![Warning::StaleWebhookDropped]);
+    // The same, sent now: this handover's.
+    body["channel"]["time"] = json!(now_iso8601());
+    let o = h.agent(&signed(&body, WEBHOOK_SECRET)).await.unwrap();
+    assert!(
+        matches!(&o.actions[..], [Action::SendText(t)] if t.text == "undated old"),
+        "{o:?}"
+    );
+
+    // The new conversation's own webhook, as the simulator sends it.
+    let o = h
+        .agent_sends(&second, AgentSends::Text("from the second handover".into()))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&o.actions[..], [Action::SendText(t)] if t.text == "from the second handover"),
+        "{o:?}"
+    );
+    assert!(o.warnings.is_empty(), "{o:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -436,7 +594,7 @@ async fn random_and_mutated_webhooks_never_trap_or_act_unsigned() {
 /// naming the message and Genesys's reason; a `Delivered` receipt stays silent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_receipt_tells_the_bot_which_user_message_failed_and_why() {
-    use genesys_om_host::bindings::types::{Attachment, UserEvent};
+    use genesys_om_host::bindings::types::Attachment;
     let h = harness().await;
     let conv = h.open("u1").await;
     let file = Attachment {

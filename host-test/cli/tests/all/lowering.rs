@@ -5,7 +5,8 @@
 
 use crate::support::*;
 use genesys_om_host::bindings::types::{
-    Action, AgentAttachment, AgentInfo, Attachment, Choice, Error, HandoverStatus, Warning, Webhook,
+    Action, AgentAttachment, AgentInfo, Attachment, Choice, Error, HandoverStatus, Sender, Warning,
+    Webhook,
 };
 use genesys_sim::AgentSends;
 
@@ -169,6 +170,7 @@ async fn an_attachment_with_its_caption_choices_and_the_agent_shown_read_back() 
             },
             caption: Some("Your invoice \u{1F4C4}".into()),
             agent: Some(shown.clone()),
+            sender: Sender::Agent,
         }
     );
 
@@ -202,5 +204,6 @@ async fn an_attachment_with_its_caption_choices_and_the_agent_shown_read_back() 
     );
     assert_eq!(c.fallback, "Callback?\nOptions: Yes | No");
     assert_eq!(c.agent.as_ref(), Some(&shown));
+    assert_eq!(c.sender, Sender::Agent);
     assert!(!c.message_id.is_empty());
 }
