@@ -161,7 +161,7 @@ async fn one_replica_over_redis_loses_and_repeats_nothing() {
 async fn over_redis(count: usize, kill: bool) {
     const CONVERSATIONS: usize = 30;
     const MESSAGES: usize = 10;
-    let redis = RedisServer::start().expect("redis-server (make test installs it)");
+    let redis = RedisServer::for_test();
     let sim = Simulator::start(CLIENT_ID, CLIENT_SECRET).await.unwrap();
     sim.add_integration(DEPLOYMENT, "", SECRET);
     let dir = TempDir::with_prefix("replicas").unwrap();
