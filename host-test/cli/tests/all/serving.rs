@@ -298,6 +298,7 @@ async fn a_call_in_flight_during_a_swap_finishes_on_the_old_version() {
         9,
     );
     let url = format!("{base}/api/acme/message");
+    let before = sim.requests("message");
     let in_flight = tokio::spawn(async move {
         call(
             "POST",
@@ -306,7 +307,13 @@ async fn a_call_in_flight_during_a_swap_finishes_on_the_old_version() {
         )
         .await
     });
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // In flight: Genesys has the request and is taking its time to answer.
+    crate::support::wait_until(
+        "the message to reach Genesys",
+        std::time::Duration::from_secs(10),
+        || async { sim.requests("message") > before },
+    )
+    .await;
     let tmp = dir.join("acme.wasm.new");
     std::fs::copy(artifact("genesys-om-handover-v2.wasm"), &tmp).unwrap();
     std::fs::rename(&tmp, dir.join("acme.wasm")).unwrap();
