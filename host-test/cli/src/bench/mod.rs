@@ -434,16 +434,23 @@ mod tests {
     fn the_readme_states_the_targets_the_bench_checks() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");
         let readme = std::fs::read_to_string(path).unwrap();
-        let size = format!(
-            "(target ≤ {} KiB = {} bytes)",
+        let readme = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+        let stated = format!(
+            "the shipped `.wasm` at most {} KiB = {} bytes, instantiation from the \
+             `InstancePre` with the pooling allocator at most {} µs, and `agent-message`'s \
+             signature check and parse at most {} µs.",
             targets::WASM_BYTES / 1024,
-            grouped(targets::WASM_BYTES)
+            grouped(targets::WASM_BYTES),
+            targets::POOLED_INSTANTIATE_US,
+            targets::VERIFY_PARSE_US,
         );
-        assert_eq!(size, "(target ≤ 460 KiB = 471 040 bytes)");
-        let pooled = format!("(target ≤ {} µs pooled)", targets::POOLED_INSTANTIATE_US);
-        let verify = format!("(target ≤ {} µs)", targets::VERIFY_PARSE_US);
-        for stated in [size, pooled, verify] {
-            assert!(readme.contains(&stated), "the README does not say {stated}");
-        }
+        assert!(
+            stated.contains("460 KiB = 471 040 bytes"),
+            "the size target as the issue states it: {stated}"
+        );
+        assert!(
+            readme.contains(&stated),
+            "the README does not say: {stated}"
+        );
     }
 }
