@@ -327,6 +327,22 @@ mod tests {
     }
 
     #[test]
+    fn a_button_response_names_its_kind_as_genesys_does() {
+        let m: MessageRequest = serde_json::from_str(
+            r#"{"user_id": "u1", "button_response": {"type": "QuickReply", "text": "Yes",
+                "payload": "yes", "originating_message_id": "m1"}}"#,
+        )
+        .unwrap();
+        let UserEvent::ButtonResponse(b) = UserEvent::from(&m.event) else {
+            panic!("not a button response");
+        };
+        assert_eq!(b.kind, ChoiceKind::QuickReply);
+        let wrong = r#"{"user_id": "u1", "button_response": {"type": "quick-reply",
+            "text": "Yes", "payload": "yes", "originating_message_id": "m1"}}"#;
+        assert!(serde_json::from_str::<MessageRequest>(wrong).is_err());
+    }
+
+    #[test]
     fn a_delivery_report_has_exactly_its_four_fields() {
         let d: DeliveryRequest = serde_json::from_str(
             r#"{"user_id": "u1", "message_id": "m1", "delivered": false, "reason": "tab closed"}"#,
@@ -351,21 +367,5 @@ mod tests {
                 "{wrong}"
             );
         }
-    }
-
-    #[test]
-    fn a_button_response_names_its_kind_as_genesys_does() {
-        let m: MessageRequest = serde_json::from_str(
-            r#"{"user_id": "u1", "button_response": {"type": "QuickReply", "text": "Yes",
-                "payload": "yes", "originating_message_id": "m1"}}"#,
-        )
-        .unwrap();
-        let UserEvent::ButtonResponse(b) = UserEvent::from(&m.event) else {
-            panic!("not a button response");
-        };
-        assert_eq!(b.kind, ChoiceKind::QuickReply);
-        let wrong = r#"{"user_id": "u1", "button_response": {"type": "quick-reply",
-            "text": "Yes", "payload": "yes", "originating_message_id": "m1"}}"#;
-        assert!(serde_json::from_str::<MessageRequest>(wrong).is_err());
     }
 }
