@@ -3,7 +3,7 @@
 
 use crate::show;
 use genesys_om_handover::testing::fixtures;
-use genesys_om_host::api::{Event, Line, Settings};
+use genesys_om_host::api::{DeliveryRequest, Event, Line, Settings};
 use genesys_om_host::bindings::types::{EndSignal, UserProfile, Webhook};
 use genesys_om_host::{Plugin, Tenant};
 use serde::Deserialize;
@@ -76,18 +76,8 @@ pub enum Step {
     BotClosed(String),
     /// An inactivity tick (a user id).
     InactivityCheck(String),
-    /// `report-delivery`.
-    ReportDelivery {
-        /// The user.
-        user_id: String,
-        /// The agent message's id.
-        message_id: String,
-        /// Whether it reached the user.
-        delivered: bool,
-        /// Why not.
-        #[serde(default)]
-        reason: Option<String>,
-    },
+    /// `report-delivery`: the body of `serve`'s `POST /api/<tenant>/delivery`.
+    ReportDelivery(DeliveryRequest),
 }
 
 /// A Genesys-shaped agent text webhook (the shared fixture), signed with `secret` if any.
@@ -182,19 +172,42 @@ pub async fn run(plugin: &Plugin, scenario: &Scenario) -> anyhow::Result<Vec<Str
                     .end(&tenant, &EndSignal::InactivityCheck(u.clone()))
                     .await?,
             ),
-            Step::ReportDelivery {
-                user_id,
-                message_id,
-                delivered,
-                reason,
-            } => (
+            Step::ReportDelivery(d) => (
                 "report-delivery",
                 plugin
-                    .report_delivery(&tenant, user_id, message_id, *delivered, reason.as_deref())
+                    .report_delivery(
+                        &tenant,
+                        &d.user_id,
+                        &d.message_id,
+                        d.delivered,
+                        d.reason.as_deref(),
+                    )
                     .await?,
             ),
         };
         out.push(show::json_line(n, hook, &result));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_delivery_step_is_the_body_of_the_delivery_route() {
+        let s: Step = serde_json::from_str(
+            r#"{"report_delivery": {"user_id": "u1", "message_id": "m1", "delivered": false,
+                "reason": "tab closed"}}"#,
+        )
+        .unwrap();
+        let Step::ReportDelivery(d) = s else {
+            panic!("not a report_delivery step")
+        };
+        assert_eq!((d.user_id.as_str(), d.delivered), ("u1", false));
+        assert_eq!(d.reason.as_deref(), Some("tab closed"));
+        let extra = r#"{"report_delivery": {"user_id": "u1", "message_id": "m1",
+            "delivered": true, "read": true}}"#;
+        assert!(serde_json::from_str::<Step>(extra).is_err());
+    }
 }

@@ -142,6 +142,23 @@ pub struct EndRequest {
     pub reason: Option<String>,
 }
 
+/// `POST /api/<tenant>/delivery`: whether an agent message (the `message_id` of a
+/// `send-text`, `send-attachment` or `send-choices` action) reached the user; the
+/// `report-delivery` hook, which sends Genesys a `Delivered` or `Failed` receipt.
+#[derive(Deserialize, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryRequest {
+    /// The user the message was for.
+    pub user_id: String,
+    /// The agent message's id, as its action carried it.
+    pub message_id: String,
+    /// `true`: it reached the user (`Delivered`); `false`: it did not (`Failed`).
+    pub delivered: bool,
+    /// Why not, for the agent (sent with a `Failed` receipt).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
 /// A bindgen type from JSON, refusing fields it does not have, as
 /// `#[serde(deny_unknown_fields)]` would (a generated type cannot carry the attribute).
 pub fn strict<'de, D, T>(d: D) -> Result<T, D::Error>
@@ -347,5 +364,32 @@ mod tests {
         let wrong = r#"{"user_id": "u1", "button_response": {"type": "quick-reply",
             "text": "Yes", "payload": "yes", "originating_message_id": "m1"}}"#;
         assert!(serde_json::from_str::<MessageRequest>(wrong).is_err());
+    }
+
+    #[test]
+    fn a_delivery_report_has_exactly_its_four_fields() {
+        let d: DeliveryRequest = serde_json::from_str(
+            r#"{"user_id": "u1", "message_id": "m1", "delivered": false, "reason": "tab closed"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (d.user_id.as_str(), d.message_id.as_str(), d.delivered),
+            ("u1", "m1", false)
+        );
+        assert_eq!(d.reason.as_deref(), Some("tab closed"));
+        let d: DeliveryRequest =
+            serde_json::from_str(r#"{"user_id": "u1", "message_id": "m1", "delivered": true}"#)
+                .unwrap();
+        assert_eq!(d.reason, None);
+        for wrong in [
+            r#"{"user_id": "u1", "message_id": "m1"}"#,
+            r#"{"user_id": "u1", "message_id": "m1", "delivered": "yes"}"#,
+            r#"{"user_id": "u1", "message_id": "m1", "delivered": true, "status": "Read"}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<DeliveryRequest>(wrong).is_err(),
+                "{wrong}"
+            );
+        }
     }
 }

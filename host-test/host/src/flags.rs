@@ -126,6 +126,18 @@ mod tests {
     }
 
     #[test]
+    fn the_organization_check_is_skipped_only_when_asked_by_name() {
+        assert!(!vars(&[]).skip_organization_check);
+        assert!(!Flags::all_enabled().skip_organization_check);
+        let skip = "SKIP_GENESYS_EVENTBRIDGE_ORGANIZATION_ID_CHECK";
+        assert!(vars(&[(skip, "true")]).skip_organization_check);
+        assert!(vars(&[(skip, " TRUE ")]).skip_organization_check);
+        for not in ["false", "1", "yes", ""] {
+            assert!(!vars(&[(skip, not)]).skip_organization_check, "{not:?}");
+        }
+    }
+
+    #[test]
     fn message_flags_are_defaults_a_tenant_overrides() {
         let f = vars(&[
             ("GENESYS_CLOUD_OM_HANDLE_BOT_MESSAGE", "true"),

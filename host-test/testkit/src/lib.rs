@@ -196,10 +196,18 @@ impl RedisServer {
         Err(last_error.unwrap_or_else(|| anyhow!("redis-server did not start")))
     }
 
-    /// Whether a `redis-server` binary is installed (on `PATH` or in `/usr/bin`), so tests
-    /// can skip with a notice instead of failing where it cannot be.
-    pub fn available() -> bool {
-        RedisServer::binary().is_some()
+    /// The server a test needs: started, or the test fails here saying why and how to get
+    /// `redis-server` (`make test` installs it). Every test that uses Redis takes its server
+    /// from here, so none of them passes without having run.
+    #[track_caller]
+    pub fn for_test() -> RedisServer {
+        match RedisServer::start() {
+            Ok(server) => server,
+            Err(e) => panic!(
+                "this test needs a private redis-server and could not start one: {e:#}. \
+                 `make test` installs it (`make redis`, or `apt-get install -y redis-server`)"
+            ),
+        }
     }
 
     /// The `redis-server` binary: the first on `PATH`, else `/usr/bin/redis-server`.
@@ -410,11 +418,7 @@ mod tests {
 
     #[test]
     fn redis_server_starts_stops_and_restarts_on_its_port() {
-        if !RedisServer::available() {
-            eprintln!("SKIPPED: redis-server is not installed (apt-get install -y redis-server)");
-            return;
-        }
-        let mut server = RedisServer::start().unwrap();
+        let mut server = RedisServer::for_test();
         let port = server.port();
         assert_eq!(server.url(), format!("redis://127.0.0.1:{port}"));
         assert!(server.ping());

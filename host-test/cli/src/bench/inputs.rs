@@ -1,5 +1,5 @@
 //! What the benchmark feeds the hooks, the same for the component and the native build:
-//! a 20-line transcript, nested custom attributes, 1 KB signed webhooks from the shared
+//! a 20-line transcript, nested custom attributes, 1 KiB signed webhooks from the shared
 //! fixtures, and Genesys answered in process so no network enters the figures.
 
 use genesys_om_handover::testing::fixtures;
@@ -38,7 +38,7 @@ pub(crate) fn transcript() -> Vec<(Speaker, String)> {
         .collect()
 }
 
-/// A signed Genesys text webhook of about 1 KB for `user` (the shared fixture, padded).
+/// A signed Genesys text webhook of about 1 KiB for `user` (the shared fixture, padded).
 pub(crate) fn webhook(user: &str, n: usize) -> (Vec<(String, String)>, Vec<u8>) {
     let id = format!("{n:032x}");
     let bare = fixtures::text_webhook_body(user, &id, "").len();

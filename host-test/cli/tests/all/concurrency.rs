@@ -125,8 +125,7 @@ async fn two_concurrent_starts_open_one_conversation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_messages_over_redis_arrive_once_each() {
-    let redis =
-        handover_testkit::RedisServer::start().expect("redis-server (make test installs it)");
+    let redis = handover_testkit::RedisServer::for_test();
     let kv = Store::open_redis(&redis.url()).await.unwrap();
     concurrent_messages(kv, 2, 20).await;
 }

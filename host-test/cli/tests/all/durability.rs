@@ -45,10 +45,11 @@ async fn the_on_disk_store_survives_kill_9_with_nothing_acknowledged_lost() {
         };
     }
     let stop = Arc::new(AtomicBool::new(false));
+    let acked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for u in 0..USERS {
-        let (base, stop) = (base.clone(), stop.clone());
+        let (base, stop, acked) = (base.clone(), stop.clone(), acked.clone());
         tasks.push(tokio::spawn(async move {
             let user = format!("disk-user-{u}");
             let mut acknowledged = Vec::new();
@@ -64,7 +65,10 @@ async fn the_on_disk_store_survives_kill_9_with_nothing_acknowledged_lost() {
                 )
                 .await
                 {
-                    Sent::Answered(200, _) => acknowledged.push(text),
+                    Sent::Answered(200, _) => {
+                        acknowledged.push(text);
+                        acked.fetch_add(1, Ordering::Relaxed);
+                    }
                     Sent::Answered(s, v) => panic!("{s} {v}"),
                     _ => break,
                 }
@@ -72,7 +76,13 @@ async fn the_on_disk_store_survives_kill_9_with_nothing_acknowledged_lost() {
             (user, acknowledged)
         }));
     }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Killed under load: once ten messages a user were acknowledged, with more under way.
+    crate::support::wait_until(
+        "the load to have messages acknowledged",
+        Duration::from_secs(60),
+        || async { acked.load(Ordering::Relaxed) >= 10 * USERS },
+    )
+    .await;
     replica.kill();
     stop.store(true, Ordering::Relaxed);
     let mut results = Vec::new();

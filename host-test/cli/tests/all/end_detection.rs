@@ -55,6 +55,17 @@ async fn serve_for(
     prefix: &str,
     extra: Value,
 ) -> (TempDir, String) {
+    serve_with(sim, egress, prefix, extra, |_| {}).await
+}
+
+/// [`serve_for`], with `f` adjusting the options first.
+async fn serve_with(
+    sim: &Simulator,
+    egress: Egress,
+    prefix: &str,
+    extra: Value,
+    f: impl FnOnce(&mut ServeOptions),
+) -> (TempDir, String) {
     sim.add_integration("acme-deployment", "", "acme-secret");
     let dir = TempDir::with_prefix(prefix).unwrap();
     tenant_file(dir.path(), extra);
@@ -63,6 +74,7 @@ async fn serve_for(
     opts.cache_dir = dir.path().join("cache");
     opts.flush_every = Duration::ZERO;
     opts.inactivity_every = Duration::ZERO;
+    f(&mut opts);
     let addr = serve::start(Server::new(opts, engine().unwrap()))
         .await
         .unwrap();
@@ -280,4 +292,144 @@ async fn a_thousand_and_one_handovers_take_two_channels_and_each_end_counts_once
         "{metrics}"
     );
     subscribed(&sim, 0, 0).await;
+}
+
+/// An EventBridge `source` naming `organization`.
+fn source_of(organization: &str) -> Value {
+    json!(format!(
+        "aws.partner/genesys.com/cloud/{organization}/handover"
+    ))
+}
+
+/// Another organization than the simulator's.
+const OTHER_ORGANIZATION: &str = "11111111-2222-4333-8444-555555555555";
+
+/// `genesys-organization-id` in the tenant file is the organization an envelope must name:
+/// the simulator's own organization (what a lookup would answer) is then refused, the
+/// configured one accepted, in any case of its hex digits; and it is never looked up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_configured_organization_decides_which_eventbridge_events_are_taken() {
+    let (sim, _dir, base) = setup(
+        "ends-org-configured",
+        json!({"end-detection": ["eventbridge"], "genesys-organization-id": OTHER_ORGANIZATION}),
+    )
+    .await;
+    assert_ne!(OTHER_ORGANIZATION, genesys_sim::ORGANIZATION_ID);
+    let (c1, c2) = (
+        start(&base, &sim, "org-refused").await,
+        start(&base, &sim, "org-taken").await,
+    );
+    let url = format!("{base}/handover/genesysCloudOM/acme");
+
+    // The simulator's organization: not the tenant's as configured.
+    let envelope = sim.eventbridge(&c1, "customer.end", Some("CLIENT"), None);
+    assert_eq!(post(&url, KEY, &envelope).await, 403);
+    assert_eq!(
+        ended(&base, "org-refused", Duration::from_millis(300)).await,
+        0,
+        "a refused event ends nothing"
+    );
+    // No organization in the source at all: a bad request, not a pass.
+    let mut nameless = envelope.clone();
+    nameless["source"] = json!("my.app");
+    assert_eq!(post(&url, KEY, &nameless).await, 400);
+
+    // The configured organization (upper-case hex, as some tools write it): taken.
+    let mut ours = sim.eventbridge(&c2, "customer.end", Some("CLIENT"), None);
+    ours["source"] = source_of(&OTHER_ORGANIZATION.to_uppercase());
+    assert_eq!(post(&url, KEY, &ours).await, 200);
+    assert_eq!(ended(&base, "org-taken", Duration::from_secs(10)).await, 1);
+    assert_eq!(
+        sim.requests("organization"),
+        0,
+        "a configured organization is never looked up"
+    );
+}
+
+/// Without `genesys-organization-id`, the organization is looked up once
+/// (`GET /api/v2/organizations/me`) and then decides: its events are taken, another's
+/// refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_looked_up_organization_decides_which_eventbridge_events_are_taken() {
+    let (sim, _dir, base) =
+        setup("ends-org-lookup", json!({"end-detection": ["eventbridge"]})).await;
+    let (c1, c2) = (
+        start(&base, &sim, "lookup-refused").await,
+        start(&base, &sim, "lookup-taken").await,
+    );
+    let url = format!("{base}/handover/genesysCloudOM/acme");
+    let mut foreign = sim.eventbridge(&c1, "customer.end", Some("CLIENT"), None);
+    foreign["source"] = source_of(OTHER_ORGANIZATION);
+    assert_eq!(post(&url, KEY, &foreign).await, 403);
+    let envelope = sim.eventbridge(&c2, "customer.end", Some("CLIENT"), None);
+    assert_eq!(
+        envelope["source"],
+        source_of(genesys_sim::ORGANIZATION_ID),
+        "the simulator's envelopes name its organization"
+    );
+    assert_eq!(post(&url, KEY, &envelope).await, 200);
+    assert_eq!(
+        ended(&base, "lookup-taken", Duration::from_secs(10)).await,
+        1
+    );
+    assert_eq!(
+        ended(&base, "lookup-refused", Duration::from_millis(300)).await,
+        0
+    );
+    assert_eq!(sim.requests("organization"), 1, "looked up once");
+}
+
+/// `SKIP_GENESYS_EVENTBRIDGE_ORGANIZATION_ID_CHECK=true` in the host's environment: an
+/// envelope of any organization is taken (the API key is still checked), and none is
+/// looked up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_skip_flag_an_eventbridge_event_of_any_organization_is_taken() {
+    use genesys_om_host::flags::Flags;
+    let sim = Simulator::start(CLIENT_ID, CLIENT_SECRET).await.unwrap();
+    let egress = Egress::redirect(&sim.base_url()).unwrap();
+    let vars = [
+        ("FEATURE_ENABLE_GENESYS_CLOUD_OM", "true"),
+        ("FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST", "*"),
+        ("SKIP_GENESYS_EVENTBRIDGE_ORGANIZATION_ID_CHECK", "true"),
+    ];
+    let flags = Flags::from_vars(|k| {
+        vars.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    });
+    assert!(flags.skip_organization_check);
+    let (_dir, base) = serve_with(
+        &sim,
+        egress,
+        "ends-org-skip",
+        json!({"end-detection": ["eventbridge"], "genesys-organization-id": OTHER_ORGANIZATION}),
+        |o| o.flags = flags,
+    )
+    .await;
+    let (c1, c2) = (
+        start(&base, &sim, "skip-foreign").await,
+        start(&base, &sim, "skip-nameless").await,
+    );
+    let url = format!("{base}/handover/genesysCloudOM/acme");
+    // The simulator's organization, not the one configured: taken.
+    let foreign = sim.eventbridge(&c1, "customer.end", Some("CLIENT"), None);
+    assert_eq!(
+        post(&url, "wrong-key", &foreign).await,
+        401,
+        "the key still counts"
+    );
+    assert_eq!(post(&url, KEY, &foreign).await, 200);
+    assert_eq!(
+        ended(&base, "skip-foreign", Duration::from_secs(10)).await,
+        1
+    );
+    // A source that names no organization: taken too.
+    let mut nameless = sim.eventbridge(&c2, "customer.end", Some("CLIENT"), None);
+    nameless["source"] = json!("my.app");
+    assert_eq!(post(&url, KEY, &nameless).await, 200);
+    assert_eq!(
+        ended(&base, "skip-nameless", Duration::from_secs(10)).await,
+        1
+    );
+    assert_eq!(sim.requests("organization"), 0);
 }

@@ -170,7 +170,7 @@ async fn one_replica_over_redis_loses_and_repeats_nothing() {
 async fn over_redis(count: usize, kill: bool) {
     const CONVERSATIONS: usize = 30;
     const MESSAGES: usize = 10;
-    let redis = RedisServer::start().expect("redis-server (make test installs it)");
+    let redis = RedisServer::for_test();
     let sim = Simulator::start(CLIENT_ID, CLIENT_SECRET).await.unwrap();
     sim.add_integration(DEPLOYMENT, "", SECRET);
     let dir = TempDir::with_prefix("replicas").unwrap();
@@ -293,8 +293,23 @@ async fn over_redis(count: usize, kill: bool) {
         (CONVERSATIONS * MESSAGES) as f64 / elapsed.as_secs_f64()
     );
 
-    // Genesys's side: every acknowledged message once, in order; nothing twice.
-    tokio::time::sleep(Duration::from_secs(2)).await; // the flush timer's round
+    // Genesys's side: every acknowledged message once, in order; nothing twice. Waited for
+    // until every acknowledged message arrived and no outbox has anything waiting (the
+    // flush timer's rounds send what a killed replica left), so nothing more is coming.
+    let kv = Store::open_redis(&redis.url()).await.unwrap();
+    let records = genesys_om_host::records::Records::new(kv.clone());
+    crate::support::wait_until(
+        "every acknowledged message at Genesys and no outbox waiting",
+        Duration::from_secs(60),
+        || async {
+            let all_arrived = done.iter().all(|(user, _, acknowledged)| {
+                let arrived = sim.texts_of(user);
+                acknowledged.iter().all(|t| arrived.contains(t))
+            });
+            all_arrived && records.pending("acme").await.unwrap().is_empty()
+        },
+    )
+    .await;
     for (user, _, acknowledged) in &done {
         let arrived: Vec<String> = sim
             .texts_of(user)
@@ -331,7 +346,6 @@ async fn over_redis(count: usize, kill: bool) {
             .unwrap();
         assert_eq!(status, 200, "{v}");
     }
-    let kv = Store::open_redis(&redis.url()).await.unwrap();
     let keys = genesys_om_host::keyvalue::component_keys(&kv, "acme")
         .await
         .unwrap();

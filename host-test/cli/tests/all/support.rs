@@ -276,3 +276,37 @@ pub fn artifact(name: &str) -> std::path::PathBuf {
     );
     p
 }
+
+/// Wait until `check` holds, looking every 20 ms; the test fails naming `what` if it still
+/// does not after `within`. For what a test waits for instead of sleeping a guessed time.
+pub async fn wait_until<F, Fut>(what: &str, within: std::time::Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + within;
+    while !check().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited {within:?} for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// `serve`'s `/metrics` text.
+pub async fn metrics(base: &str) -> String {
+    let (_, body) = genesys_sim::request("GET", &format!("{base}/metrics"), &[], b"")
+        .await
+        .unwrap();
+    String::from_utf8_lossy(&body).into_owned()
+}
+
+/// The value of one sample (`name{labels}`, exactly as `/metrics` writes it), 0 if absent.
+pub fn sample(metrics: &str, series: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map_or(0, |v| v as u64)
+}

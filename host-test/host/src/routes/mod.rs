@@ -1,7 +1,7 @@
 //! `serve`'s HTTP surface (axum): Genesys webhooks and events, the bot side's API with its
 //! long-poll, health and metrics. Handlers only translate HTTP to a [`Call`] and back.
 
-use crate::api::{EndRequest, MessageRequest, StartRequest};
+use crate::api::{DeliveryRequest, EndRequest, MessageRequest, StartRequest};
 use crate::bindings::types::{Error as HookError, Outcome, UserEvent};
 mod genesys;
 
@@ -84,6 +84,7 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/api/{tenant}/start", post(start))
         .route("/api/{tenant}/message", post(message))
         .route("/api/{tenant}/end", post(end))
+        .route("/api/{tenant}/delivery", post(delivery))
         .route("/api/{tenant}/queue-status", get(queue_status))
         .route("/api/{tenant}/sessions/{session}/actions", get(actions))
         .fallback(|| async { reply(StatusCode::NOT_FOUND, json!({"error": "not found"})) })
@@ -191,6 +192,21 @@ async fn end(
     let loaded = bot_tenant(&s, &name, &headers).await?;
     let e: EndRequest = parse(&body.0)?;
     Ok(answer(s.run(&loaded, Call::End(e.into())).await))
+}
+
+/// `POST /api/<tenant>/delivery`: the `report-delivery` hook; `{"ok": outcome}` once the
+/// receipt went to Genesys, or the hook's error as elsewhere (404 for a user without a
+/// handover).
+async fn delivery(
+    State(s): S,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: JsonBody,
+) -> Result<Response, Refused> {
+    let loaded = bot_tenant(&s, &name, &headers).await?;
+    let d: DeliveryRequest = parse(&body.0)?;
+    let call = Call::ReportDelivery(d.user_id, d.message_id, d.delivered, d.reason);
+    Ok(answer(s.run(&loaded, call).await))
 }
 
 #[derive(Deserialize)]

@@ -22,6 +22,8 @@ pub enum Call {
     End(EndSignal),
     /// `flush`.
     Flush(String),
+    /// `report-delivery`: user, agent message id, delivered, reason.
+    ReportDelivery(String, String, bool, Option<String>),
     /// `queue-status` (`None`: the tenant's `queue-id`); the figures go to the slot.
     QueueStatus(Option<String>, crate::runtime::FiguresSlot),
 }
@@ -35,6 +37,7 @@ impl Call {
             Call::AgentMessage(_) => "agent-message",
             Call::End(_) => "end",
             Call::Flush(_) => "flush",
+            Call::ReportDelivery(..) => "report-delivery",
             Call::QueueStatus(..) => "queue-status",
         }
     }
@@ -46,6 +49,10 @@ impl Call {
             Call::AgentMessage(w) => p.agent_message(t, w).await,
             Call::End(s) => p.end(t, s).await,
             Call::Flush(u) => p.flush(t, u).await,
+            Call::ReportDelivery(u, m, delivered, reason) => {
+                p.report_delivery(t, u, m, *delivered, reason.as_deref())
+                    .await
+            }
             Call::QueueStatus(q, slot) => p.queue_status_into(t, q.as_deref(), slot).await,
         }
     }

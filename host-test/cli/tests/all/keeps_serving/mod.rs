@@ -3,7 +3,7 @@
 //! bot-side API cannot be driven by a web page or used to probe tenant names.
 
 use crate::serving::{call, served_version};
-use crate::support::artifact;
+use crate::support::{artifact, metrics, sample, wait_until};
 use genesys_om_host::serve;
 use genesys_om_host::server::{ServeOptions, Server};
 use genesys_om_host::{engine, Egress, Store};
@@ -141,7 +141,16 @@ async fn runaway_calls_neither_starve_the_host_nor_exceed_their_tenant_limit() {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // All of them arrived: the two past the limit were refused, so the limit's worth of
+    // looping calls hold every permit.
+    let refused_series = "handover_calls_refused_busy_total{tenant=\"runaway\"}";
+    wait_until(
+        "the calls past max-concurrent-calls to be refused",
+        Duration::from_secs(30),
+        || async { sample(&metrics(&base).await, refused_series) >= 2 },
+    )
+    .await;
+    assert_eq!(sample(&metrics(&base).await, refused_series), 2);
 
     // Meanwhile: health and another tenant answer at once.
     let (mut worst, mut worst_hook) = (Duration::ZERO, Duration::ZERO);

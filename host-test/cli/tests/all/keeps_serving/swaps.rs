@@ -96,11 +96,23 @@ async fn swaps_in_place_and_atomic_under_load_fail_no_call() {
         })
     };
 
-    // Six swaps, one a second: in place and atomic by turns, every other one to a build
-    // never compiled before; the tenant file itself is rewritten in place twice.
+    // Six swaps, in place and atomic by turns, every other one to a build never compiled
+    // before; the tenant file itself is rewritten in place twice. Each comes once the load
+    // made progress since the last one was served, and is itself waited for until served.
     let wasm_path = dir.path().join("acme.wasm");
+    let swaps_series = "handover_component_swaps_total{tenant=\"acme\"}";
+    let load_runs = |more: usize| {
+        let (sent, failures) = (sent.clone(), failures.clone());
+        let from = sent.load(Ordering::SeqCst);
+        async move {
+            wait_until("the load to go on", Duration::from_secs(60), || async {
+                sent.load(Ordering::SeqCst) >= from + more || !failures.lock().unwrap().is_empty()
+            })
+            .await
+        }
+    };
     for n in 0..6 {
-        tokio::time::sleep(Duration::from_millis(1000)).await;
+        load_runs(3).await;
         let bytes = if n % 2 == 0 {
             retagged(&v1, &format!("swap-{n}"))
         } else {
@@ -126,8 +138,14 @@ async fn swaps_in_place_and_atomic_under_load_fail_no_call() {
             std::fs::write(&tmp, &bytes).unwrap();
             std::fs::rename(&tmp, &wasm_path).unwrap();
         }
+        wait_until(
+            &format!("swap {n} to be served"),
+            Duration::from_secs(60),
+            || async { sample(&metrics(&base).await, swaps_series) > n },
+        )
+        .await;
     }
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    load_runs(3).await;
     stop.store(true, Ordering::SeqCst);
     load.await.unwrap();
     served_version(&base, "acme", "0.1.0").await;
@@ -148,13 +166,10 @@ async fn swaps_in_place_and_atomic_under_load_fail_no_call() {
         "failed calls during swaps: {failures:?}"
     );
     assert!(sent.load(Ordering::SeqCst) > 20, "the load ran");
-    let (_, metrics) = request("GET", &format!("{base}/metrics"), &[], b"")
-        .await
-        .unwrap();
-    let metrics = String::from_utf8_lossy(&metrics);
+    let text = metrics(&base).await;
     assert!(
-        !metrics.contains("handover_component_swap_failures_total{"),
-        "no swap failed for good: {metrics}"
+        !text.contains("handover_component_swap_failures_total{"),
+        "no swap failed for good: {text}"
     );
     // The cache holds what was compiled, no more than its bound.
     let cached = std::fs::read_dir(dir.path().join("cache"))
@@ -174,17 +189,26 @@ async fn a_broken_version_is_not_served_and_the_last_good_one_stays() {
     served_version(&base, "acme", "0.1.0").await;
     std::fs::write(dir.path().join("acme.wasm"), b"\0asm garbage").unwrap();
     std::fs::write(dir.path().join("acme.json"), b"{ not json").unwrap();
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    let failures = "handover_component_swap_failures_total{tenant=\"acme\"}";
+    wait_until(
+        "the broken version to be tried and refused",
+        Duration::from_secs(30),
+        || async { sample(&metrics(&base).await, failures) >= 1 },
+    )
+    .await;
     let (s, v) = call("GET", &format!("{base}/api/acme/version"), Value::Null).await;
     assert_eq!((s, v["version"].clone()), (200, json!("0.1.0")), "{v}");
-    let (_, metrics) = request("GET", &format!("{base}/metrics"), &[], b"")
-        .await
-        .unwrap();
-    let metrics = String::from_utf8_lossy(&metrics);
-    assert!(
-        metrics.contains("handover_component_swap_failures_total{tenant=\"acme\"} 1"),
-        "counted once per change: {metrics}"
+    // Counted once per change, not once per look: the watcher looks at the same broken
+    // files a few more times (this wait is the thing under test), and nothing is added.
+    tokio::time::sleep(genesys_om_host::tenants::WATCH_EVERY * 4).await;
+    let text = metrics(&base).await;
+    assert_eq!(
+        sample(&text, failures),
+        1,
+        "counted once per change: {text}"
     );
+    let (s, v) = call("GET", &format!("{base}/api/acme/version"), Value::Null).await;
+    assert_eq!((s, v["version"].clone()), (200, json!("0.1.0")), "{v}");
     // Fixed: served again.
     std::fs::copy(
         artifact("genesys-om-handover-v2.wasm"),

@@ -31,7 +31,7 @@ pub(crate) async fn run_all(store: &Store) {
 }
 
 /// Mean and 99th-percentile latency of each operation over `n` sequential calls, on
-/// every backend (Redis if installed). Run by hand:
+/// every backend. Run by hand:
 /// `cargo test -p genesys-om-host --lib kv::conformance::per_op_latency -- --ignored --nocapture`
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement, not a check"]
@@ -41,12 +41,12 @@ async fn per_op_latency() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
     let dir = handover_testkit::TempDir::new().unwrap();
-    let redis = handover_testkit::RedisServer::available()
-        .then(|| handover_testkit::RedisServer::start().unwrap());
-    let mut stores = vec![Store::memory(), Store::open_file(dir.path()).unwrap()];
-    if let Some(server) = &redis {
-        stores.push(Store::open_redis(&server.url()).await.unwrap());
-    }
+    let redis = handover_testkit::RedisServer::for_test();
+    let stores = vec![
+        Store::memory(),
+        Store::open_file(dir.path()).unwrap(),
+        Store::open_redis(&redis.url()).await.unwrap(),
+    ];
     for store in &stores {
         let value = vec![7u8; 256];
         macro_rules! time {

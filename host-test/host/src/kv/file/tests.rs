@@ -158,17 +158,14 @@ async fn expired_leases_are_swept() {
     assert_eq!(count(), 2, "only the unexpired leases are left");
 }
 
+/// Set in the environment of the child writer: the store's directory.
 const KILL9_DIR: &str = "GOM_KV_KILL9_DIR";
 
-/// Not a test by itself: the child of `every_acknowledged_write_survives_kill_9`, which
-/// re-executes this test binary with `GOM_KV_KILL9_DIR` set. Four tasks write, sync and
-/// print `ack TASK I` until killed (or for 60 s at most).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill9_child_writer() {
-    let Ok(dir) = std::env::var(KILL9_DIR) else {
-        return;
-    };
-    let store = Store::open_file(Path::new(&dir)).unwrap();
+/// The child writer of `every_acknowledged_write_survives_kill_9` (that test re-executed
+/// alone, with [`KILL9_DIR`] set): four tasks write, sync and print `ack TASK I` until
+/// killed (or for 60 s at most). Not a test of its own, so it never counts as one.
+async fn kill9_child_writer(dir: &Path) {
+    let store = Store::open_file(dir).unwrap();
     let started = Instant::now();
     let tasks: Vec<_> = (0..4)
         .map(|t| {
@@ -201,16 +198,32 @@ async fn kill9_child_writer() {
     }
 }
 
-/// Runs the child writer, kills it with SIGKILL mid-flight, and checks every write it
+/// This test's name as the test binary knows it, to run it alone in a child process.
+fn kill9_test_name() -> String {
+    let module = module_path!();
+    let module = module.split_once("::").map_or(module, |(_, m)| m);
+    format!("{module}::every_acknowledged_write_survives_kill_9")
+}
+
+/// Runs the child writer (this test binary again, running only this test, with
+/// [`KILL9_DIR`] set), kills it with SIGKILL mid-flight, and checks every write it
 /// acknowledged (printed after `sync`) is in the reopened store. Twice on one database.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_write_survives_kill_9() {
+    if let Some(dir) = std::env::var_os(KILL9_DIR) {
+        return kill9_child_writer(Path::new(&dir)).await;
+    }
     let dir = TempDir::new().unwrap();
     let mut acked: Vec<String> = Vec::new();
     for round in 0..2 {
         let mut child = Child::new(
             Command::new(std::env::current_exe().unwrap())
-                .args(["kill9_child_writer", "--nocapture", "--test-threads=1"])
+                .args([
+                    "--exact",
+                    &kill9_test_name(),
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
                 .env(KILL9_DIR, dir.path())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())

@@ -6,15 +6,6 @@ use super::super::{conformance, Store, StoreError};
 use handover_testkit::{free_port, RedisServer};
 use std::time::{Duration, Instant};
 
-/// A private redis-server, or None (with a notice) where none is installed.
-fn server() -> Option<RedisServer> {
-    if !RedisServer::available() {
-        eprintln!("SKIPPED: redis-server is not installed; run `apt-get install -y redis-server`");
-        return None;
-    }
-    Some(RedisServer::start().expect("starting a private redis-server"))
-}
-
 /// Every key on the server, through a plain connection.
 async fn raw_keys(url: &str) -> Vec<String> {
     let client = ::redis::Client::open(url).unwrap();
@@ -30,7 +21,7 @@ async fn raw_keys(url: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_store_passes_the_conformance_suite() {
-    let Some(server) = server() else { return };
+    let server = RedisServer::for_test();
     let store = Store::open_redis(&server.url()).await.unwrap();
     assert_eq!(store.kind(), "redis");
     conformance::run_all(&store).await;
@@ -40,7 +31,7 @@ async fn redis_store_passes_the_conformance_suite() {
 
 #[tokio::test]
 async fn namespaces_map_to_prefixed_redis_keys() {
-    let Some(server) = server() else { return };
+    let server = RedisServer::for_test();
     let store = Store::open_redis(&format!("{}/3", server.url()))
         .await
         .unwrap();
@@ -63,7 +54,7 @@ async fn namespaces_map_to_prefixed_redis_keys() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_handles_on_one_server_share_everything() {
-    let Some(server) = server() else { return };
+    let server = RedisServer::for_test();
     let a = Store::open_redis(&server.url()).await.unwrap();
     let b = Store::open_redis(&server.url()).await.unwrap();
     a.set("shared", b"from a").await.unwrap();
@@ -121,7 +112,7 @@ fn unavailable<T: std::fmt::Debug>(what: &str, result: Result<T, StoreError>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_redis_is_unavailable_then_recovers() {
-    let Some(mut server) = server() else { return };
+    let mut server = RedisServer::for_test();
     let store = Store::open_redis(&server.url()).await.unwrap();
     store.set("k", b"v").await.unwrap();
 
@@ -174,7 +165,7 @@ fn signal(pid: u32, signal: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frozen_redis_times_out_as_unavailable_then_recovers() {
-    let Some(server) = server() else { return };
+    let server = RedisServer::for_test();
     let pid = server.pid().unwrap();
     let store = Store::open_redis(&server.url()).await.unwrap();
     store.set("k", b"v").await.unwrap();
@@ -223,7 +214,7 @@ async fn a_server_that_never_answers_is_unavailable_within_seconds() {
 
 #[tokio::test]
 async fn many_keys_page_without_loss() {
-    let Some(server) = server() else { return };
+    let server = RedisServer::for_test();
     let store = Store::open_redis(&server.url()).await.unwrap();
     let expected: Vec<String> = (0..1500).map(|i| format!("many/{i:04}")).collect();
     for k in &expected {
@@ -251,7 +242,7 @@ async fn many_keys_page_without_loss() {
 
 #[tokio::test]
 async fn a_cursor_another_process_continues_skips_no_key() {
-    let Some(server) = server() else { return };
+    let server = RedisServer::for_test();
     let a = Store::open_redis(&server.url()).await.unwrap();
     let b = Store::open_redis(&server.url()).await.unwrap();
     let expected: Vec<String> = (0..300).map(|i| format!("x/{i:03}")).collect();
@@ -279,7 +270,7 @@ async fn a_cursor_another_process_continues_skips_no_key() {
 
 #[tokio::test]
 async fn a_restart_under_an_idle_connection_costs_no_error() {
-    let Some(mut server) = server() else { return };
+    let mut server = RedisServer::for_test();
     let store = Store::open_redis(&server.url()).await.unwrap();
     store.set("k", b"v").await.unwrap();
     server.restart().unwrap();
@@ -346,7 +337,7 @@ impl SilencingProxy {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_gone_silent_is_replaced() {
-    let Some(server) = server() else { return };
+    let server = RedisServer::for_test();
     let upstream = server.url().trim_start_matches("redis://").to_string();
     let proxy = SilencingProxy::start(upstream).await;
     let store = Store::open_redis(&proxy.url).await.unwrap();
