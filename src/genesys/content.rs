@@ -2,7 +2,7 @@
 //! attachments, quick replies, buttons and cards (attachments and links whose URL
 //! `url_policy` refuses are left out), with a plain-text fallback for choices.
 
-use super::outbound::{self, Card, ContentAttachment, QuickReply, Webhook};
+use super::outbound::{self, Card, ContentAttachment, Reply, Webhook};
 use crate::model::{Attachment, Choice};
 use crate::url_policy;
 use std::borrow::Cow;
@@ -28,7 +28,7 @@ fn owned(t: &Option<Cow<'_, str>>) -> Option<String> {
     t.as_deref().map(str::to_string)
 }
 
-fn quick_reply(q: &QuickReply) -> Option<Choice> {
+fn quick_reply(q: &Reply) -> Option<Choice> {
     let label = owned(&q.text).or_else(|| owned(&q.title))?;
     let value = owned(&q.payload).unwrap_or_else(|| label.clone());
     Some(Choice { label, value })

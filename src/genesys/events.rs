@@ -65,8 +65,9 @@ type Text<'a> = Option<Cow<'a, str>>;
 struct Body<'a> {
     #[serde(rename = "detail-type", borrow)]
     detail_type: Text<'a>,
+    /// An EventBridge envelope's notification: a frame, read as this same record.
     #[serde(borrow)]
-    detail: Option<Frame<'a>>,
+    detail: Option<Box<Body<'a>>>,
     #[serde(borrow)]
     topic_name: Text<'a>,
     #[serde(borrow)]
@@ -81,16 +82,6 @@ struct Body<'a> {
     agent_user_id: Text<'a>,
     #[serde(borrow)]
     disconnect_type: Text<'a>,
-}
-
-/// A notification: its topic and body.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Frame<'a> {
-    #[serde(borrow)]
-    topic_name: Text<'a>,
-    #[serde(borrow)]
-    event_body: Option<EventBody<'a>>,
 }
 
 /// The members of a conversation detail event's body that `end` decides on.
@@ -121,10 +112,8 @@ pub fn parse(bytes: &[u8]) -> Result<Event, Error> {
     let v: Body = serde_json::from_slice(bytes)
         .map_err(|e| Error::InvalidInput(format!("Genesys event is not valid: {e}")))?;
     // EventBridge envelope: the notification sits in `detail`.
-    let (topic_name, event_body) = match &v.detail {
-        Some(d) => (&d.topic_name, &d.event_body),
-        None => (&v.topic_name, &v.event_body),
-    };
+    let frame = v.detail.as_deref().unwrap_or(&v);
+    let (topic_name, event_body) = (&frame.topic_name, &frame.event_body);
     if let Some(topic) = present(topic_name).or_else(|| present(&v.detail_type)) {
         let body = event_body.as_ref().ok_or_else(|| {
             Error::InvalidInput("Genesys event has a topic but no eventBody object".into())

@@ -86,7 +86,7 @@ pub struct Content<'a> {
     pub attachment: Option<ContentAttachment<'a>>,
     /// One quick reply.
     #[serde(borrow)]
-    pub quick_reply: Option<QuickReply<'a>>,
+    pub quick_reply: Option<Reply<'a>>,
     /// Quick replies with a title.
     #[serde(rename = "quickReplyV2", borrow)]
     pub quick_reply_v2: Option<QuickReplyV2<'a>>,
@@ -118,18 +118,24 @@ pub struct ContentAttachment<'a> {
     pub text: Text<'a>,
 }
 
-/// `ConversationContentQuickReply`, or one action of a `QuickReplyV2`.
+/// Something the user can pick: a quick reply (`ConversationContentQuickReply`, or an action
+/// of a `QuickReplyV2`: `text` or `title`, `payload`) or a card's button
+/// (`ConversationContentCardAction`: `text`, and a postback's `payload` or a link's `url`).
+/// One record for both, since they share their members.
 #[derive(Debug, Deserialize, Default)]
-pub struct QuickReply<'a> {
+pub struct Reply<'a> {
     /// The label.
     #[serde(borrow)]
     pub text: Text<'a>,
     /// The label, in the V2 form.
     #[serde(borrow)]
     pub title: Text<'a>,
-    /// The value sent back.
+    /// The value sent back (a quick reply's or a postback's).
     #[serde(borrow)]
     pub payload: Text<'a>,
+    /// A link button's URL.
+    #[serde(borrow)]
+    pub url: Text<'a>,
 }
 
 /// `ConversationContentQuickReplyV2`.
@@ -140,7 +146,7 @@ pub struct QuickReplyV2<'a> {
     pub title: Text<'a>,
     /// The replies.
     #[serde(default, borrow)]
-    pub actions: Vec<QuickReply<'a>>,
+    pub actions: Vec<Reply<'a>>,
 }
 
 /// `ConversationContentCard`.
@@ -154,21 +160,7 @@ pub struct Card<'a> {
     pub description: Text<'a>,
     /// Buttons: postbacks and links.
     #[serde(default, borrow)]
-    pub actions: Vec<CardAction<'a>>,
-}
-
-/// `ConversationContentCardAction`.
-#[derive(Debug, Deserialize, Default)]
-pub struct CardAction<'a> {
-    /// The label.
-    #[serde(borrow)]
-    pub text: Text<'a>,
-    /// A postback's value.
-    #[serde(borrow)]
-    pub payload: Text<'a>,
-    /// A link's URL.
-    #[serde(borrow)]
-    pub url: Text<'a>,
+    pub actions: Vec<Reply<'a>>,
 }
 
 /// `ConversationContentCarousel`.
