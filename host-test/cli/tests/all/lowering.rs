@@ -6,7 +6,6 @@
 use crate::support::*;
 use genesys_om_host::bindings::types::{
     Action, AgentAttachment, AgentInfo, Attachment, Choice, Error, HandoverStatus, Sender, Warning,
-    Webhook,
 };
 use genesys_sim::AgentSends;
 
@@ -94,18 +93,13 @@ async fn a_dropped_url_warns_next_to_the_text_and_an_error_keeps_its_text() {
 
     // An error's text reads back whole, non-ASCII included: a signed webhook for a user
     // with no handover.
-    let body = serde_json::to_vec(&serde_json::json!({
-        "id": "m-1", "type": "Text", "text": "hi", "originatingEntity": "Human",
-        "channel": { "to": { "id": "nobody-\u{e9}\u{1F600}" } }
-    }))
-    .unwrap();
-    let w = Webhook {
-        headers: vec![(
-            "x-hub-signature-256".into(),
-            genesys_sim::sign(WEBHOOK_SECRET, &body),
-        )],
-        body,
-    };
+    let w = signed(
+        &serde_json::json!({
+            "id": "m-1", "type": "Text", "text": "hi", "originatingEntity": "Human",
+            "channel": { "to": { "id": "nobody-\u{e9}\u{1F600}" } }
+        }),
+        WEBHOOK_SECRET,
+    );
     let e = h.agent(&w).await.unwrap_err();
     let Error::UnknownConversation(m) = e else {
         panic!("{e:?}")
@@ -139,22 +133,17 @@ async fn an_attachment_with_its_caption_choices_and_the_agent_shown_read_back() 
     );
 
     // A file with a caption: every member of `agent-attachment` comes back.
-    let body = serde_json::to_vec(&serde_json::json!({
-        "id": "m-att", "type": "Structured", "originatingEntity": "Human",
-        "channel": { "to": { "id": "u1" } },
-        "content": [{ "contentType": "Attachment", "attachment": {
-            "mediaType": "File", "url": "https://files.example.com/invoice.pdf",
-            "mime": "application/pdf", "filename": "invoice.pdf", "text": "Your invoice \u{1F4C4}"
-        }}]
-    }))
-    .unwrap();
-    let w = Webhook {
-        headers: vec![(
-            "x-hub-signature-256".into(),
-            genesys_sim::sign(WEBHOOK_SECRET, &body),
-        )],
-        body,
-    };
+    let w = signed(
+        &serde_json::json!({
+            "id": "m-att", "type": "Structured", "originatingEntity": "Human",
+            "channel": { "to": { "id": "u1" } },
+            "content": [{ "contentType": "Attachment", "attachment": {
+                "mediaType": "File", "url": "https://files.example.com/invoice.pdf",
+                "mime": "application/pdf", "filename": "invoice.pdf", "text": "Your invoice \u{1F4C4}"
+            }}]
+        }),
+        WEBHOOK_SECRET,
+    );
     let o = h.agent(&w).await.unwrap();
     let [Action::SendAttachment(a)] = o.actions.as_slice() else {
         panic!("{o:?}")

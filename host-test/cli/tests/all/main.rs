@@ -3,13 +3,17 @@
 
 mod support;
 
+mod bot_messages;
 mod concurrency;
 mod connections_tls;
+mod delivery;
 mod durability;
+mod earlier_handover;
 mod end_detection;
 mod ending;
 mod from_genesys;
 mod handover;
+mod inactivity;
 mod isolation;
 mod keeps_serving;
 mod lowering;

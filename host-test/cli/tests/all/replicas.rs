@@ -1,8 +1,7 @@
 //! Many replicas over one Redis: three `host-test serve` processes, every request to a
 //! random replica, every agent webhook posted twice at once to two replicas, one replica
 //! killed with SIGKILL and restarted mid-run. Both sides see every message once, in order.
-//! The same load on a single replica is the baseline of the printed figures. And the
-//! sweeper's inactivity round across three replicas: one warning, then one end.
+//! The same load on a single replica is the baseline of the printed figures.
 
 use crate::support::artifact;
 use genesys_om_handover::testing::fixtures::Rng;
@@ -41,6 +40,30 @@ pub fn tenants_dir_with(dir: &Path, settings: &[(&str, &str)]) {
 }
 
 /// One `host-test serve` process.
+/// `serve`'s arguments for a replica of these suites: tenants from the working directory,
+/// the store at `kv`, Genesys at `genesys`, a flush round every second and the inactivity
+/// round every `inactivity_every` seconds (0: none).
+pub fn serve_args(kv: &str, genesys: &str, inactivity_every: u32) -> Vec<String> {
+    let every = inactivity_every.to_string();
+    [
+        "--tenants",
+        ".",
+        "--kv",
+        kv,
+        "--genesys-base-url",
+        genesys,
+        "--cache",
+        "cache",
+        "--flush-every",
+        "1",
+        "--inactivity-every",
+        &every,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
 pub struct Replica {
     pub port: u16,
     args: Vec<String>,
@@ -121,7 +144,7 @@ pub async fn send(method: &str, url: &str, body: &[u8]) -> Sent {
 }
 
 /// POST to a random replica; a refused connection moves on to another one.
-async fn post_any(
+pub async fn post_any(
     bases: &[String],
     rng: &Mutex<Rng>,
     path: &str,
@@ -175,23 +198,7 @@ async fn over_redis(count: usize, kill: bool) {
     sim.add_integration(DEPLOYMENT, "", SECRET);
     let dir = TempDir::with_prefix("replicas").unwrap();
     tenants_dir(dir.path());
-    let args: Vec<String> = [
-        "--tenants",
-        ".",
-        "--kv",
-        &redis.url(),
-        "--genesys-base-url",
-        &sim.base_url(),
-        "--cache",
-        "cache",
-        "--flush-every",
-        "1",
-        "--inactivity-every",
-        "0",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let args = serve_args(&redis.url(), &sim.base_url(), 0);
     let replicas: Vec<Replica> = (0..count)
         .map(|_| Replica::spawn(dir.path(), &args))
         .collect();
@@ -417,133 +424,4 @@ async fn a_webhook_whose_first_call_died_before_its_queue_is_delivered_by_a_copy
         server.kv.set_members(&delivered).await.unwrap().is_empty(),
         "the ended handover's delivery keys are gone"
     );
-}
-
-/// `serve`'s sweeper runs the inactivity round: three replicas over one Redis, a 1 s sweep,
-/// a handover whose node sets a 6 s timeout (the tenant's stays 1800 s) and a tenant that
-/// warns 4 s before. The handover left idle gets exactly one `inactivity-warning`, then
-/// exactly one `ended(inactivity)`, on the bot side; Genesys sees its conversation closed
-/// once; nothing of the handover is left in Redis.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_replicas_warn_of_inactivity_once_then_end_the_idle_handover_once() {
-    use genesys_om_host::bindings::types::{EndReason, HandoverStatus};
-    const TIMEOUT_SECS: u32 = 6;
-    const LEAD_SECS: u32 = 4;
-    let redis = RedisServer::start().expect("redis-server (make test installs it)");
-    let sim = Simulator::start(CLIENT_ID, CLIENT_SECRET).await.unwrap();
-    sim.add_integration(DEPLOYMENT, "", SECRET);
-    let dir = TempDir::with_prefix("inactivity").unwrap();
-    tenants_dir_with(
-        dir.path(),
-        &[("inactivity-warning-secs", &LEAD_SECS.to_string())],
-    );
-    let args: Vec<String> = [
-        "--tenants",
-        ".",
-        "--kv",
-        &redis.url(),
-        "--genesys-base-url",
-        &sim.base_url(),
-        "--cache",
-        "cache",
-        "--flush-every",
-        "1",
-        "--inactivity-every",
-        "1",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let replicas: Vec<Replica> = (0..3).map(|_| Replica::spawn(dir.path(), &args)).collect();
-    let bases: Vec<String> = replicas.iter().map(Replica::base).collect();
-    let rng = Mutex::new(Rng::new(0x5eed_1d1e));
-
-    let start = json!({"user": {"user_id": "idle-user", "session_id": "idle-session"},
-                       "transcript": [{"speaker": "user", "text": "help"}],
-                       "settings": {"inactivity_timeout_secs": TIMEOUT_SECS}});
-    // Before the request: the handover's idle time starts after this.
-    let started = Instant::now();
-    let (status, v) = post_any(&bases, &rng, "/api/acme/start", &start)
-        .await
-        .expect("start answered");
-    assert_eq!(status, 200, "{v}");
-    let answered = started.elapsed();
-    let conv = sim
-        .conversation_of("idle-user")
-        .expect("one conversation")
-        .id;
-
-    // The bot side: long-poll any replica until the handover ended (or the deadline).
-    let is_end = |a: &Action| matches!(a, Action::Status(HandoverStatus::Ended(_)));
-    let mut got: Vec<(Action, Duration)> = Vec::new();
-    let deadline = started + Duration::from_secs(60);
-    while !got.iter().any(|(a, _)| is_end(a)) {
-        assert!(Instant::now() < deadline, "no end within 60 s: {got:?}");
-        let i = rng.lock().unwrap().below(bases.len() as u64) as usize;
-        let url = format!(
-            "{}/api/acme/sessions/idle-session/actions?wait=500",
-            bases[i]
-        );
-        if let Sent::Answered(200, v) = send("GET", &url, b"").await {
-            for a in v["actions"].as_array().cloned().unwrap_or_default() {
-                let a: Action = serde_json::from_value(a).expect("an action");
-                got.push((a, started.elapsed()));
-            }
-        }
-    }
-    // Later rounds add nothing: every replica's long-poll stays empty for a few sweeps.
-    for base in &bases {
-        let url = format!("{base}/api/acme/sessions/idle-session/actions?wait=2500");
-        match send("GET", &url, b"").await {
-            Sent::Answered(200, v) => assert_eq!(v["actions"], json!([]), "after the end"),
-            _ => panic!("{base} did not answer the long-poll"),
-        }
-    }
-
-    let warnings: Vec<(u32, Duration)> = got
-        .iter()
-        .filter_map(|(a, at)| match a {
-            Action::InactivityWarning(secs) => Some((*secs, *at)),
-            _ => None,
-        })
-        .collect();
-    let ends: Vec<&(Action, Duration)> = got.iter().filter(|(a, _)| is_end(a)).collect();
-    assert_eq!(warnings.len(), 1, "one warning: {got:?}");
-    assert_eq!(ends.len(), 1, "one end: {got:?}");
-    let ((secs, warned_at), (end, ended_at)) = (warnings[0], ends[0]);
-    assert_eq!(
-        *end,
-        Action::Status(HandoverStatus::Ended(EndReason::Inactivity))
-    );
-    assert!((1..=LEAD_SECS).contains(&secs), "seconds left: {secs}");
-    assert!(warned_at < *ended_at, "the warning first: {got:?}");
-    assert!(
-        *ended_at >= Duration::from_secs(TIMEOUT_SECS.into()),
-        "the node's timeout, not earlier: {got:?}"
-    );
-    println!(
-        "inactivity over 3 replicas: after start's answer, warned ({secs} s left) at {:.1} s, ended at {:.1} s",
-        (warned_at - answered).as_secs_f64(),
-        (*ended_at - answered).as_secs_f64()
-    );
-
-    // Genesys: the conversation closed once (the end closes it before it answers).
-    let closes: Vec<(String, String)> = sim.state.lock().unwrap().disconnects.clone();
-    assert_eq!(closes.len(), 1, "{closes:?}");
-    assert_eq!(closes[0].0, conv);
-
-    // Redis: only the tenant's caches are left (the warning's claim went with the rest).
-    let kv = Store::open_redis(&redis.url()).await.unwrap();
-    let keys = genesys_om_host::keyvalue::component_keys(&kv, "acme")
-        .await
-        .unwrap();
-    let left: Vec<&String> = keys
-        .iter()
-        .filter(|k| {
-            let k = k.strip_prefix("genesys-om/").unwrap_or(k);
-            !(k == "token" || k.starts_with("integration/"))
-        })
-        .collect();
-    assert!(left.is_empty(), "keys of the ended handover: {left:?}");
-    drop(replicas);
 }

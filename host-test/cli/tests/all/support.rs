@@ -241,6 +241,18 @@ impl H {
     }
 }
 
+/// A webhook with `body` as its JSON, signed with `secret` as Genesys signs.
+pub fn signed(body: &serde_json::Value, secret: &str) -> Webhook {
+    let bytes = serde_json::to_vec(body).unwrap();
+    Webhook {
+        headers: vec![(
+            "x-hub-signature-256".into(),
+            genesys_sim::sign(secret, &bytes),
+        )],
+        body: bytes,
+    }
+}
+
 /// The simulator's webhook as the WIT type.
 pub fn webhook(w: genesys_sim::Webhook) -> Webhook {
     Webhook {
