@@ -322,10 +322,23 @@ pub async fn run_served(wasm: &Path) -> Result<Vec<String>> {
     .await?;
     let v: Value = serde_json::from_slice(&out)?;
     for a in v["actions"].as_array().cloned().unwrap_or_default() {
-        let action: genesys_om_host::bindings::types::Action = serde_json::from_value(a)?;
+        let action: genesys_om_host::bindings::types::Action =
+            serde_json::from_value(a["action"].clone())?;
         let line = show::action(&action);
-        println!("    {line}");
+        println!("    {line}  (id {})", a["id"].as_str().unwrap_or("?"));
         lines.push(line);
+    }
+    // Handled: acknowledge the batch, so it does not come again.
+    if let Some(cursor) = v["cursor"].as_str() {
+        let (status, _) = request(
+            "POST",
+            &format!("http://{addr}/api/demo/sessions/web-session-1/ack"),
+            &[("content-type".into(), "application/json".into())],
+            json!({ "cursor": cursor }).to_string().as_bytes(),
+        )
+        .await?;
+        anyhow::ensure!(status == 200, "ack: HTTP {status}");
+        println!("    acknowledged up to {cursor}");
     }
     let (_, metrics) = request("GET", &format!("http://{addr}/metrics"), &[], b"").await?;
     let calls: Vec<String> = String::from_utf8_lossy(&metrics)

@@ -87,6 +87,13 @@ enum Command {
         /// Milliseconds one hook call may run before it is stopped.
         #[arg(long, default_value_t = 30_000)]
         hook_timeout_ms: u64,
+        /// Milliseconds a batch of actions handed to the bot side may stay unacknowledged
+        /// before it is handed out again (on any replica).
+        #[arg(long, default_value_t = 15_000)]
+        action_visibility_ms: u64,
+        /// Seconds a session's actions are kept when no bot polls for them.
+        #[arg(long, default_value_t = 3600)]
+        action_ttl_secs: u64,
     },
     /// Component and native figures side by side.
     Bench {
@@ -246,6 +253,8 @@ async fn main() -> Result<()> {
             body_timeout_ms,
             max_connections,
             hook_timeout_ms,
+            action_visibility_ms,
+            action_ttl_secs,
         } => {
             init_logs(true);
             let egress = match genesys_base_url {
@@ -269,6 +278,10 @@ async fn main() -> Result<()> {
                 max_connections,
             };
             opts.limits.hook_timeout = Duration::from_millis(hook_timeout_ms);
+            opts.bus = genesys_om_host::bus::BusOptions {
+                visibility: Duration::from_millis(action_visibility_ms.max(1)),
+                ttl: Duration::from_secs(action_ttl_secs.max(1)),
+            };
             let addr = genesys_om_host::serve::start(Server::new(opts, engine()?)).await?;
             println!("serving tenants on http://{addr} (store: {kv})");
             tokio::signal::ctrl_c().await?;

@@ -1,10 +1,13 @@
 //! The bot side's inbox: actions a hook produced, per session, waiting for the session's
-//! long-poll. Kept in the shared store's queues, so an action produced on one replica
-//! reaches a long-poll on any replica, in order and once: the actions of one delivery key
-//! (every copy of one Genesys message) are queued once, atomically with marking the key.
+//! long-poll. Kept in the shared store's streams, so an action produced on one replica
+//! reaches a long-poll on any replica, in order; each action has a stable id, and a batch
+//! leaves the stream only when the bot acknowledges it (else it comes again after the
+//! visibility timeout): at least once, never lost to a replica or client dying mid-answer.
+//! The actions of one delivery key (every copy of one Genesys message) are added once,
+//! atomically with marking the key.
 
 use crate::bindings::types::Outcome;
-use crate::kv::{Store, StoreError};
+use crate::kv::{EntryId, Store, StoreError};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -12,33 +15,81 @@ use tokio::sync::Notify;
 /// How often a long-poll looks at the store for actions another replica produced.
 pub const POLL_EVERY: Duration = Duration::from_millis(20);
 
-/// Per-session action queues.
+/// The most actions one poll hands out.
+pub const MAX_BATCH: usize = 1000;
+
+/// How long a handed-out batch stays invisible before it comes again, and how long a
+/// session's actions are kept when nobody collects them.
+#[derive(Debug, Clone, Copy)]
+pub struct BusOptions {
+    /// A batch not acknowledged within this comes again (on any replica).
+    pub visibility: Duration,
+    /// A session's stream neither added to nor polled for this long is dropped.
+    pub ttl: Duration,
+}
+
+impl Default for BusOptions {
+    fn default() -> Self {
+        BusOptions {
+            visibility: Duration::from_secs(15),
+            ttl: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// One action as the bot side gets it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivered {
+    /// Stable: a redelivery carries the same id.
+    pub id: EntryId,
+    /// The action, as JSON.
+    pub action: Value,
+}
+
+/// What a poll hands out: the actions in order, and the cursor that acknowledges them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Batch {
+    /// The actions.
+    pub actions: Vec<Delivered>,
+    /// The last action's id (acknowledge it to have the next batch), or the cursor the
+    /// poll came with when nothing was handed out.
+    pub cursor: Option<EntryId>,
+}
+
+/// Per-session action streams.
 pub struct Bus {
     kv: Store,
+    opts: BusOptions,
     /// Wakes long-polls of this replica at once when this replica produced something.
     local: Notify,
 }
 
-fn queue(tenant: &str, session: &str) -> String {
+fn stream(tenant: &str, session: &str) -> String {
     format!("bus/{tenant}/{session}")
 }
 
-/// The delivery keys whose actions are on (or were taken from) the session's queue.
+/// The delivery keys whose actions are on (or were taken from) the session's stream.
 fn delivered(tenant: &str, session: &str) -> String {
     format!("bus-delivered/{tenant}/{session}")
 }
 
 impl Bus {
-    /// Queues kept in `kv`.
-    pub fn new(kv: Store) -> Self {
+    /// Streams kept in `kv`.
+    pub fn new(kv: Store, opts: BusOptions) -> Self {
         Self {
             kv,
+            opts,
             local: Notify::new(),
         }
     }
 
-    /// Put an outcome's actions on its session's queue, in order; those of a delivery key
-    /// only if no copy put them there before. True if something was queued.
+    /// Its options.
+    pub fn options(&self) -> BusOptions {
+        self.opts
+    }
+
+    /// Add an outcome's actions to its session's stream, in order; those of a delivery
+    /// key only if no copy added them before. True if something was added.
     pub async fn deliver(&self, tenant: &str, outcome: &Outcome) -> Result<bool, StoreError> {
         let Some(session) = &outcome.session_id else {
             return Ok(false);
@@ -46,57 +97,91 @@ impl Bus {
         if outcome.actions.is_empty() {
             return Ok(false);
         }
-        let items: Vec<Vec<u8>> = outcome
-            .actions
-            .iter()
-            .map(|a| serde_json::to_vec(a).unwrap_or_default())
-            .collect();
-        let q = queue(tenant, session);
-        let queued = match &outcome.delivery_key {
-            Some(key) => {
-                let done = delivered(tenant, session);
-                self.kv.push_once(&q, &done, key, &items).await?
-            }
-            None => {
-                self.kv.push(&q, &items).await?;
-                true
-            }
-        };
-        if queued {
+        let mut items = Vec::with_capacity(outcome.actions.len());
+        for a in &outcome.actions {
+            items.push(
+                serde_json::to_vec(a).map_err(|e| StoreError::Other(format!("action: {e}")))?,
+            );
+        }
+        let done = delivered(tenant, session);
+        let once = outcome.delivery_key.as_deref().map(|k| (done.as_str(), k));
+        let added = self
+            .kv
+            .stream_add(&stream(tenant, session), once, &items, self.opts.ttl)
+            .await?;
+        if added {
             self.local.notify_waiters();
         }
-        Ok(queued)
+        Ok(added)
     }
 
     /// The session's handover ended: forget its delivery keys (they name its conversation,
-    /// so a later handover's never match them anyway).
+    /// so a later handover's never match them anyway). Its stream stays for the bot to
+    /// collect, until its TTL.
     pub async fn ended(&self, tenant: &str, session: &str) -> Result<(), StoreError> {
         self.kv.set_clear(&delivered(tenant, session)).await
     }
 
-    /// Wait up to `wait` for actions of a session; returns and removes them.
+    /// Acknowledge the session's actions up to `cursor`: they will not come again.
+    pub async fn ack(
+        &self,
+        tenant: &str,
+        session: &str,
+        cursor: EntryId,
+    ) -> Result<(), StoreError> {
+        let (v, ttl) = (self.opts.visibility, self.opts.ttl);
+        self.kv
+            .stream_read(&stream(tenant, session), Some(cursor), 0, v, ttl)
+            .await
+            .map(drop)
+    }
+
+    /// Acknowledge up to `ack` (if given), then wait up to `wait` for the session's next
+    /// batch. A batch handed out and not acknowledged comes again after the visibility
+    /// timeout, under the same ids; until then the session's later actions wait behind it.
     pub async fn take(
         &self,
         tenant: &str,
         session: &str,
+        ack: Option<EntryId>,
         wait: Duration,
-    ) -> Result<Vec<Value>, StoreError> {
+    ) -> Result<Batch, StoreError> {
         let deadline = Instant::now() + wait;
-        let q = queue(tenant, session);
+        let q = stream(tenant, session);
+        let (v, ttl) = (self.opts.visibility, self.opts.ttl);
+        let mut acking = ack;
         loop {
             let notified = self.local.notified();
-            let items = self.kv.pop(&q, 1000).await?;
-            if !items.is_empty() {
-                return Ok(items
-                    .iter()
-                    .filter_map(|b| serde_json::from_slice(b).ok())
-                    .collect());
+            let entries = self.kv.stream_read(&q, acking, MAX_BATCH, v, ttl).await?;
+            acking = None;
+            if let Some(last) = entries.last().map(|e| e.id) {
+                let actions = entries
+                    .into_iter()
+                    .map(|e| Delivered {
+                        id: e.id,
+                        // Written by `deliver` from an action; unreadable only if the
+                        // store was changed behind the host's back.
+                        action: serde_json::from_slice(&e.item).unwrap_or(Value::Null),
+                    })
+                    .collect();
+                return Ok(Batch {
+                    actions,
+                    cursor: Some(last),
+                });
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Ok(Vec::new());
+                return Ok(Batch {
+                    actions: Vec::new(),
+                    cursor: ack,
+                });
             }
             let _ = tokio::time::timeout(left.min(POLL_EVERY), notified).await;
         }
+    }
+
+    /// Drop the streams whose TTL ran out (memory and file stores; Redis expires them).
+    pub async fn purge_expired(&self) -> Result<usize, StoreError> {
+        self.kv.purge_expired().await
     }
 }

@@ -1,6 +1,8 @@
 //! Timed work of `serve`: flush outboxes that have something waiting and give open
 //! handovers their inactivity check. One replica at a time does a tenant's round: it holds
-//! the tenant's lease in the shared store, so N replicas do not do N times the work.
+//! the tenant's lease in the shared store, so N replicas do not do N times the work. Also
+//! drops the bot side's streams nobody collected within their TTL (memory and file stores;
+//! Redis expires them itself).
 
 use crate::bindings::types::{Action, EndSignal, HandoverStatus, Warning};
 use crate::server::{Call, Server};
@@ -9,6 +11,24 @@ use std::time::{Duration, Instant};
 
 /// Start the timers of `server` (each one off when its interval is zero).
 pub fn spawn(server: Arc<Server>) {
+    if server.kv.kind() != "redis" {
+        let purger = server.clone();
+        let every =
+            (server.opts.bus.ttl / 4).clamp(Duration::from_millis(10), Duration::from_secs(60));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                match purger.bus.purge_expired().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(streams = n, "dropped uncollected action streams"),
+                    Err(e) => {
+                        purger.metrics.store_error();
+                        tracing::warn!(error = %e, "could not drop expired action streams");
+                    }
+                }
+            }
+        });
+    }
     let every = server.opts.flush_every;
     if every.is_zero() && server.opts.inactivity_every.is_zero() {
         return;

@@ -61,16 +61,16 @@ async fn the_bot_side_reports_an_agent_message_s_delivery_to_genesys() {
 
     // The bot side gets the agent's text with its message id.
     let mut message_id = None;
+    let mut poll = crate::support::Poll::new("acme", "d1-session");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while message_id.is_none() {
         assert!(
             std::time::Instant::now() < deadline,
             "no send-text reached the session"
         );
-        let path = "/api/acme/sessions/d1-session/actions?wait=500".to_string();
-        let (s, v) = bot("GET", path, Value::Null, key).await;
+        let (s, v) = bot("GET", poll.next(500), Value::Null, key).await;
         assert_eq!(s, 200, "{v}");
-        message_id = v["actions"].as_array().into_iter().flatten().find_map(|a| {
+        message_id = poll.took(&v).iter().find_map(|a| {
             (a.pointer("/SendText/text") == Some(&json!("Your parcel left the depot")))
                 .then(|| {
                     a.pointer("/SendText/message_id")?

@@ -96,14 +96,10 @@ async fn start(base: &str, sim: &Simulator, user: &str) -> String {
 async fn ended(base: &str, user: &str, within: Duration) -> usize {
     let deadline = Instant::now() + within;
     let mut seen = 0;
+    let mut poll = crate::support::Poll::new("acme", &format!("{user}-session"));
     while Instant::now() < deadline {
-        let (_, v) = call(
-            "GET",
-            &format!("{base}/api/acme/sessions/{user}-session/actions?wait=200"),
-            Value::Null,
-        )
-        .await;
-        for a in v["actions"].as_array().cloned().unwrap_or_default() {
+        let (_, v) = call("GET", &format!("{base}{}", poll.next(200)), Value::Null).await;
+        for a in poll.took(&v) {
             if let Ok(Action::Status(HandoverStatus::Ended(_))) = serde_json::from_value(a) {
                 seen += 1;
             }

@@ -55,15 +55,13 @@ async fn three_replicas_warn_of_inactivity_once_then_end_the_idle_handover_once(
     let is_end = |a: &Action| matches!(a, Action::Status(HandoverStatus::Ended(_)));
     let mut got: Vec<(Action, Duration)> = Vec::new();
     let deadline = started + Duration::from_secs(60);
+    let mut poll = crate::support::Poll::new("acme", "idle-session");
     while !got.iter().any(|(a, _)| is_end(a)) {
         assert!(Instant::now() < deadline, "no end within 60 s: {got:?}");
         let i = rng.lock().unwrap().below(bases.len() as u64) as usize;
-        let url = format!(
-            "{}/api/acme/sessions/idle-session/actions?wait=500",
-            bases[i]
-        );
+        let url = format!("{}{}", bases[i], poll.next(500));
         if let Sent::Answered(200, v) = send("GET", &url, b"").await {
-            for a in v["actions"].as_array().cloned().unwrap_or_default() {
+            for a in poll.took(&v) {
                 let a: Action = serde_json::from_value(a).expect("an action");
                 got.push((a, started.elapsed()));
             }
@@ -71,9 +69,13 @@ async fn three_replicas_warn_of_inactivity_once_then_end_the_idle_handover_once(
     }
     // Later rounds add nothing: every replica's long-poll stays empty for a few sweeps.
     for base in &bases {
-        let url = format!("{base}/api/acme/sessions/idle-session/actions?wait=2500");
+        let url = format!("{base}{}", poll.next(2500));
         match send("GET", &url, b"").await {
-            Sent::Answered(200, v) => assert_eq!(v["actions"], json!([]), "after the end"),
+            Sent::Answered(200, v) => assert_eq!(
+                poll.took(&v),
+                Vec::<serde_json::Value>::new(),
+                "after the end"
+            ),
             _ => panic!("{base} did not answer the long-poll"),
         }
     }

@@ -274,11 +274,12 @@ async fn over_redis(count: usize, kill: bool) {
             // The bot side: long-poll any replica until every agent text is in.
             let mut got = Vec::new();
             let deadline = Instant::now() + Duration::from_secs(60);
+            let mut poll = crate::support::Poll::new("acme", &session);
             while texts(&got).len() < MESSAGES && Instant::now() < deadline {
                 let i = rng.lock().unwrap().below(bases.len() as u64) as usize;
-                let url = format!("{}/api/acme/sessions/{session}/actions?wait=500", bases[i]);
+                let url = format!("{}{}", bases[i], poll.next(500));
                 if let Sent::Answered(200, v) = send("GET", &url, b"").await {
-                    got.extend(v["actions"].as_array().cloned().unwrap_or_default());
+                    got.extend(poll.took(&v));
                 }
             }
             let expected: Vec<String> = (0..MESSAGES).map(|i| format!("agent to {user}: {i}")).collect();
@@ -410,9 +411,10 @@ async fn a_webhook_whose_first_call_died_before_its_queue_is_delivered_by_a_copy
     }
     let queued = server
         .bus
-        .take("acme", &u.session_id, Duration::ZERO)
+        .take("acme", &u.session_id, None, Duration::ZERO)
         .await
         .unwrap();
+    let queued: Vec<Value> = queued.actions.into_iter().map(|d| d.action).collect();
     assert_eq!(texts(&queued), ["said once"], "delivered once: {queued:?}");
 
     let delivered = format!("bus-delivered/acme/{}", u.session_id);

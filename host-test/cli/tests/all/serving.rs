@@ -138,9 +138,7 @@ async fn two_tenants_one_swapped_mid_conversation() {
         )
         .await;
         assert_eq!(s, 200);
-        let texts: Vec<String> = v["actions"]
-            .as_array()
-            .unwrap()
+        let texts: Vec<String> = crate::support::actions(&v)
             .iter()
             .filter_map(|a| {
                 a.pointer("/SendText/text")
@@ -150,6 +148,10 @@ async fn two_tenants_one_swapped_mid_conversation() {
             .collect();
         let want: Vec<String> = (0..10).map(|i| format!("agent to {user} #{i}")).collect();
         assert_eq!(texts, want, "{tenant}");
+        // Handled: acknowledged, so the session's next poll gets what comes next.
+        let ack = format!("{base}/api/{tenant}/sessions/{user}-session/ack");
+        let (s, a) = call("POST", &ack, json!({"cursor": v["cursor"]})).await;
+        assert_eq!((s, a), (200, json!({"ok": true})), "{tenant}");
         // Every user message reached Genesys exactly once, in order.
         let got: Vec<String> = sim
             .received("message")
@@ -202,8 +204,8 @@ async fn two_tenants_one_swapped_mid_conversation() {
     )
     .await;
     assert_eq!(
-        v["actions"],
-        json!([{"Status": {"Ended": "CustomerEnded"}}])
+        crate::support::actions(&v),
+        [json!({"Status": {"Ended": "CustomerEnded"}})]
     );
 
     // A tenant outside the whitelist is refused; a bad signature is 401; metrics show the swap.

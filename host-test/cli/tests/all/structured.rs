@@ -127,9 +127,7 @@ async fn the_bot_api_sends_choices_and_reads_the_queue() {
     assert_eq!(sim.send_webhook(&conv, sends).await.unwrap(), 200);
     let url = format!("{base}/api/acme/sessions/a1-session/actions?wait=2000");
     let (_, v) = call("GET", &url, Value::Null).await;
-    let offered = v["actions"]
-        .as_array()
-        .unwrap()
+    let offered = crate::support::actions(&v)
         .iter()
         .find_map(|a| a.get("SendChoices"))
         .cloned()

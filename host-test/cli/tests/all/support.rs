@@ -322,3 +322,44 @@ pub fn sample(metrics: &str, series: &str) -> u64 {
         .and_then(|v| v.trim().parse::<f64>().ok())
         .map_or(0, |v| v as u64)
 }
+
+/// The bot side of one session's long-poll: each poll acknowledges the batch before it
+/// (`after=<cursor>`), as a bot does once it has handled that batch.
+pub struct Poll {
+    path: String,
+    cursor: Option<String>,
+}
+
+impl Poll {
+    /// The long-poll of `tenant`'s `session`.
+    pub fn new(tenant: &str, session: &str) -> Poll {
+        Poll {
+            path: format!("/api/{tenant}/sessions/{session}/actions"),
+            cursor: None,
+        }
+    }
+
+    /// The path (after a base URL) of the next poll, waiting up to `wait_ms`.
+    pub fn next(&self, wait_ms: u64) -> String {
+        match &self.cursor {
+            Some(c) => format!("{}?wait={wait_ms}&after={c}", self.path),
+            None => format!("{}?wait={wait_ms}", self.path),
+        }
+    }
+
+    /// Takes a poll's answer: its actions (without their ids), and its cursor for the next.
+    pub fn took(&mut self, answer: &serde_json::Value) -> Vec<serde_json::Value> {
+        if let Some(c) = answer["cursor"].as_str() {
+            self.cursor = Some(c.to_string());
+        }
+        actions(answer)
+    }
+}
+
+/// The actions of a long-poll answer, without their ids.
+pub fn actions(answer: &serde_json::Value) -> Vec<serde_json::Value> {
+    answer["actions"]
+        .as_array()
+        .map(|a| a.iter().map(|x| x["action"].clone()).collect())
+        .unwrap_or_default()
+}

@@ -3,21 +3,38 @@
 //! lookups) and sorted only when listed (rare: `list-keys` and operators' checks).
 
 use super::counter::add_to_counter;
+use super::stream::{millis, Entry, EntryId, Meta};
 use super::StoreError;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// Keys, queues, sets and leases in maps behind one mutex (never held across an await).
-#[derive(Default)]
+/// Keys, streams, sets and leases in maps behind one mutex (never held across an await).
 pub struct MemoryStore {
     inner: Mutex<Inner>,
+    /// Stream times are milliseconds since then (monotonic).
+    epoch: Instant,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore {
+            inner: Mutex::default(),
+            epoch: Instant::now(),
+        }
+    }
+}
+
+/// A stream: its entries by sequence number, and its bookkeeping.
+struct Stream {
+    entries: VecDeque<(u64, Vec<u8>)>,
+    meta: Meta,
 }
 
 #[derive(Default)]
 struct Inner {
     kv: HashMap<String, Vec<u8>>,
-    queues: HashMap<String, VecDeque<Vec<u8>>>,
+    streams: HashMap<String, Stream>,
     sets: HashMap<String, BTreeSet<String>>,
     /// key → (owner, expiry).
     leases: HashMap<String, (String, Instant)>,
@@ -109,30 +126,6 @@ impl MemoryStore {
         Ok((page, next))
     }
 
-    /// See [`super::Store::push`].
-    pub fn push(&self, queue: &str, items: &[Vec<u8>]) -> Result<(), StoreError> {
-        self.lock()
-            .queues
-            .entry(queue.to_string())
-            .or_default()
-            .extend(items.iter().cloned());
-        Ok(())
-    }
-
-    /// See [`super::Store::pop`].
-    pub fn pop(&self, queue: &str, max: usize) -> Result<Vec<Vec<u8>>, StoreError> {
-        let mut inner = self.lock();
-        let Some(q) = inner.queues.get_mut(queue) else {
-            return Ok(Vec::new());
-        };
-        let n = max.min(q.len());
-        let items: Vec<Vec<u8>> = q.drain(..n).collect();
-        if q.is_empty() {
-            inner.queues.remove(queue);
-        }
-        Ok(items)
-    }
-
     /// See [`super::Store::set_add`].
     pub fn set_add(&self, set: &str, member: &str) -> Result<(), StoreError> {
         self.lock()
@@ -155,29 +148,96 @@ impl MemoryStore {
         Ok(())
     }
 
-    /// See [`super::Store::push_once`]: one lock around the check and both writes.
-    pub fn push_once(
+    fn now(&self) -> u64 {
+        millis(self.epoch.elapsed())
+    }
+
+    /// See [`super::Store::stream_add`]: one lock around the check and both writes.
+    pub fn stream_add(
         &self,
-        queue: &str,
-        set: &str,
-        member: &str,
+        stream: &str,
+        once: Option<(&str, &str)>,
         items: &[Vec<u8>],
+        ttl: Duration,
     ) -> Result<bool, StoreError> {
+        let now = self.now();
         let mut inner = self.lock();
-        if !inner
-            .sets
-            .entry(set.to_string())
-            .or_default()
-            .insert(member.to_string())
-        {
-            return Ok(false);
+        if let Some((set, member)) = once {
+            let set = inner.sets.entry(set.to_string()).or_default();
+            if !set.insert(member.to_string()) {
+                return Ok(false);
+            }
         }
-        inner
-            .queues
-            .entry(queue.to_string())
-            .or_default()
-            .extend(items.iter().cloned());
+        let s = live(&mut inner.streams, stream, now);
+        for item in items {
+            s.meta.last += 1;
+            s.entries.push_back((s.meta.last, item.clone()));
+        }
+        s.meta.expires = now.saturating_add(millis(ttl));
         Ok(true)
+    }
+
+    /// See [`super::Store::stream_read`].
+    pub fn stream_read(
+        &self,
+        stream: &str,
+        ack: Option<EntryId>,
+        max: usize,
+        visibility: Duration,
+        ttl: Duration,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let now = self.now();
+        let mut inner = self.lock();
+        match inner.streams.get(stream) {
+            Some(s) if s.meta.expires > now => {}
+            Some(_) => {
+                // Expired: gone as if purged.
+                inner.streams.remove(stream);
+                return Ok(Vec::new());
+            }
+            None => return Ok(Vec::new()),
+        }
+        let s = live(&mut inner.streams, stream, now);
+        s.meta.expires = now.saturating_add(millis(ttl));
+        if let Some(ack) = ack {
+            let bound = s.meta.ack_bound(ack);
+            while s.entries.front().is_some_and(|(seq, _)| *seq <= bound) {
+                s.entries.pop_front();
+            }
+            s.meta.acked(s.entries.front().map(|e| e.0));
+        }
+        let first = s.entries.front().map(|e| e.0);
+        if max == 0 || first.is_none() || s.meta.in_flight(first, now) {
+            return Ok(Vec::new());
+        }
+        let batch: Vec<Entry> = s
+            .entries
+            .iter()
+            .take(max)
+            .map(|(seq, item)| Entry {
+                id: s.meta.id(*seq),
+                item: item.clone(),
+            })
+            .collect();
+        if let Some(last) = batch.last() {
+            s.meta.handed_out(last.id.seq, now, millis(visibility));
+        }
+        Ok(batch)
+    }
+
+    /// See [`super::Store::purge_expired`].
+    pub fn purge_expired(&self) -> usize {
+        let now = self.now();
+        let mut inner = self.lock();
+        let before = inner.streams.len();
+        inner.streams.retain(|_, s| s.meta.expires > now);
+        before - inner.streams.len()
+    }
+
+    /// How many streams are held (expired or not), for the tests.
+    #[cfg(test)]
+    pub(crate) fn streams_held(&self) -> usize {
+        self.lock().streams.len()
     }
 
     /// See [`super::Store::set_clear`].
@@ -223,6 +283,21 @@ impl MemoryStore {
     }
 }
 
+/// The stream named `name`, made anew when it is missing or expired.
+fn live<'a>(streams: &'a mut HashMap<String, Stream>, name: &str, now: u64) -> &'a mut Stream {
+    let fresh = |before| Stream {
+        entries: VecDeque::new(),
+        meta: Meta::new(now, before),
+    };
+    let s = streams
+        .entry(name.to_string())
+        .or_insert_with(|| fresh(None));
+    if s.meta.expires <= now && s.meta.last > 0 {
+        *s = fresh(Some(s.meta.gen));
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{conformance, Store};
@@ -247,6 +322,32 @@ mod tests {
         }
         let left = store.lock().leases.len();
         assert_eq!(left, 2, "only the unexpired leases are left");
+    }
+
+    /// 1 000 sessions' streams that no bot ever reads are dropped once their TTL ran out
+    /// (what `serve`'s sweeper does every quarter TTL); a stream read in time stays.
+    #[test]
+    fn streams_nobody_collects_are_dropped_after_their_ttl() {
+        use std::time::{Duration, Instant};
+        let store = super::MemoryStore::new();
+        let (short, day) = (Duration::from_millis(300), Duration::from_secs(86_400));
+        let added = Instant::now();
+        for i in 0..1000 {
+            let once = Some(("done", "key"));
+            let name = format!("bus/acme/s{i}");
+            assert!(store
+                .stream_add(&name, once.filter(|_| i == 0), &[vec![7; 200]], short)
+                .unwrap());
+        }
+        store
+            .stream_add("collected", None, &[vec![1]], short)
+            .unwrap();
+        store.stream_read("collected", None, 0, day, day).unwrap();
+        assert_eq!(store.purge_expired(), 0, "nothing expired yet");
+        assert_eq!(store.streams_held(), 1001);
+        std::thread::sleep((added + short * 2).saturating_duration_since(Instant::now()));
+        assert_eq!(store.purge_expired(), 1000);
+        assert_eq!(store.streams_held(), 1, "only the stream read in time");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

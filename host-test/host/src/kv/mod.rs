@@ -1,6 +1,6 @@
 //! The host's storage layer: one [`Store`], three backends chosen by one flag,
 //! `--kv memory|file:DIR|redis://HOST:PORT[/DB]`, each with four separate namespaces (keys,
-//! queues, sets, leases); the [file](mod@file) and [redis](mod@redis) modules show their layouts.
+//! streams, sets, leases); the [file](mod@file) and [redis](mod@redis) modules show their layouts.
 
 #[cfg(test)]
 pub(crate) mod conformance;
@@ -8,6 +8,9 @@ mod counter;
 pub mod file;
 pub mod memory;
 pub mod redis;
+pub mod stream;
+
+pub use stream::{BadEntryId, Entry, EntryId};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -199,28 +202,57 @@ impl Store {
         }
     }
 
-    /// FIFO queues: appends `items` in order to `queue`.
-    pub async fn push(&self, queue: &str, items: &[Vec<u8>]) -> Result<(), StoreError> {
-        if items.is_empty() {
-            return Ok(());
-        }
+    /// Streams: appends `items` in order to `stream`, each under a new id greater than
+    /// every id the stream gave before; with `once = Some((set, member))`, atomically with
+    /// adding `member` to `set`, and only if it was not there (a delivery that must happen
+    /// once per key, whoever tries it and however often, across processes for Redis).
+    /// True if appended. The stream (and `set`) are kept at least `ttl` from now.
+    pub async fn stream_add(
+        &self,
+        stream: &str,
+        once: Option<(&str, &str)>,
+        items: &[Vec<u8>],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let ttl = ttl.max(Duration::from_millis(1));
         match &*self.backend {
-            Backend::Memory(s) => s.push(queue, items),
-            Backend::File(s) => s.push(queue, items).await,
-            Backend::Redis(s) => s.push(queue, items).await,
+            Backend::Memory(s) => s.stream_add(stream, once, items, ttl),
+            Backend::File(s) => s.stream_add(stream, once, items, ttl).await,
+            Backend::Redis(s) => s.stream_add(stream, once, items, ttl).await,
         }
     }
 
-    /// Removes and returns up to `max` items from the front of `queue`; every pushed item
-    /// is popped by exactly one caller (across processes for Redis).
-    pub async fn pop(&self, queue: &str, max: usize) -> Result<Vec<Vec<u8>>, StoreError> {
-        if max == 0 {
-            return Ok(Vec::new());
-        }
+    /// Reads `stream` as one consumer group would, atomically (across processes for
+    /// Redis): first acknowledges (removes) the delivered entries up to `ack`; then, unless
+    /// a batch handed out earlier is still in flight (its `visibility` not yet over),
+    /// hands out up to `max` entries from the front, in order — the unacknowledged ones of
+    /// a batch whose visibility ended first, under their ids, then new ones — and puts
+    /// them in flight for `visibility`. So one batch at a time is out, and each entry
+    /// comes again until acknowledged: at least once, in order. `max == 0` only
+    /// acknowledges. A stream neither added to nor read for `ttl` is gone.
+    pub async fn stream_read(
+        &self,
+        stream: &str,
+        ack: Option<EntryId>,
+        max: usize,
+        visibility: Duration,
+        ttl: Duration,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let ttl = ttl.max(Duration::from_millis(1));
+        let visibility = visibility.max(Duration::from_millis(1));
         match &*self.backend {
-            Backend::Memory(s) => s.pop(queue, max),
-            Backend::File(s) => s.pop(queue, max).await,
-            Backend::Redis(s) => s.pop(queue, max).await,
+            Backend::Memory(s) => s.stream_read(stream, ack, max, visibility, ttl),
+            Backend::File(s) => s.stream_read(stream, ack, max, visibility, ttl).await,
+            Backend::Redis(s) => s.stream_read(stream, ack, max, visibility, ttl).await,
+        }
+    }
+
+    /// Drops the streams whose `ttl` ran out; how many. Redis expires them itself (0).
+    pub async fn purge_expired(&self) -> Result<usize, StoreError> {
+        match &*self.backend {
+            Backend::Memory(s) => Ok(s.purge_expired()),
+            Backend::File(s) => s.purge_expired().await,
+            Backend::Redis(_) => Ok(0),
         }
     }
 
@@ -239,23 +271,6 @@ impl Store {
             Backend::Memory(s) => s.set_remove(set, member),
             Backend::File(s) => s.set_remove(set, member).await,
             Backend::Redis(s) => s.set_remove(set, member).await,
-        }
-    }
-
-    /// Atomically: if `member` is not in `set`, adds it and appends `items` to `queue`
-    /// (true); otherwise changes nothing (false). A delivery that must happen once per
-    /// key, whoever tries it and however often, across processes for Redis.
-    pub async fn push_once(
-        &self,
-        queue: &str,
-        set: &str,
-        member: &str,
-        items: &[Vec<u8>],
-    ) -> Result<bool, StoreError> {
-        match &*self.backend {
-            Backend::Memory(s) => s.push_once(queue, set, member, items),
-            Backend::File(s) => s.push_once(queue, set, member, items).await,
-            Backend::Redis(s) => s.push_once(queue, set, member, items).await,
         }
     }
 

@@ -4,6 +4,7 @@
 use crate::api::{DeliveryRequest, EndRequest, MessageRequest, StartRequest};
 use crate::bindings::types::{Error as HookError, Outcome, UserEvent};
 mod genesys;
+mod sessions;
 
 use crate::body::JsonBody;
 use crate::server::{Busy, Call, Server};
@@ -86,7 +87,11 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/api/{tenant}/end", post(end))
         .route("/api/{tenant}/delivery", post(delivery))
         .route("/api/{tenant}/queue-status", get(queue_status))
-        .route("/api/{tenant}/sessions/{session}/actions", get(actions))
+        .route(
+            "/api/{tenant}/sessions/{session}/actions",
+            get(sessions::actions),
+        )
+        .route("/api/{tenant}/sessions/{session}/ack", post(sessions::ack))
         .fallback(|| async { reply(StatusCode::NOT_FOUND, json!({"error": "not found"})) })
         .with_state(server)
 }
@@ -233,32 +238,4 @@ async fn queue_status(
         (Ok(Ok(_)), Some(f)) => reply(StatusCode::OK, json!({"ok": f})),
         (r, _) => answer(r),
     })
-}
-
-#[derive(Deserialize)]
-struct Wait {
-    #[serde(default)]
-    wait: u64,
-}
-
-async fn actions(
-    State(s): S,
-    Path((name, session)): Path<(String, String)>,
-    Query(q): Query<Wait>,
-    headers: HeaderMap,
-) -> Result<Response, Refused> {
-    let tenant = bot_tenant(&s, &name, &headers).await?.tenant.name.clone();
-    let wait = Duration::from_millis(q.wait.min(30_000));
-    match s.bus.take(&tenant, &session, wait).await {
-        Ok(actions) => Ok(reply(StatusCode::OK, json!({"actions": actions}))),
-        Err(e) => {
-            s.metrics.store_error();
-            tracing::error!(tenant, error = %e, "long-poll failed");
-            let busy = json!({"error": "storage unavailable"});
-            Err(Refused(Box::new(reply(
-                StatusCode::SERVICE_UNAVAILABLE,
-                busy,
-            ))))
-        }
-    }
 }

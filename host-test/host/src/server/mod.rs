@@ -59,7 +59,7 @@ impl Server {
         let replica = format!("{}-{:08x}", std::process::id(), random_u32());
         Arc::new(Self {
             records: Records::new(kv.clone()),
-            bus: Bus::new(kv.clone()),
+            bus: Bus::new(kv.clone(), opts.bus),
             metrics: Arc::new(Metrics::default()),
             tenants,
             kv,

@@ -33,6 +33,8 @@ pub struct ServeOptions {
     pub limits: crate::runtime::Limits,
     /// Threads of the pool hook calls run on (apart from the HTTP workers).
     pub guest_threads: usize,
+    /// The bot side's streams: visibility timeout and TTL.
+    pub bus: crate::bus::BusOptions,
 }
 
 impl ServeOptions {
@@ -50,6 +52,7 @@ impl ServeOptions {
             conn: crate::http::ConnLimits::default(),
             limits: crate::runtime::Limits::default(),
             guest_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            bus: crate::bus::BusOptions::default(),
         }
     }
 

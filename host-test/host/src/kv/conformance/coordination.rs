@@ -1,89 +1,8 @@
-//! The conformance checks on what processes coordinate through: queues (each item to one
-//! popper), sets, leases, concurrent increments, and the four namespaces kept apart.
+//! The conformance checks on what processes coordinate through: sets, leases, concurrent
+//! increments, and the four namespaces kept apart (streams: `streams.rs`).
 
 use super::super::Store;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
-
-pub(super) async fn queues(store: &Store) {
-    let item = |s: &str| s.as_bytes().to_vec();
-    store
-        .push("jobs", &[item("a"), item("b"), item("c")])
-        .await
-        .unwrap();
-    store.push("jobs", &[vec![0, 255, 10]]).await.unwrap();
-    store.push("jobs", &[]).await.unwrap();
-    assert_eq!(store.pop("jobs", 0).await.unwrap(), Vec::<Vec<u8>>::new());
-    assert_eq!(store.pop("jobs", 2).await.unwrap(), [item("a"), item("b")]);
-    assert_eq!(
-        store.pop("jobs", 10).await.unwrap(),
-        [item("c"), vec![0, 255, 10]]
-    );
-    assert!(store.pop("jobs", 10).await.unwrap().is_empty());
-    assert!(store.pop("never-pushed", 3).await.unwrap().is_empty());
-    // A queue emptied and filled again keeps its order.
-    store.push("jobs", &[item("d")]).await.unwrap();
-    store.push("jobs", &[item("e")]).await.unwrap();
-    assert_eq!(store.pop("jobs", 1).await.unwrap(), [item("d")]);
-    store.push("jobs", &[item("f")]).await.unwrap();
-    assert_eq!(store.pop("jobs", 5).await.unwrap(), [item("e"), item("f")]);
-    // Queues are separate from each other.
-    store.push("jobs/1", &[item("x")]).await.unwrap();
-    store.push("jobs/2", &[item("y")]).await.unwrap();
-    assert_eq!(store.pop("jobs/2", 5).await.unwrap(), [item("y")]);
-    assert_eq!(store.pop("jobs/1", 5).await.unwrap(), [item("x")]);
-}
-
-/// 1000 items pushed in batches while 8 tasks pop: each is popped exactly once, and
-/// each popper sees its items in push order.
-pub(super) async fn queue_hands_each_item_to_one_popper(store: &Store) {
-    const ITEMS: u32 = 1000;
-    let done = Arc::new(AtomicBool::new(false));
-    let pusher = {
-        let (store, done) = (store.clone(), done.clone());
-        tokio::spawn(async move {
-            for batch in (0..ITEMS).collect::<Vec<_>>().chunks(50) {
-                let items: Vec<Vec<u8>> =
-                    batch.iter().map(|i| i.to_string().into_bytes()).collect();
-                store.push("work", &items).await.unwrap();
-                tokio::task::yield_now().await;
-            }
-            done.store(true, Ordering::SeqCst);
-        })
-    };
-    let poppers: Vec<_> = (0..8)
-        .map(|_| {
-            let (store, done) = (store.clone(), done.clone());
-            tokio::spawn(async move {
-                let mut got = Vec::new();
-                loop {
-                    let finished = done.load(Ordering::SeqCst);
-                    let items = store.pop("work", 7).await.unwrap();
-                    if items.is_empty() {
-                        if finished {
-                            return got;
-                        }
-                        tokio::time::sleep(Duration::from_millis(1)).await;
-                    }
-                    for i in items {
-                        got.push(String::from_utf8(i).unwrap().parse::<u32>().unwrap());
-                    }
-                }
-            })
-        })
-        .collect();
-    pusher.await.unwrap();
-    let mut all = Vec::new();
-    for popper in poppers {
-        let got = popper.await.unwrap();
-        assert!(got.windows(2).all(|w| w[0] < w[1]), "out of order: {got:?}");
-        all.extend(got);
-    }
-    assert_eq!(all.len(), ITEMS as usize, "items popped twice or lost");
-    all.sort_unstable();
-    assert_eq!(all, (0..ITEMS).collect::<Vec<_>>());
-}
 
 pub(super) async fn sets(store: &Store) {
     assert!(store.set_members("team").await.unwrap().is_empty());
@@ -101,60 +20,15 @@ pub(super) async fn sets(store: &Store) {
     assert_eq!(store.set_members("other").await.unwrap(), ["carol"]);
 }
 
-/// `push_once`: one member's items are appended once, however many callers race, and
-/// only one caller is told it appended; other members and a cleared set start afresh.
-pub(super) async fn push_once(store: &Store) {
-    let item = |s: &str| s.as_bytes().to_vec();
-    let racers: Vec<_> = (0..16)
-        .map(|i| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                store
-                    .push_once(
-                        "inbox",
-                        "inbox-done",
-                        "m1",
-                        &[item("one"), item(&i.to_string())],
-                    )
-                    .await
-                    .unwrap()
-            })
-        })
-        .collect();
-    let mut winners = 0;
-    for r in racers {
-        winners += r.await.unwrap() as usize;
-    }
-    assert_eq!(winners, 1, "exactly one caller appends");
-    let got = store.pop("inbox", 100).await.unwrap();
-    assert_eq!(got.len(), 2, "appended once: {got:?}");
-    assert_eq!(got[0], item("one"));
-    assert!(store
-        .push_once("inbox", "inbox-done", "m2", &[item("two")])
-        .await
-        .unwrap());
-    assert!(!store
-        .push_once("inbox", "inbox-done", "m1", &[item("again")])
-        .await
-        .unwrap());
-    assert_eq!(store.pop("inbox", 100).await.unwrap(), [item("two")]);
-    assert_eq!(store.set_members("inbox-done").await.unwrap(), ["m1", "m2"]);
-    store.set_clear("inbox-done").await.unwrap();
-    store.set_clear("never-made").await.unwrap();
-    assert!(store.set_members("inbox-done").await.unwrap().is_empty());
-    assert!(store
-        .push_once("inbox", "inbox-done", "m1", &[item("anew")])
-        .await
-        .unwrap());
-    assert_eq!(store.pop("inbox", 100).await.unwrap(), [item("anew")]);
-    store.set_clear("inbox-done").await.unwrap();
-}
-
 /// The same name in all four namespaces: none sees the others.
 pub(super) async fn namespaces_are_separate(store: &Store) {
     let name = "ns/x";
     store.set(name, b"value").await.unwrap();
-    store.push(name, &[b"item".to_vec()]).await.unwrap();
+    let day = Duration::from_secs(86_400);
+    store
+        .stream_add(name, None, &[b"item".to_vec()], day)
+        .await
+        .unwrap();
     store.set_add(name, "member").await.unwrap();
     assert!(store
         .try_lease(name, "owner", Duration::from_secs(60))
@@ -166,7 +40,9 @@ pub(super) async fn namespaces_are_separate(store: &Store) {
     );
     assert_eq!(store.get(name).await.unwrap(), Some(b"value".to_vec()));
     assert_eq!(store.set_members(name).await.unwrap(), ["member"]);
-    assert_eq!(store.pop(name, 10).await.unwrap(), [b"item".to_vec()]);
+    let read = store.stream_read(name, None, 10, day, day).await.unwrap();
+    assert_eq!(read.len(), 1);
+    assert_eq!(read[0].item, b"item");
     store.delete(name).await.unwrap();
     assert_eq!(store.set_members(name).await.unwrap(), ["member"]);
     assert!(!store
@@ -174,7 +50,7 @@ pub(super) async fn namespaces_are_separate(store: &Store) {
         .await
         .unwrap());
     // Names that look like another namespace's internal key stay plain keys.
-    for k in ["q:ns/x", "s:ns/x", "l:ns/x", "gom:q:ns/x"] {
+    for k in ["x:ns/x", "s:ns/x", "l:ns/x", "gom:x:ns/x"] {
         assert_eq!(store.get(k).await.unwrap(), None);
     }
 }

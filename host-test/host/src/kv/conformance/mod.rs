@@ -4,14 +4,12 @@
 
 mod coordination;
 mod keys;
+mod streams;
 
 pub(crate) use keys::{all_pages, pages_in_one_sorted_order};
 
 use super::Store;
-use coordination::{
-    concurrent_increments, leases, namespaces_are_separate, push_once,
-    queue_hands_each_item_to_one_popper, queues, sets,
-};
+use coordination::{concurrent_increments, leases, namespaces_are_separate, sets};
 use keys::{counters, key_pages, plain_keys};
 use std::time::Duration;
 
@@ -20,10 +18,8 @@ pub(crate) async fn run_all(store: &Store) {
     plain_keys(store).await;
     counters(store).await;
     key_pages(store).await;
-    queues(store).await;
-    queue_hands_each_item_to_one_popper(store).await;
     sets(store).await;
-    push_once(store).await;
+    streams::run_all(store).await;
     namespaces_are_separate(store).await;
     concurrent_increments(store).await;
     leases(store).await;
@@ -76,11 +72,16 @@ async fn per_op_latency() {
         time!("get", |i| store.get(&format!("t/{i}")).await.unwrap());
         time!("exists", |i| store.exists(&format!("t/{i}")).await.unwrap());
         time!("increment", |_i| store.increment("t/n", 1).await.unwrap());
-        time!("push (1 item)", |_i| store
-            .push("t/q", std::slice::from_ref(&value))
+        let day = Duration::from_secs(86_400);
+        time!("stream add (1 item)", |_i| store
+            .stream_add("t/q", None, std::slice::from_ref(&value), day)
             .await
             .unwrap());
-        time!("pop (1 item)", |_i| store.pop("t/q", 1).await.unwrap());
+        let mut last = None;
+        time!("stream read + ack (1)", |_i| {
+            let read = store.stream_read("t/q", last, 1, day, day).await.unwrap();
+            last = read.last().map(|e| e.id).or(last);
+        });
         time!("set_add", |i| store
             .set_add("t/s", &format!("m{}", i % 100))
             .await

@@ -11,7 +11,10 @@
 //!
 //! Tables (each namespace its own, so they never collide):
 //! - `kv`: `&str` → `&[u8]`, the plain keys;
-//! - `queues`: `(queue, seq: u64)` → `&[u8]`, FIFO by `seq`;
+//! - `queues`: `(stream, seq: u64)` → `&[u8]`, a stream's entries in order (the name is
+//!   that of earlier releases' queues, whose items are read as entries);
+//! - `streams`: `stream` → `(gen, last, delivered, lease_until, expires)`, the bookkeeping
+//!   of [`super::stream`] (wall-clock milliseconds), see `streams.rs`;
 //! - `sets`: a multimap `set` → `member`;
 //! - `leases`: `key` → `(owner, expires_at_unix_ms: u64)`, wall-clock so they survive restarts;
 //! - `meta`: `"format"` → 1.
@@ -23,6 +26,7 @@
 
 mod commit;
 mod error;
+mod streams;
 #[cfg(test)]
 mod tests;
 
@@ -36,7 +40,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const KV: TableDefinition<&str, &[u8]> = TableDefinition::new("kv");
-const QUEUES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("queues");
+const ENTRIES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("queues");
+const STREAMS: TableDefinition<&str, (u64, u64, u64, u64, u64)> = TableDefinition::new("streams");
 const SETS: MultimapTableDefinition<&str, &str> = MultimapTableDefinition::new("sets");
 const LEASES: TableDefinition<&str, (&str, u64)> = TableDefinition::new("leases");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -111,7 +116,8 @@ impl FileStore {
         tx.set_durability(Durability::Immediate);
         let format = (|| -> Result<Option<u64>, DbError> {
             tx.open_table(KV)?;
-            tx.open_table(QUEUES)?;
+            tx.open_table(ENTRIES)?;
+            tx.open_table(STREAMS)?;
             tx.open_multimap_table(SETS)?;
             tx.open_table(LEASES)?;
             let mut meta = tx.open_table(META)?;
@@ -229,55 +235,11 @@ impl FileStore {
         })
     }
 
-    /// See [`super::Store::push`].
-    pub async fn push(&self, queue: &str, items: &[Vec<u8>]) -> Result<(), StoreError> {
-        self.write(|tx| {
-            append(tx, queue, items)?;
-            Ok(Ok(()))
-        })
-        .await
-    }
-
-    /// See [`super::Store::push_once`]: the check and both writes in one transaction.
-    pub async fn push_once(
-        &self,
-        queue: &str,
-        set: &str,
-        member: &str,
-        items: &[Vec<u8>],
-    ) -> Result<bool, StoreError> {
-        self.write(|tx| {
-            if tx.open_multimap_table(SETS)?.insert(set, member)? {
-                return Ok(Ok(false));
-            }
-            append(tx, queue, items)?;
-            Ok(Ok(true))
-        })
-        .await
-    }
-
     /// See [`super::Store::set_clear`].
     pub async fn set_clear(&self, set: &str) -> Result<(), StoreError> {
         self.write(|tx| {
             tx.open_multimap_table(SETS)?.remove_all(set)?;
             Ok(Ok(()))
-        })
-        .await
-    }
-
-    /// See [`super::Store::pop`].
-    pub async fn pop(&self, queue: &str, max: usize) -> Result<Vec<Vec<u8>>, StoreError> {
-        self.write(|tx| {
-            let mut table = tx.open_table(QUEUES)?;
-            let mut taken = Vec::new();
-            for entry in table.range((queue, 0u64)..=(queue, u64::MAX))?.take(max) {
-                let (k, v) = entry?;
-                taken.push((k.value().1, v.value().to_vec()));
-            }
-            for (seq, _) in &taken {
-                table.remove((queue, *seq))?;
-            }
-            Ok(Ok(taken.into_iter().map(|(_, v)| v).collect()))
         })
         .await
     }
@@ -345,21 +307,6 @@ impl FileStore {
         })
         .await
     }
-}
-
-/// Appends `items` to `queue` after its last item, inside `tx`.
-fn append(tx: &redb::WriteTransaction, queue: &str, items: &[Vec<u8>]) -> Result<(), DbError> {
-    let mut table = tx.open_table(QUEUES)?;
-    let last = table
-        .range((queue, 0u64)..=(queue, u64::MAX))?
-        .next_back()
-        .transpose()?
-        .map(|(k, _)| k.value().1);
-    let first = last.map_or(0, |s| s + 1);
-    for (seq, item) in (first..).zip(items) {
-        table.insert((queue, seq), item.as_slice())?;
-    }
-    Ok(())
 }
 
 fn unix_ms() -> u64 {

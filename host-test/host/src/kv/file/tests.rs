@@ -35,8 +35,9 @@ async fn synced_writes_survive_reopening() {
     let store = Store::open_file(&dir.join("nested/dir")).unwrap();
     store.set("k", b"v").await.unwrap();
     assert_eq!(store.increment("n", 2).await.unwrap(), 2);
+    let day = Duration::from_secs(86_400);
     store
-        .push("q", &[b"1".to_vec(), b"2".to_vec()])
+        .stream_add("q", None, &[b"1".to_vec(), b"2".to_vec()], day)
         .await
         .unwrap();
     store.set_add("s", "m").await.unwrap();
@@ -50,10 +51,9 @@ async fn synced_writes_survive_reopening() {
     let store = Store::open_file(&dir.join("nested/dir")).unwrap();
     assert_eq!(store.get("k").await.unwrap(), Some(b"v".to_vec()));
     assert_eq!(store.increment("n", 1).await.unwrap(), 3);
-    assert_eq!(
-        store.pop("q", 10).await.unwrap(),
-        [b"1".to_vec(), b"2".to_vec()]
-    );
+    let read = store.stream_read("q", None, 10, day, day).await.unwrap();
+    let items: Vec<&[u8]> = read.iter().map(|e| e.item.as_slice()).collect();
+    assert_eq!(items, [b"1", b"2"]);
     assert_eq!(store.set_members("s").await.unwrap(), ["m"]);
     assert!(!store
         .try_lease("l", "you", Duration::from_secs(60))
@@ -180,10 +180,9 @@ async fn kill9_child_writer(dir: &Path) {
                         .await
                         .unwrap();
                     store.increment("acked/count", 1).await.unwrap();
-                    store
-                        .push("acked", &[item.clone().into_bytes()])
-                        .await
-                        .unwrap();
+                    let day = Duration::from_secs(86_400);
+                    let entry = [item.clone().into_bytes()];
+                    store.stream_add("acked", None, &entry, day).await.unwrap();
                     store.set_add("acked", &item).await.unwrap();
                     store.sync().await.unwrap();
                     let mut out = std::io::stdout().lock();
@@ -274,17 +273,19 @@ async fn every_acknowledged_write_survives_kill_9() {
         for item in &acked {
             assert!(members.binary_search(item).is_ok(), "set lost {item}");
         }
-        // Peek at the queue without consuming it: pop all, check, push back.
-        let queued = store.pop("acked", usize::MAX).await.unwrap();
+        // Read the stream without acknowledging it (a visibility of 1 ms: it stays).
+        let (short, day) = (Duration::from_millis(1), Duration::from_secs(86_400));
+        let queued = store
+            .stream_read("acked", None, usize::MAX, short, day)
+            .await
+            .unwrap();
         let queued: std::collections::BTreeSet<String> = queued
             .iter()
-            .map(|i| String::from_utf8(i.clone()).unwrap())
+            .map(|e| String::from_utf8(e.item.clone()).unwrap())
             .collect();
         for item in &acked {
-            assert!(queued.contains(item), "queue lost {item}");
+            assert!(queued.contains(item), "stream lost {item}");
         }
-        let back: Vec<Vec<u8>> = queued.into_iter().map(String::into_bytes).collect();
-        store.push("acked", &back).await.unwrap();
         store.sync().await.unwrap();
         eprintln!(
             "round {round}: {} acknowledged writes all present",

@@ -7,12 +7,12 @@
 //! | namespace | Redis key          | Redis type | commands |
 //! |-----------|--------------------|------------|----------|
 //! | kv        | `gom:k:<key>`      | string     | GET, SET, DEL, EXISTS, SCAN MATCH; increment: a Lua check + INCRBY |
-//! | queues    | `gom:q:<queue>`    | list       | RPUSH, LPOP with a count |
+//! | streams   | `gom:x:<stream>`   | stream, consumer group `bot`, a TTL | Lua scripts: XADD (after SADD for add-once); XPENDING, XACK + XDEL, XAUTOCLAIM, XREADGROUP |
 //! | sets      | `gom:s:<set>`      | set        | SADD, SREM, SMEMBERS |
 //! | leases    | `gom:l:<key>`      | string (the owner) with a TTL | SET NX PX, renew-if-owner in the same Lua script |
 //!
-//! Every operation is one command or one script, so it is atomic across processes; LPOP
-//! hands each item to exactly one caller.
+//! Every operation is one command or one script, so it is atomic across processes; a
+//! stream's consumer group hands each batch to one reader at a time.
 //!
 //! `keys_with_prefix` follows SCAN (pattern `gom:k:<escaped prefix>*`): each page is
 //! sorted, pages come in SCAN order, and a key present throughout the listing is returned
@@ -28,8 +28,9 @@
 //! fast with [`StoreError::Unavailable`]. A connection idle for over a second is PINGed
 //! before use, so a Redis restart does not cost the first command after it. A command whose
 //! connection broke under it is tried again (at most three tries in all) only if repeating
-//! it is harmless (reads, SET, DEL, set changes, leases); increment, push and pop are not,
-//! since Redis may have run them, and return `Unavailable`.
+//! it is harmless (reads, SET, DEL, set changes, leases, stream reads, adding once);
+//! increment and a plain stream add are not, since Redis may have run them, and return
+//! `Unavailable`.
 
 mod conn;
 mod scan;
@@ -38,6 +39,11 @@ mod scripts;
 mod tests;
 
 use super::counter::{not_a_number, overflow};
+use super::stream::{millis, Entry, EntryId};
+
+/// The longest TTL or visibility given to Redis (PEXPIRE takes at most a signed 64-bit
+/// count of milliseconds, less the current time).
+const MAX_MS: u64 = 1 << 50;
 use super::StoreError;
 use ::redis::aio::ConnectionManagerConfig;
 use ::redis::{Client, ErrorKind};
@@ -153,30 +159,6 @@ impl RedisStore {
         page.dedup();
         Ok((page, next))
     }
-    /// See [`super::Store::push`].
-    pub async fn push(&self, queue: &str, items: &[Vec<u8>]) -> Result<(), StoreError> {
-        if items.is_empty() {
-            return Ok(());
-        }
-        let mut cmd = ::redis::cmd("RPUSH");
-        cmd.arg(queue_key(queue));
-        for item in items {
-            cmd.arg(item.as_slice());
-        }
-        self.run::<i64>("RPUSH", &cmd, Retry::Never).await.map(drop)
-    }
-
-    /// See [`super::Store::pop`].
-    pub async fn pop(&self, queue: &str, max: usize) -> Result<Vec<Vec<u8>>, StoreError> {
-        if max == 0 {
-            return Ok(Vec::new());
-        }
-        let mut cmd = ::redis::cmd("LPOP");
-        cmd.arg(queue_key(queue)).arg(max.min(i64::MAX as usize));
-        let items: Option<Vec<Vec<u8>>> = self.run("LPOP", &cmd, Retry::Never).await?;
-        Ok(items.unwrap_or_default())
-    }
-
     /// See [`super::Store::set_add`].
     pub async fn set_add(&self, set: &str, member: &str) -> Result<(), StoreError> {
         let mut cmd = ::redis::cmd("SADD");
@@ -191,25 +173,69 @@ impl RedisStore {
         self.run::<i64>("SREM", &cmd, Retry::Safe).await.map(drop)
     }
 
-    /// See [`super::Store::push_once`]: one script, atomic on the server, so repeating
-    /// it after a lost reply is harmless.
-    pub async fn push_once(
+    /// See [`super::Store::stream_add`]: one script, atomic on the server. Repeating it
+    /// after a lost reply is harmless only with `once` (the set remembers the member), so
+    /// only then is it tried again.
+    pub async fn stream_add(
         &self,
-        queue: &str,
-        set: &str,
-        member: &str,
+        stream: &str,
+        once: Option<(&str, &str)>,
         items: &[Vec<u8>],
+        ttl: Duration,
     ) -> Result<bool, StoreError> {
+        let (set, member) = once.unwrap_or(("", ""));
         let mut cmd = ::redis::cmd("EVAL");
-        cmd.arg(scripts::PUSH_ONCE)
+        cmd.arg(scripts::STREAM_ADD)
             .arg(2)
-            .arg(queue_key(queue))
+            .arg(stream_key(stream))
             .arg(set_key(set))
-            .arg(member);
+            .arg(member)
+            .arg(millis(ttl).min(MAX_MS));
         for item in items {
             cmd.arg(item.as_slice());
         }
-        Ok(self.run::<i64>("push-once", &cmd, Retry::Safe).await? == 1)
+        let retry = if once.is_some() {
+            Retry::Safe
+        } else {
+            Retry::Never
+        };
+        Ok(self.run::<i64>("stream-add", &cmd, retry).await? == 1)
+    }
+
+    /// See [`super::Store::stream_read`]: one script over the stream's consumer group
+    /// (`XPENDING`, `XACK` + `XDEL`, `XAUTOCLAIM`, `XREADGROUP`). Repeating it after a
+    /// lost reply loses nothing: the batch the first run handed out comes again once its
+    /// visibility ends.
+    pub async fn stream_read(
+        &self,
+        stream: &str,
+        ack: Option<EntryId>,
+        max: usize,
+        visibility: Duration,
+        ttl: Duration,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let mut cmd = ::redis::cmd("EVAL");
+        cmd.arg(scripts::STREAM_READ)
+            .arg(1)
+            .arg(stream_key(stream))
+            .arg(ack.map(|a| a.to_string()).unwrap_or_default())
+            .arg(max.min(1000))
+            .arg(millis(visibility).min(MAX_MS))
+            .arg(millis(ttl).min(MAX_MS));
+        let raw: Vec<(String, Vec<Vec<u8>>)> = self.run("stream-read", &cmd, Retry::Safe).await?;
+        raw.into_iter()
+            .map(|(id, mut fields)| {
+                let id = id.parse().map_err(|_| {
+                    StoreError::Corrupt(format!("stream {stream}: entry id {id:?}"))
+                })?;
+                match (fields.len(), fields.pop()) {
+                    (2, Some(item)) => Ok(Entry { id, item }),
+                    _ => Err(StoreError::Corrupt(format!(
+                        "stream {stream}: entry {id} is not one item"
+                    ))),
+                }
+            })
+            .collect()
     }
 
     /// See [`super::Store::set_clear`].
@@ -255,8 +281,8 @@ fn kv_key(key: &str) -> String {
     format!("{PREFIX}k:{key}")
 }
 
-fn queue_key(queue: &str) -> String {
-    format!("{PREFIX}q:{queue}")
+fn stream_key(stream: &str) -> String {
+    format!("{PREFIX}x:{stream}")
 }
 
 fn set_key(set: &str) -> String {

@@ -1,5 +1,5 @@
 //! The Lua scripts the Redis store runs with EVAL, each one atomic on the server: the
-//! checked increment and the take-or-renew lease.
+//! checked increment, the take-or-renew lease, and the streams' add-once and read.
 
 /// `KEYS[1]` += `ARGV[1]` if it is missing or holds decimal digits; else a NOTANUMBER error.
 pub(super) const INCREMENT: &str = r"
@@ -23,12 +23,68 @@ end
 return 0
 ";
 
-/// Adds `ARGV[1]` to the set `KEYS[2]`; if it was not there, appends `ARGV[2..]` to the
-/// list `KEYS[1]`. 1 if appended, else 0.
-pub(super) const PUSH_ONCE: &str = r"
-if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then
-  return 0
+/// Appends `ARGV[3..]` to the stream `KEYS[1]` (made with its consumer group `bot`, the
+/// one every stream is read through, when missing),
+/// each its own entry (field `a`), and keeps it `ARGV[2]` ms; when `ARGV[1]` is not empty,
+/// only if `ARGV[1]` was not yet in the set `KEYS[2]` (added, and kept as long). 1 if
+/// appended, else 0.
+pub(super) const STREAM_ADD: &str = r"
+if ARGV[1] ~= '' then
+  if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then
+    return 0
+  end
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
 end
-redis.call('RPUSH', KEYS[1], unpack(ARGV, 2))
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('XGROUP', 'CREATE', KEYS[1], 'bot', '0', 'MKSTREAM')
+end
+for i = 3, #ARGV do
+  redis.call('XADD', KEYS[1], '*', 'a', ARGV[i])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
+";
+
+/// Reads the stream `KEYS[1]` through group `bot`: acknowledges and deletes the pending
+/// entries up to `ARGV[1]` (if not empty); then, with `ARGV[2]` > 0: if entries are
+/// pending, claims them only if idle for `ARGV[3]` ms (else a batch is in flight: none),
+/// and fills up to `ARGV[2]` with new entries. Keeps the stream `ARGV[4]` ms. Returns
+/// the entries as `XREADGROUP` does (`{id, {'a', bytes}}`).
+pub(super) const STREAM_READ: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return {}
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+if ARGV[1] ~= '' then
+  local pending = redis.call('XPENDING', KEYS[1], 'bot', '-', ARGV[1], 1000)
+  local ids = {}
+  for _, p in ipairs(pending) do
+    ids[#ids + 1] = p[1]
+  end
+  if #ids > 0 then
+    redis.call('XACK', KEYS[1], 'bot', unpack(ids))
+    redis.call('XDEL', KEYS[1], unpack(ids))
+  end
+end
+local max = tonumber(ARGV[2])
+if max == 0 then
+  return {}
+end
+local out = {}
+if redis.call('XPENDING', KEYS[1], 'bot')[1] > 0 then
+  local claimed = redis.call('XAUTOCLAIM', KEYS[1], 'bot', 'bot', ARGV[3], '0-0', 'COUNT', max)
+  if #claimed[2] == 0 then
+    return {}
+  end
+  out = claimed[2]
+end
+if #out < max then
+  local read = redis.call('XREADGROUP', 'GROUP', 'bot', 'bot', 'COUNT', max - #out, 'STREAMS', KEYS[1], '>')
+  if read then
+    for _, e in ipairs(read[1][2]) do
+      out[#out + 1] = e
+    end
+  end
+end
+return out
 ";

@@ -6,6 +6,9 @@ use super::super::{conformance, Store, StoreError};
 use handover_testkit::{free_port, RedisServer};
 use std::time::{Duration, Instant};
 
+/// How long the tests' streams are kept.
+const TTL: Duration = Duration::from_secs(60);
+
 /// Every key on the server, through a plain connection.
 async fn raw_keys(url: &str) -> Vec<String> {
     let client = ::redis::Client::open(url).unwrap();
@@ -36,7 +39,10 @@ async fn namespaces_map_to_prefixed_redis_keys() {
         .await
         .unwrap();
     store.set("a", b"1").await.unwrap();
-    store.push("a", &[b"x".to_vec()]).await.unwrap();
+    store
+        .stream_add("a", None, &[b"x".to_vec()], TTL)
+        .await
+        .unwrap();
     store.set_add("a", "m").await.unwrap();
     store
         .try_lease("a", "o", Duration::from_secs(9))
@@ -48,7 +54,7 @@ async fn namespaces_map_to_prefixed_redis_keys() {
     );
     assert_eq!(
         raw_keys(&format!("{}/3", server.url())).await,
-        ["gom:k:a", "gom:l:a", "gom:q:a", "gom:s:a"]
+        ["gom:k:a", "gom:l:a", "gom:s:a", "gom:x:a"]
     );
 }
 
@@ -74,27 +80,39 @@ async fn two_handles_on_one_server_share_everything() {
         .await
         .unwrap());
 
-    // Items pushed through one handle are popped exactly once across both.
+    // Entries added through one handle are read once across both, each batch acknowledged
+    // by its reader (a visibility far longer than the test: nothing comes again).
     let items: Vec<Vec<u8>> = (0..600).map(|i: u32| i.to_string().into_bytes()).collect();
-    a.push("q", &items).await.unwrap();
-    let poppers: Vec<_> = (0..8)
+    a.stream_add("q", None, &items, TTL).await.unwrap();
+    let acked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let readers: Vec<_> = (0..8)
         .map(|i| {
             let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+            let acked = acked.clone();
             tokio::spawn(async move {
                 let mut got = Vec::new();
-                loop {
-                    let batch = store.pop("q", 5).await.unwrap();
-                    if batch.is_empty() {
-                        return got;
-                    }
-                    got.extend(batch);
+                while acked.load(std::sync::atomic::Ordering::SeqCst) < 600 {
+                    let long = Duration::from_secs(600);
+                    let batch = store.stream_read("q", None, 5, long, TTL).await.unwrap();
+                    let Some(last) = batch.last().map(|e| e.id) else {
+                        tokio::task::yield_now().await;
+                        continue;
+                    };
+                    let n = batch.len();
+                    got.extend(batch.into_iter().map(|e| e.item));
+                    store
+                        .stream_read("q", Some(last), 0, long, TTL)
+                        .await
+                        .unwrap();
+                    acked.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
                 }
+                got
             })
         })
         .collect();
     let mut all = Vec::new();
-    for p in poppers {
-        all.extend(p.await.unwrap());
+    for r in readers {
+        all.extend(r.await.unwrap());
     }
     all.sort();
     let mut expected = items.clone();
@@ -122,8 +140,12 @@ async fn an_unreachable_redis_is_unavailable_then_recovers() {
         unavailable("get", store.get("k").await);
         unavailable("set", store.set("k", b"w").await);
         unavailable("increment", store.increment("n", 1).await);
-        unavailable("push", store.push("q", &[b"x".to_vec()]).await);
-        unavailable("pop", store.pop("q", 1).await);
+        let x = [b"x".to_vec()];
+        unavailable("stream add", store.stream_add("q", None, &x, TTL).await);
+        unavailable(
+            "stream read",
+            store.stream_read("q", None, 1, TTL, TTL).await,
+        );
         unavailable("keys", store.keys_with_prefix("", None, 10).await);
         unavailable(
             "lease",
@@ -150,8 +172,13 @@ async fn an_unreachable_redis_is_unavailable_then_recovers() {
     }
     assert_eq!(store.get("k").await.unwrap(), Some(b"back".to_vec()));
     assert_eq!(store.increment("n", 1).await.unwrap(), 1);
-    store.push("q", &[b"x".to_vec()]).await.unwrap();
-    assert_eq!(store.pop("q", 5).await.unwrap(), [b"x".to_vec()]);
+    store
+        .stream_add("q", None, &[b"x".to_vec()], TTL)
+        .await
+        .unwrap();
+    let read = store.stream_read("q", None, 5, TTL, TTL).await.unwrap();
+    assert_eq!(read.len(), 1);
+    assert_eq!(read[0].item, b"x");
 }
 
 /// Sends `signal` (e.g. `-STOP`) to `pid` with kill(1).
