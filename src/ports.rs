@@ -81,8 +81,17 @@ pub trait Clock {
 }
 
 /// Format 16 random bytes as a version-4 UUID (`xxxxxxxx-xxxx-4xxx-Nxxx-xxxxxxxxxxxx`).
-pub fn uuid_v4(mut b: [u8; 16]) -> String {
-    b[6] = (b[6] & 0x0f) | 0x40;
+pub fn uuid_v4(b: [u8; 16]) -> String {
+    uuid(b, 4)
+}
+
+/// Format 16 bytes of a hash as a version-8 ("custom") UUID (RFC 9562).
+pub fn uuid_v8(b: [u8; 16]) -> String {
+    uuid(b, 8)
+}
+
+fn uuid(mut b: [u8; 16], version: u8) -> String {
+    b[6] = (b[6] & 0x0f) | (version << 4);
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
     format!(

@@ -42,7 +42,7 @@ const start = hooks.start(
 );
 console.log('start →', JSON.stringify(start.actions));
 if (start.actions[0]?.val?.tag !== 'queued') fail(`start gave ${JSON.stringify(start)}`);
-hooks.userMessage('node-user', { tag: 'text', val: 'Is anybody there?' });
+hooks.userMessage('node-user', { tag: 'text', val: 'Is anybody there?' }, 'node-turn-1');
 
 const body = new TextEncoder().encode(JSON.stringify({
   id: '0123456789abcdef0123456789abcdef', type: 'Text', text: 'Hi Jane, this is Sam.',

@@ -50,8 +50,12 @@ impl Guest for Component {
         with_env(|env| hooks::start(env, &user, &transcript, &settings))
     }
 
-    fn user_message(user_id: String, event: UserEvent) -> Result<Outcome, Error> {
-        with_env(|env| hooks::user_message(env, &user_id, &event))
+    fn user_message(
+        user_id: String,
+        event: UserEvent,
+        turn_id: Option<String>,
+    ) -> Result<Outcome, Error> {
+        with_env(|env| hooks::user_message(env, &user_id, &event, turn_id.as_deref()))
     }
 
     fn agent_message(webhook: Webhook) -> Result<Outcome, Error> {

@@ -150,8 +150,29 @@ fn typing(client: &Client, h: &Handover) -> Result<Vec<Warning>, Error> {
     }
 }
 
-/// `user-message`: relay a user turn or user event to Genesys.
-pub fn user_message(env: &Env, user_id: &str, event: &UserEvent) -> Result<Outcome, Error> {
+/// The Genesys message id of piece `n` of a turn: SHA-256 over the handover's id, the
+/// bot platform's turn id and `n`, as a version-8 UUID. The same turn of the same handover
+/// always gets the same ids, so Genesys takes a repeated call's messages once.
+fn turn_message_id(hid: &str, turn: &str, n: usize) -> String {
+    use sha2::{Digest, Sha256};
+    let mut d = Sha256::new();
+    for part in [hid.as_bytes(), turn.as_bytes(), &(n as u64).to_be_bytes()] {
+        d.update((part.len() as u64).to_be_bytes());
+        d.update(part);
+    }
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&d.finalize()[..16]);
+    crate::ports::uuid_v8(b)
+}
+
+/// `user-message`: relay a user turn or user event to Genesys; with the bot platform's
+/// `turn` id, under message ids derived from it (see [`turn_message_id`]).
+pub fn user_message(
+    env: &Env,
+    user_id: &str,
+    event: &UserEvent,
+    turn: Option<&str>,
+) -> Result<Outcome, Error> {
     let provider = ProviderSettings::load(env.config)?;
     check(event, provider.max_user_text_chars)?;
     let event = &plain(event);
@@ -177,7 +198,12 @@ pub fn user_message(env: &Env, user_id: &str, event: &UserEvent) -> Result<Outco
         }
     }
     let client = Client::new(env, &provider);
-    let items = items(env, &h, event);
+    let mut items = items(env, &h, event);
+    if let Some(turn) = turn {
+        for (n, (_, m)) in items.iter_mut().enumerate() {
+            m.channel.message_id = Some(turn_message_id(&h.hid, turn, n));
+        }
+    }
     let notes: Vec<Option<sent::Note>> = items.iter().map(note).collect();
     let own = outbox::queue(&client, &h, items)?;
     for (n, note) in own.iter().zip(notes) {

@@ -166,7 +166,7 @@ pub async fn run(wasm: &Path) -> Result<Vec<String>> {
     unwrap(
         "user-message",
         plugin
-            .user_message(&tenant, &user.user_id, &UserEvent::Text(text.into()))
+            .user_message(&tenant, &user.user_id, &UserEvent::Text(text.into()), None)
             .await,
     )?;
     println!(
@@ -208,6 +208,7 @@ pub async fn run(wasm: &Path) -> Result<Vec<String>> {
                 &tenant,
                 &user.user_id,
                 &UserEvent::Text("Send again".into()),
+                None,
             )
             .await,
     )?;

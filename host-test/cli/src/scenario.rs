@@ -130,7 +130,9 @@ pub async fn run(plugin: &Plugin, scenario: &Scenario) -> anyhow::Result<Vec<Str
             ),
             Step::UserMessage { user_id, event: e } => (
                 "user-message",
-                plugin.user_message(&tenant, user_id, &e.into()).await?,
+                plugin
+                    .user_message(&tenant, user_id, &e.into(), None)
+                    .await?,
             ),
             Step::AgentSays {
                 user_id,

@@ -13,6 +13,7 @@ pub mod egress;
 pub mod flags;
 pub mod genesys_api;
 pub mod http;
+pub mod idempotency;
 pub mod keyvalue;
 pub mod kv;
 pub mod metrics;

@@ -311,17 +311,19 @@ impl Plugin {
         self.durable(r).await
     }
 
-    /// `user-message`: a user turn or event.
+    /// `user-message`: a user turn or event; `turn_id`, the bot platform's id of the turn
+    /// (e.g. its `Idempotency-Key`), makes a repeated call send the same Genesys ids.
     pub async fn user_message(
         &self,
         tenant: &Tenant,
         user_id: &str,
         event: &UserEvent,
+        turn_id: Option<&str>,
     ) -> Result<Result<Outcome, types::Error>> {
         let (mut store, inst) = self.instance(tenant).await?;
         let r = inst
             .handover_genesys_om_hooks()
-            .call_user_message(&mut store, user_id, event)
+            .call_user_message(&mut store, user_id, event, turn_id)
             .await?;
         self.durable(r).await
     }

@@ -43,7 +43,7 @@ impl Guest for Misbehave {
         }
     }
 
-    fn user_message(_: String, _: t::UserEvent) -> Result<t::Outcome, t::Error> {
+    fn user_message(_: String, _: t::UserEvent, _: Option<String>) -> Result<t::Outcome, t::Error> {
         let mut hoard: Vec<Vec<u8>> = Vec::new();
         loop {
             hoard.push(vec![1u8; 1 << 20]);

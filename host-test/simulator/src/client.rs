@@ -18,6 +18,17 @@ pub async fn request(
     headers: &[(String, String)],
     body: &[u8],
 ) -> anyhow::Result<(u16, Vec<u8>)> {
+    let (status, _, body) = request_full(method, url, headers, body).await?;
+    Ok((status, body))
+}
+
+/// [`request`], with the answer's headers (lower-case names; the last of repeated ones).
+pub async fn request_full(
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> anyhow::Result<(u16, std::collections::HashMap<String, String>, Vec<u8>)> {
     let uri: http::Uri = url.parse()?;
     let host = uri.host().unwrap_or("");
     anyhow::ensure!(
@@ -39,6 +50,11 @@ pub async fn request(
         .send_request(req.body(Full::new(Bytes::copy_from_slice(body)))?)
         .await?;
     let status = resp.status().as_u16();
+    let answer_headers = resp
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect();
     let body = resp.into_body().collect().await?.to_bytes().to_vec();
-    Ok((status, body))
+    Ok((status, answer_headers, body))
 }

@@ -31,7 +31,7 @@ mod tls;
 mod validate;
 
 pub use agent::{AgentSends, Webhook};
-pub use client::{post, request};
+pub use client::{post, request, request_full};
 pub use events::ORGANIZATION_ID;
 pub use faults::{Fault, Faults};
 pub use notifications::{SimChannel, MAX_CHANNELS, MAX_TOPICS};

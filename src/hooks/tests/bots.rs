@@ -108,7 +108,7 @@ fn bot_quick_replies_are_choices_from_the_bot_and_the_choice_goes_back_structure
         text: c.choices[0].label.clone(),
         payload: c.choices[0].value.clone(),
     });
-    let o = user_message(&env, "u1", &chosen).unwrap();
+    let o = user_message(&env, "u1", &chosen, None).unwrap();
     assert!(o.warnings.is_empty(), "{:?}", o.warnings);
     let sent = f.genesys.accepted().pop().unwrap();
     assert_eq!(sent.kind, "structured/response");

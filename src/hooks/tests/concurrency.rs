@@ -52,7 +52,7 @@ fn concurrent_messages(f: &Fakes, n: usize) -> Vec<Result<Outcome, Error>> {
                 let barrier = &barrier;
                 s.spawn(move || {
                     barrier.wait();
-                    user_message(&f.env(), "u1", &UserEvent::Text(format!("m{i}")))
+                    user_message(&f.env(), "u1", &UserEvent::Text(format!("m{i}")), None)
                 })
             })
             .collect();
@@ -166,7 +166,8 @@ fn sequential_messages_arrive_in_order_despite_faults() {
         f.genesys.set_faults(75, seed, true);
         let mut pending = 0;
         for i in 0..40 {
-            let o = user_message(&f.env(), "u1", &UserEvent::Text(format!("m{i:02}"))).unwrap();
+            let o =
+                user_message(&f.env(), "u1", &UserEvent::Text(format!("m{i:02}")), None).unwrap();
             pending += o.warnings.len();
         }
         f.genesys.clear_faults();
@@ -191,7 +192,7 @@ fn messages_flushes_and_webhooks_at_once_then_one_end_cleans_everything() {
             let f = &f;
             s.spawn(move || {
                 let env = f.env();
-                user_message(&env, "u1", &UserEvent::Text(format!("m{i}"))).unwrap();
+                user_message(&env, "u1", &UserEvent::Text(format!("m{i}")), None).unwrap();
                 flush(&env, "u1").unwrap();
                 let w = fixtures::text_webhook("u1", &format!("w{}", i % 3), "hi");
                 agent_message(&env, &w).unwrap();

@@ -94,7 +94,7 @@ fn the_warning_comes_once_per_idle_period() {
     assert!(check(&f).is_empty());
 
     // The user answers: a new idle period, warned again (seconds left rounded up).
-    user_message(&f.env(), "u1", &UserEvent::Text("still here".into())).unwrap();
+    user_message(&f.env(), "u1", &UserEvent::Text("still here".into()), None).unwrap();
     f.clock.advance(45 * SEC + 300);
     assert_eq!(check(&f), vec![Action::InactivityWarning(15)]);
     assert!(check(&f).is_empty());
@@ -119,7 +119,7 @@ fn the_warning_follows_the_tenants_timeout_and_a_late_check_just_ends() {
     start_with_timeout(&f, None);
     f.clock.advance(70 * SEC);
     assert_eq!(check(&f), vec![Action::InactivityWarning(30)]);
-    user_message(&f.env(), "u1", &UserEvent::Typing).unwrap();
+    user_message(&f.env(), "u1", &UserEvent::Typing, None).unwrap();
     // No check ran within the lead of this period: the close comes without a warning.
     f.clock.advance(100 * SEC);
     assert_eq!(check(&f), ended());

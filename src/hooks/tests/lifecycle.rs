@@ -47,14 +47,20 @@ fn end_removes_every_key_of_a_busy_handover() {
         time: None,
     }];
     start(&env, &user(), &transcript, &fixtures::node_settings()).unwrap();
-    user_message(&env, "u1", &UserEvent::Text(long)).unwrap();
+    user_message(&env, "u1", &UserEvent::Text(long), None).unwrap();
     f.genesys.set_faults(100, 1, false);
-    let o = user_message(&env, "u1", &UserEvent::Text("pending".into())).unwrap();
+    let o = user_message(&env, "u1", &UserEvent::Text("pending".into()), None).unwrap();
     assert_eq!(o.warnings, vec![Warning::DeliveryPending]);
     f.genesys.clear_faults();
-    user_message(&env, "u1", &UserEvent::Typing).unwrap();
-    user_message(&env, "u1", &UserEvent::Disconnected).unwrap();
-    user_message(&env, "u1", &captioned("https://files.example/x.png", "see")).unwrap();
+    user_message(&env, "u1", &UserEvent::Typing, None).unwrap();
+    user_message(&env, "u1", &UserEvent::Disconnected, None).unwrap();
+    user_message(
+        &env,
+        "u1",
+        &captioned("https://files.example/x.png", "see"),
+        None,
+    )
+    .unwrap();
     let joined = br#"{"userId":"u1","topic":"v2.detail.events.conversation.c.user.start","agentUserId":"agent-1"}"#;
     let o = end(&env, &EndSignal::GenesysEvent(joined.to_vec())).unwrap();
     assert!(
@@ -223,12 +229,12 @@ fn a_refused_message_is_an_error_and_never_sent_later() {
     let f = Fakes::working();
     start_u1(&f);
     let refused = format!("{REFUSED_PREFIX} no");
-    let e = user_message(&f.env(), "u1", &UserEvent::Text(refused.clone())).unwrap_err();
+    let e = user_message(&f.env(), "u1", &UserEvent::Text(refused.clone()), None).unwrap_err();
     assert!(
         matches!(e, Error::Api(ApiError { status: 400, .. })),
         "{e:?}"
     );
-    let o = user_message(&f.env(), "u1", &UserEvent::Text("next".into())).unwrap();
+    let o = user_message(&f.env(), "u1", &UserEvent::Text("next".into()), None).unwrap();
     assert!(o.warnings.is_empty());
     assert!(flush(&f.env(), "u1").unwrap().warnings.is_empty());
     let texts: Vec<String> = f
@@ -261,7 +267,7 @@ fn someone_elses_refused_item_is_skipped() {
         created_ms: 0,
     };
     state::outbox::push(&f.kv, h.scope(), &item).unwrap();
-    let o = user_message(&f.env(), "u1", &UserEvent::Text("mine".into())).unwrap();
+    let o = user_message(&f.env(), "u1", &UserEvent::Text("mine".into()), None).unwrap();
     assert!(o.warnings.is_empty());
     let texts: Vec<String> = f
         .genesys
@@ -300,7 +306,7 @@ fn a_record_written_by_the_previous_version_still_works() {
     assert_eq!(h.hid, "c-conversation-9");
     let o = end(&f.env(), &EndSignal::InactivityCheck("u1".into())).unwrap();
     assert!(o.actions.is_empty(), "idle time starts at the first check");
-    user_message(&f.env(), "u1", &UserEvent::Text("still here".into())).unwrap();
+    user_message(&f.env(), "u1", &UserEvent::Text("still here".into()), None).unwrap();
     let o = end(&f.env(), &EndSignal::UserLeft("u1".into())).unwrap();
     assert_eq!(
         status(&o),

@@ -12,14 +12,14 @@ fn a_user_text_over_the_limit_is_refused_before_anything_is_stored_or_sent() {
     let outbox_before = f.kv.entries.lock().unwrap().clone();
     let huge = UserEvent::Text("x".repeat(1024 * 1024));
     assert_eq!(
-        user_message(&env, "u1", &huge),
+        user_message(&env, "u1", &huge, None),
         Err(Error::InvalidInput(
             "user text of 1048576 characters is over the limit of 20000 (max-user-text-chars)"
                 .into()
         ))
     );
     let one_over = UserEvent::Text("é".repeat(20_001));
-    let e = user_message(&env, "u1", &one_over).unwrap_err();
+    let e = user_message(&env, "u1", &one_over, None).unwrap_err();
     assert!(
         matches!(&e, Error::InvalidInput(m) if m.contains("20001 characters")),
         "{e}"
@@ -28,7 +28,7 @@ fn a_user_text_over_the_limit_is_refused_before_anything_is_stored_or_sent() {
     assert_eq!(f.kv.keys(), keys, "nothing queued");
     assert_eq!(*f.kv.entries.lock().unwrap(), outbox_before);
     // Refused even without an open handover: nothing is looked up in Genesys for it.
-    let e = user_message(&env, "nobody", &huge).unwrap_err();
+    let e = user_message(&env, "nobody", &huge, None).unwrap_err();
     assert!(matches!(e, Error::InvalidInput(_)));
 }
 
@@ -39,7 +39,7 @@ fn a_user_text_at_the_limit_is_sent_counting_characters_not_bytes() {
     start(&env, &user(), &[], &HandoverSettings::default()).unwrap();
     let before = f.genesys.accepted().len();
     let at_limit = "é".repeat(20_000);
-    let o = user_message(&env, "u1", &UserEvent::Text(at_limit.clone())).unwrap();
+    let o = user_message(&env, "u1", &UserEvent::Text(at_limit.clone()), None).unwrap();
     assert!(o.warnings.is_empty());
     let sent: String = f.genesys.accepted()[before..]
         .iter()
@@ -58,8 +58,8 @@ fn a_user_text_at_the_limit_is_sent_counting_characters_not_bytes() {
     };
     let env = f.env();
     start(&env, &user(), &[], &HandoverSettings::default()).unwrap();
-    user_message(&env, "u1", &UserEvent::Text("1234567".into())).unwrap();
-    let e = user_message(&env, "u1", &UserEvent::Text("12345678".into())).unwrap_err();
+    user_message(&env, "u1", &UserEvent::Text("1234567".into()), None).unwrap();
+    let e = user_message(&env, "u1", &UserEvent::Text("12345678".into()), None).unwrap_err();
     assert_eq!(
         e,
         Error::InvalidInput(
@@ -82,7 +82,7 @@ fn max_user_text_chars_must_be_a_positive_whole_number() {
             config: MapConfig::working().with("max-user-text-chars", bad),
             ..Fakes::default()
         };
-        let e = user_message(&f.env(), "u1", &UserEvent::Text("hi".into())).unwrap_err();
+        let e = user_message(&f.env(), "u1", &UserEvent::Text("hi".into()), None).unwrap_err();
         assert!(
             matches!(&e, Error::Config(m) if m.contains("max-user-text-chars") && !m.contains(bad)),
             "{bad}: {e}"

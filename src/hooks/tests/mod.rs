@@ -13,6 +13,7 @@ mod limits;
 mod receipts;
 mod stale;
 mod structured;
+mod turns;
 mod urls;
 
 use super::*;
@@ -70,7 +71,7 @@ fn a_whole_handover_natively() {
         conversation_id: "conversation-1".into(),
     });
     assert_eq!(o.genesys, genesys);
-    let o = user_message(&env, "u1", &UserEvent::Text("hi".into())).unwrap();
+    let o = user_message(&env, "u1", &UserEvent::Text("hi".into()), None).unwrap();
     assert_eq!(o.genesys, genesys);
     let w = fixtures::text_webhook("u1", "a1", "hello");
     let o = agent_message(&env, &w).unwrap();
@@ -160,7 +161,7 @@ fn every_outcome_of_a_known_handover_names_its_genesys_conversation() {
     );
     let outcomes = [
         again,
-        user_message(&env, "u1", &UserEvent::Typing).unwrap(),
+        user_message(&env, "u1", &UserEvent::Typing, None).unwrap(),
         flush(&env, "u1").unwrap(),
         report_delivery(&env, "u1", "a1", false, Some("tab closed")).unwrap(),
         end(&env, &EndSignal::InactivityCheck("u1".into())).unwrap(),

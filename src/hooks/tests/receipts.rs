@@ -22,10 +22,10 @@ fn a_failed_receipt_names_the_user_message_and_why() {
     let env = f.env();
     start(&env, &user(), &[], &HandoverSettings::default()).unwrap();
     let url = "https://files.example/contract.exe";
-    user_message(&env, "u1", &captioned(url, "my contract")).unwrap();
+    user_message(&env, "u1", &captioned(url, "my contract"), None).unwrap();
     let sent = last_accepted(&f);
     let id = sent.message_id.clone().unwrap();
-    user_message(&env, "u1", &UserEvent::Text("and a text".into())).unwrap();
+    user_message(&env, "u1", &UserEvent::Text("and a text".into()), None).unwrap();
     let o = agent_message(&env, &failed_receipt("u1", &id, "MediaTypeNotAllowed")).unwrap();
     let failed = failure(&o);
     assert_eq!(failed.message_id, id);
@@ -56,7 +56,7 @@ fn a_text_that_failed_is_named_by_its_start_and_an_unknown_one_by_its_id() {
     let f = Fakes::working();
     let env = f.env();
     start(&env, &user(), &[], &HandoverSettings::default()).unwrap();
-    user_message(&env, "u1", &UserEvent::Text("é".repeat(300))).unwrap();
+    user_message(&env, "u1", &UserEvent::Text("é".repeat(300)), None).unwrap();
     let id = last_accepted(&f).message_id.unwrap();
     let o = agent_message(&env, &failed_receipt("u1", &id, "RateLimited")).unwrap();
     assert_eq!(failure(&o).text, Some("é".repeat(200)));
@@ -75,7 +75,7 @@ fn delivered_and_read_receipts_stay_silent_and_do_not_hide_a_later_failure() {
     let f = Fakes::working();
     let env = f.env();
     start(&env, &user(), &[], &HandoverSettings::default()).unwrap();
-    user_message(&env, "u1", &UserEvent::Text("hi".into())).unwrap();
+    user_message(&env, "u1", &UserEvent::Text("hi".into()), None).unwrap();
     let id = last_accepted(&f).message_id.unwrap();
     for status in ["Delivered", "Read"] {
         let o = agent_message(&env, &failed_receipt("u1", &id, status)).unwrap();
@@ -99,6 +99,7 @@ fn an_attachment_keeps_its_caption_in_one_message() {
         &env,
         "u1",
         &captioned("https://files.example/x.png", "my receipt"),
+        None,
     );
     assert!(o.unwrap().warnings.is_empty());
     let sent = &f.genesys.accepted()[before..];
@@ -110,7 +111,13 @@ fn an_attachment_keeps_its_caption_in_one_message() {
         (Some("https://files.example/x.png"), Some("Image"))
     );
     // An empty caption is a plain attachment; no text goes with it.
-    user_message(&env, "u1", &captioned("https://files.example/y.png", " ")).unwrap();
+    user_message(
+        &env,
+        "u1",
+        &captioned("https://files.example/y.png", " "),
+        None,
+    )
+    .unwrap();
     assert!(last_accepted(&f).body.get("text").is_none());
 }
 
@@ -122,13 +129,13 @@ fn a_caption_goes_on_when_its_file_is_refused_and_counts_toward_the_text_limit()
     };
     let env = f.env();
     start(&env, &user(), &[], &HandoverSettings::default()).unwrap();
-    let o = user_message(&env, "u1", &captioned("javascript:alert(1)", "look")).unwrap();
+    let o = user_message(&env, "u1", &captioned("javascript:alert(1)", "look"), None).unwrap();
     assert_eq!(o.warnings, vec![Warning::UnsafeUrlDropped]);
     let sent = last_accepted(&f);
     assert_eq!(sent.text.as_deref(), Some("look"));
     assert!(sent.body.get("content").is_none());
     let long = captioned("https://files.example/x.png", "12345678901");
-    let e = user_message(&env, "u1", &long).unwrap_err();
+    let e = user_message(&env, "u1", &long, None).unwrap_err();
     assert!(matches!(e, Error::InvalidInput(m) if m.contains("11 characters")));
 }
 
@@ -143,6 +150,7 @@ fn a_long_caption_continues_in_text_messages() {
         &env,
         "u1",
         &captioned("https://files.example/x.png", &caption),
+        None,
     )
     .unwrap();
     let sent = &f.genesys.accepted()[before..];

@@ -131,7 +131,7 @@ fn receipts_and_typing_of_an_earlier_conversation_are_dropped_too() {
     let f = Fakes::working();
     let env = f.env();
     start(&env, &user(), &[], &HandoverSettings::default()).unwrap();
-    user_message(&env, "u1", &UserEvent::Text("hello".into())).unwrap();
+    user_message(&env, "u1", &UserEvent::Text("hello".into()), None).unwrap();
     let id = f.genesys.accepted().pop().unwrap().message_id.unwrap();
     let receipt = |conversation: &str| {
         let w = failed_receipt("u1", &id, "GeneralError");

@@ -23,6 +23,7 @@ fn a_choice_goes_to_the_structured_response_endpoint() {
         &env,
         "u1",
         &choice(ChoiceKind::QuickReply, "Blue box", "blue"),
+        None,
     )
     .unwrap();
     assert!(o.warnings.is_empty(), "{:?}", o.warnings);
@@ -49,7 +50,7 @@ fn a_choice_goes_to_the_structured_response_endpoint() {
         )),
         "{url}"
     );
-    user_message(&env, "u1", &choice(ChoiceKind::Button, "Yes", "yes")).unwrap();
+    user_message(&env, "u1", &choice(ChoiceKind::Button, "Yes", "yes"), None).unwrap();
     let sent = f.genesys.accepted().pop().unwrap();
     assert_eq!(sent.body["buttonResponse"]["type"], "Button");
 }
@@ -61,12 +62,13 @@ fn a_choice_genesys_cannot_take_yet_waits_in_the_outbox_in_order() {
     start(&env, &user(), &[], &HandoverSettings::default()).unwrap();
     let before = f.genesys.accepted().len();
     f.genesys.set_faults(100, 7, false);
-    let o = user_message(&env, "u1", &UserEvent::Text("first".into())).unwrap();
+    let o = user_message(&env, "u1", &UserEvent::Text("first".into()), None).unwrap();
     assert_eq!(o.warnings, vec![Warning::DeliveryPending]);
     let o = user_message(
         &env,
         "u1",
         &choice(ChoiceKind::QuickReply, "Red box", "red"),
+        None,
     )
     .unwrap();
     assert_eq!(o.warnings, vec![Warning::DeliveryPending]);
@@ -92,6 +94,7 @@ fn a_failed_receipt_about_a_choice_names_its_label() {
         &env,
         "u1",
         &choice(ChoiceKind::Button, "Call me back", "cb"),
+        None,
     )
     .unwrap();
     let id = f.genesys.accepted().pop().unwrap().message_id.unwrap();
@@ -112,7 +115,7 @@ fn a_choice_genesys_could_not_take_is_refused_before_anything_is_sent() {
         ..Fakes::default()
     };
     let env = f.env();
-    let e = user_message(&env, "u1", &choice(ChoiceKind::QuickReply, "A", "a")).unwrap_err();
+    let e = user_message(&env, "u1", &choice(ChoiceKind::QuickReply, "A", "a"), None).unwrap_err();
     assert!(matches!(e, Error::UnknownConversation(_)), "{e:?}");
     start(&env, &user(), &[], &HandoverSettings::default()).unwrap();
     let before = f.genesys.accepted().len();
@@ -128,7 +131,7 @@ fn a_choice_genesys_could_not_take_is_refused_before_anything_is_sent() {
         choice(ChoiceKind::QuickReply, "eleven char", "a"),
         choice(ChoiceKind::Button, "ok", &"p".repeat(11)),
     ] {
-        let e = user_message(&env, "u1", &bad).unwrap_err();
+        let e = user_message(&env, "u1", &bad, None).unwrap_err();
         assert!(matches!(e, Error::InvalidInput(_)), "{e:?}");
     }
     assert_eq!(f.genesys.accepted().len(), before);

@@ -20,7 +20,7 @@ fn a_user_attachment_with_an_unsafe_url_is_dropped_with_a_warning() {
         "https://evil@169.254.169.254/latest/meta-data/",
         "https://[::1]/x.png",
     ] {
-        let o = user_message(&env, "u1", &attachment(url)).unwrap();
+        let o = user_message(&env, "u1", &attachment(url), None).unwrap();
         assert_eq!(o.warnings, vec![Warning::UnsafeUrlDropped], "{url}");
         assert!(o.actions.is_empty());
         assert_eq!(o.user_id.as_deref(), Some("u1"));
@@ -28,10 +28,10 @@ fn a_user_attachment_with_an_unsafe_url_is_dropped_with_a_warning() {
     assert_eq!(f.genesys.calls(), calls, "nothing sent to Genesys");
     assert_eq!(f.kv.keys(), keys, "nothing queued");
     // An empty URL is still a caller's mistake, not a dropped attachment.
-    let e = user_message(&env, "u1", &attachment(" ")).unwrap_err();
+    let e = user_message(&env, "u1", &attachment(" "), None).unwrap_err();
     assert!(matches!(e, Error::InvalidInput(_)));
 
-    let o = user_message(&env, "u1", &attachment("HTTPS://files.example/x.png")).unwrap();
+    let o = user_message(&env, "u1", &attachment("HTTPS://files.example/x.png"), None).unwrap();
     assert!(o.warnings.is_empty());
     let last = f.genesys.accepted().pop().unwrap();
     let att = &last.body["content"][0]["attachment"];

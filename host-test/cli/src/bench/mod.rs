@@ -94,6 +94,7 @@ pub(crate) async fn component_hooks(
                     &mut store,
                     &user.user_id,
                     &UserEvent::Text("Hello, anyone there?".into()),
+                    None,
                 )
                 .await?,
         )?;

@@ -79,6 +79,7 @@ pub(crate) fn native_hooks(iters: usize) -> Result<(HookTimes, f64, f64)> {
             &env,
             &user.user_id,
             &domain::UserEvent::Text("Hello, anyone there?".into()),
+            None,
         ))?;
         t[1].push(micros(s.elapsed()));
         // The agent's greeting announces the agent (untimed), as in the component's run.

@@ -24,7 +24,11 @@ async fn per_hook(plugin: &Plugin, tenant: &Tenant, iters: usize, tag: &str) -> 
         t[0].push(micros(s.elapsed()));
         let s = Instant::now();
         let text = UserEvent::Text("Hello, anyone there?".into());
-        check(plugin.user_message(tenant, &user.user_id, &text).await?)?;
+        check(
+            plugin
+                .user_message(tenant, &user.user_id, &text, None)
+                .await?,
+        )?;
         t[1].push(micros(s.elapsed()));
         // The agent's greeting announces the agent (untimed).
         let (gh, gb) = webhook(&user.user_id, 6_000_000 + i);

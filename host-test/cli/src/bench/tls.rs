@@ -58,7 +58,7 @@ async fn user_messages(
     for _ in 0..WARM_UP {
         check(
             hooks
-                .call_user_message(&mut store, &user.user_id, &text)
+                .call_user_message(&mut store, &user.user_id, &text, None)
                 .await?,
         )?;
     }
@@ -68,7 +68,7 @@ async fn user_messages(
         let s = Instant::now();
         let o = check(
             hooks
-                .call_user_message(&mut store, &user.user_id, &text)
+                .call_user_message(&mut store, &user.user_id, &text, None)
                 .await?,
         )?;
         t.push(micros(s.elapsed()));

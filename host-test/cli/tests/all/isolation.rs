@@ -33,7 +33,9 @@ async fn a_looping_or_hoarding_component_is_stopped_and_the_host_keeps_serving()
     );
     assert!(format!("{trap:?}").contains("interrupt"), "{trap:?}");
 
-    let hoard = bad.user_message(&tenant, "u1", &UserEvent::Typing).await;
+    let hoard = bad
+        .user_message(&tenant, "u1", &UserEvent::Typing, None)
+        .await;
     assert!(hoard.is_err(), "unbounded allocation hits the memory cap");
 
     assert!(
@@ -75,7 +77,12 @@ async fn tenants_cannot_read_each_other_or_borrow_a_secret() {
     // Tenant B does not see A's handover for the same user id...
     let e = h
         .plugin
-        .user_message(&tenant_b, "shared-user", &UserEvent::Text("hi".into()))
+        .user_message(
+            &tenant_b,
+            "shared-user",
+            &UserEvent::Text("hi".into()),
+            None,
+        )
         .await
         .unwrap();
     assert!(matches!(e, Err(Error::UnknownConversation(_))), "{e:?}");

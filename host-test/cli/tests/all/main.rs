@@ -3,6 +3,7 @@
 
 mod support;
 
+mod bot_delivery;
 mod bot_messages;
 mod concurrency;
 mod connections_tls;
@@ -13,6 +14,7 @@ mod end_detection;
 mod ending;
 mod from_genesys;
 mod handover;
+mod idempotency;
 mod inactivity;
 mod isolation;
 mod keeps_serving;

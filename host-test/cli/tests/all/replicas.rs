@@ -133,7 +133,13 @@ pub enum Sent {
 }
 
 pub async fn send(method: &str, url: &str, body: &[u8]) -> Sent {
-    let headers = [("content-type".to_string(), "application/json".to_string())];
+    send_with(method, url, &[], body).await
+}
+
+/// [`send`] with more headers.
+pub async fn send_with(method: &str, url: &str, more: &[(String, String)], body: &[u8]) -> Sent {
+    let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
+    headers.extend(more.iter().cloned());
     match request(method, url, &headers, body).await {
         Ok((status, out)) => {
             Sent::Answered(status, serde_json::from_slice(&out).unwrap_or(Value::Null))
@@ -167,6 +173,29 @@ pub async fn post_any(
     panic!("no replica answered {path}");
 }
 
+/// POST under an `Idempotency-Key` to a random replica until one answers other than 503;
+/// a call lost on the way (its replica died) is sent again, with the same key, elsewhere.
+pub async fn post_keyed(
+    bases: &[String],
+    rng: &Mutex<Rng>,
+    path: &str,
+    body: &Value,
+    key: &str,
+) -> (u16, Value) {
+    let headers = [("idempotency-key".to_string(), key.to_string())];
+    for _ in 0..2000 {
+        let i = rng.lock().unwrap().below(bases.len() as u64) as usize;
+        let url = format!("{}{path}", bases[i]);
+        match send_with("POST", &url, &headers, body.to_string().as_bytes()).await {
+            Sent::Answered(503, _) | Sent::Refused | Sent::Lost => {
+                tokio::time::sleep(Duration::from_millis(10)).await
+            }
+            Sent::Answered(s, v) => return (s, v),
+        }
+    }
+    panic!("no replica answered {path} under {key}");
+}
+
 fn texts(actions: &[Value]) -> Vec<String> {
     actions
         .iter()
@@ -198,7 +227,8 @@ async fn over_redis(count: usize, kill: bool) {
     sim.add_integration(DEPLOYMENT, "", SECRET);
     let dir = TempDir::with_prefix("replicas").unwrap();
     tenants_dir(dir.path());
-    let args = serve_args(&redis.url(), &sim.base_url(), 0);
+    let mut args = serve_args(&redis.url(), &sim.base_url(), 0);
+    args.extend(["--action-visibility-ms".to_string(), "800".to_string()]);
     let replicas: Vec<Replica> = (0..count)
         .map(|_| Replica::spawn(dir.path(), &args))
         .collect();
@@ -238,12 +268,14 @@ async fn over_redis(count: usize, kill: bool) {
             let conv = sim.conversation_of(&user).expect("one conversation").id;
             let mut acknowledged = Vec::new();
             for i in 0..MESSAGES {
+                // The bot platform's id of the turn: a call lost with its replica is sent
+                // again under it, so every message is acknowledged, and at Genesys once.
                 let text = format!("{user} says {i}");
                 let body = json!({"user_id": user, "text": text});
-                if let Some((status, v)) = post_any(&bases, &rng, "/api/acme/message", &body).await {
-                    assert_eq!(status, 200, "{v}");
-                    acknowledged.push(text);
-                }
+                let key = format!("{user}-turn-{i}");
+                let (status, v) = post_keyed(&bases, &rng, "/api/acme/message", &body, &key).await;
+                assert_eq!(status, 200, "{v}");
+                acknowledged.push(text);
                 sent.fetch_add(1, Ordering::Relaxed);
                 // The agent answers; Genesys's copy arrives twice at once, on two replicas,
                 // and is posted again until one copy is answered 200 (Genesys retries).
@@ -271,19 +303,42 @@ async fn over_redis(count: usize, kill: bool) {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             }
-            // The bot side: long-poll any replica until every agent text is in.
+            // The bot side: long-poll any replica until every agent text is in; one answer
+            // in ten is dropped unread (the client went away), so its batch comes again.
+            // Actions are taken once by id; a repeat must be a redelivery (same id, same
+            // action), in order.
             let mut got = Vec::new();
+            let mut by_id: std::collections::HashMap<String, Value> = Default::default();
             let deadline = Instant::now() + Duration::from_secs(60);
             let mut poll = crate::support::Poll::new("acme", &session);
+            let mut redelivered = 0;
             while texts(&got).len() < MESSAGES && Instant::now() < deadline {
-                let i = rng.lock().unwrap().below(bases.len() as u64) as usize;
+                let (i, drop_it) = {
+                    let mut r = rng.lock().unwrap();
+                    (r.below(bases.len() as u64) as usize, r.below(10) == 0)
+                };
                 let url = format!("{}{}", bases[i], poll.next(500));
-                if let Sent::Answered(200, v) = send("GET", &url, b"").await {
-                    got.extend(poll.took(&v));
+                let Sent::Answered(200, v) = send("GET", &url, b"").await else { continue };
+                if drop_it {
+                    continue;
                 }
+                for a in v["actions"].as_array().cloned().unwrap_or_default() {
+                    let id = a["id"].as_str().expect("an id").to_string();
+                    match by_id.get(&id) {
+                        Some(first) => {
+                            assert_eq!(first, &a["action"], "{user}: id {id} came with another action");
+                            redelivered += 1;
+                        }
+                        None => {
+                            by_id.insert(id, a["action"].clone());
+                            got.push(a["action"].clone());
+                        }
+                    }
+                }
+                poll.took(&v);
             }
             let expected: Vec<String> = (0..MESSAGES).map(|i| format!("agent to {user}: {i}")).collect();
-            assert_eq!(texts(&got), expected, "{user}: agent texts once each, in order");
+            assert_eq!(texts(&got), expected, "{user}: agent texts once each, in order ({redelivered} redelivered)");
             (user, session, acknowledged)
         }));
     }
@@ -324,12 +379,16 @@ async fn over_redis(count: usize, kill: bool) {
             .into_iter()
             .filter(|t| t.contains(" says "))
             .collect();
-        let mut unique = arrived.clone();
-        unique.dedup();
+        let unique: std::collections::HashSet<&String> = arrived.iter().collect();
         assert_eq!(
             unique.len(),
             arrived.len(),
             "{user}: nothing twice: {arrived:?}"
+        );
+        assert_eq!(
+            arrived.len(),
+            MESSAGES,
+            "{user}: every message: {arrived:?}"
         );
         let acked_order: Vec<&String> = arrived
             .iter()

@@ -184,7 +184,7 @@ impl H {
 
     pub async fn user_says(&self, id: &str, e: UserEvent) -> Result<Outcome, Error> {
         self.plugin
-            .user_message(&self.tenant, id, &e)
+            .user_message(&self.tenant, id, &e, None)
             .await
             .expect("no trap")
     }

@@ -4,6 +4,7 @@
 use crate::api::{DeliveryRequest, EndRequest, MessageRequest, StartRequest};
 use crate::bindings::types::{Error as HookError, Outcome, UserEvent};
 mod genesys;
+mod idempotent;
 mod sessions;
 
 use crate::body::JsonBody;
@@ -47,8 +48,19 @@ pub(crate) fn unauthorized() -> Response {
 
 /// The bot side's answer for a hook result. A trap's details stay in the log.
 pub(crate) fn answer(r: anyhow::Result<Result<Outcome, HookError>>) -> Response {
+    match answer_json(r) {
+        (_, _, true) => busy(),
+        (status, v, false) => reply(status, v),
+    }
+}
+
+/// The status and JSON of [`answer`], and whether it is the busy answer (which also
+/// carries `Retry-After`).
+pub(crate) fn answer_json(
+    r: anyhow::Result<Result<Outcome, HookError>>,
+) -> (StatusCode, Value, bool) {
     match r {
-        Ok(Ok(o)) => reply(StatusCode::OK, json!({"ok": o})),
+        Ok(Ok(o)) => (StatusCode::OK, json!({"ok": o}), false),
         Ok(Err(e)) => {
             let status = match &e {
                 HookError::InvalidInput(_) => StatusCode::BAD_REQUEST,
@@ -57,12 +69,13 @@ pub(crate) fn answer(r: anyhow::Result<Result<Outcome, HookError>>) -> Response 
                 HookError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::BAD_GATEWAY,
             };
-            reply(status, json!({"error": e}))
+            (status, json!({"error": e}), false)
         }
-        Err(e) if e.is::<Busy>() => busy(),
-        Err(_trap) => reply(
+        Err(e) if e.is::<Busy>() => (StatusCode::SERVICE_UNAVAILABLE, Value::Null, true),
+        Err(_trap) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             json!({"error": "the component failed; see the host's log"}),
+            false,
         ),
     }
 }
@@ -170,8 +183,9 @@ async fn start(
     let loaded = bot_tenant(&s, &name, &headers).await?;
     let r: StartRequest = parse(&body.0)?;
     let lines = crate::api::transcript(&r.transcript).map_err(refused)?;
-    let call = Call::Start(r.user, lines, (&r.settings).into());
-    Ok(answer(s.run(&loaded, call).await))
+    let user = r.user.user_id.clone();
+    let call = |_| Call::Start(r.user, lines, (&r.settings).into());
+    idempotent::run_once(&s, &loaded, &headers, "start", &user, &body.0, call).await
 }
 
 async fn message(
@@ -183,9 +197,9 @@ async fn message(
     let loaded = bot_tenant(&s, &name, &headers).await?;
     let m: MessageRequest = parse(&body.0)?;
     let event = UserEvent::from(&m.event);
-    Ok(answer(
-        s.run(&loaded, Call::UserMessage(m.user_id, event)).await,
-    ))
+    let user = m.user_id.clone();
+    let call = |turn| Call::UserMessage(m.user_id, event, turn);
+    idempotent::run_once(&s, &loaded, &headers, "message", &user, &body.0, call).await
 }
 
 async fn end(
@@ -196,7 +210,9 @@ async fn end(
 ) -> Result<Response, Refused> {
     let loaded = bot_tenant(&s, &name, &headers).await?;
     let e: EndRequest = parse(&body.0)?;
-    Ok(answer(s.run(&loaded, Call::End(e.into())).await))
+    let user = e.user_id.clone();
+    let call = |_| Call::End(e.into());
+    idempotent::run_once(&s, &loaded, &headers, "end", &user, &body.0, call).await
 }
 
 /// `POST /api/<tenant>/delivery`: the `report-delivery` hook; `{"ok": outcome}` once the
@@ -210,8 +226,9 @@ async fn delivery(
 ) -> Result<Response, Refused> {
     let loaded = bot_tenant(&s, &name, &headers).await?;
     let d: DeliveryRequest = parse(&body.0)?;
-    let call = Call::ReportDelivery(d.user_id, d.message_id, d.delivered, d.reason);
-    Ok(answer(s.run(&loaded, call).await))
+    let user = d.user_id.clone();
+    let call = |_| Call::ReportDelivery(d.user_id, d.message_id, d.delivered, d.reason);
+    idempotent::run_once(&s, &loaded, &headers, "delivery", &user, &body.0, call).await
 }
 
 #[derive(Deserialize)]

@@ -15,7 +15,8 @@ pub enum Call {
     /// `start`.
     Start(UserProfile, Vec<TranscriptEntry>, HandoverSettings),
     /// `user-message`.
-    UserMessage(String, UserEvent),
+    /// The user, the event, and the bot platform's id of the turn (its `Idempotency-Key`).
+    UserMessage(String, UserEvent, Option<String>),
     /// `agent-message`.
     AgentMessage(Webhook),
     /// `end`.
@@ -45,7 +46,7 @@ impl Call {
     pub(super) async fn on(&self, p: &Plugin, t: &Tenant) -> Result<Result<Outcome, HookError>> {
         match self {
             Call::Start(u, lines, s) => p.start(t, u, lines, s).await,
-            Call::UserMessage(u, e) => p.user_message(t, u, e).await,
+            Call::UserMessage(u, e, turn) => p.user_message(t, u, e, turn.as_deref()).await,
             Call::AgentMessage(w) => p.agent_message(t, w).await,
             Call::End(s) => p.end(t, s).await,
             Call::Flush(u) => p.flush(t, u).await,

@@ -166,6 +166,12 @@ impl Server {
                     tracing::warn!(tenant, error = %e, "could not forget the delivery keys");
                 }
             }
+            if let Some(user) = &outcome.user_id {
+                let keys = crate::idempotency::Keys::new(self.kv.clone());
+                if let Err(e) = keys.forget(tenant, user).await {
+                    tracing::warn!(tenant, error = %e, "could not forget the idempotency keys");
+                }
+            }
         }
         if let Err(e) = self.records.learn(tenant, outcome).await {
             self.metrics.store_error();
