@@ -61,6 +61,15 @@ pub trait Kv {
     /// read through this call (with `delta` 0), never with [`Kv::get`], so their stored
     /// encoding is the host's business.
     fn increment(&self, key: &str, delta: u64) -> Result<u64, String>;
+    /// Values of `keys`, in order, in one call (`wasi:keyvalue/batch.get-many`: one round
+    /// trip to a remote store). Each key is read atomically; together they are no snapshot.
+    fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, String> {
+        keys.iter().map(|k| self.get(k)).collect()
+    }
+    /// Remove `keys` in one call (`wasi:keyvalue/batch.delete-many`).
+    fn delete_many(&self, keys: &[String]) -> Result<(), String> {
+        keys.iter().try_for_each(|k| self.delete(k))
+    }
 }
 
 /// Provider settings supplied by the host (`wasi:config`).

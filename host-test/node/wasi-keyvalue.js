@@ -1,5 +1,5 @@
-// wasi:keyvalue/store@0.2.0-draft for Node: one in-memory Map per bucket, shared by every
-// `open` of the same name (so writes are never lost between hook calls).
+// wasi:keyvalue@0.2.0-draft (store, atomics, batch) for Node: one in-memory Map per bucket,
+// shared by every `open` of the same name (so writes are never lost between hook calls).
 const buckets = new Map();
 
 export class Bucket {
@@ -41,6 +41,21 @@ export const atomics = {
     const next = BigInt(cur ? new TextDecoder().decode(cur) : '0') + BigInt(delta);
     bucket.set(key, new TextEncoder().encode(next.toString()));
     return next;
+  },
+};
+
+export const batch = {
+  getMany(bucket, keys) {
+    return keys.map((key) => {
+      const value = bucket.get(key);
+      return value === undefined ? undefined : [key, value];
+    });
+  },
+  setMany(bucket, keyValues) {
+    for (const [key, value] of keyValues) bucket.set(key, value);
+  },
+  deleteMany(bucket, keys) {
+    for (const key of keys) bucket.delete(key);
   },
 };
 

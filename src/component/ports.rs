@@ -146,6 +146,20 @@ impl Kv for WasiKv {
     fn increment(&self, key: &str, delta: u64) -> Result<u64, String> {
         keyvalue::atomics::increment(&self.0, key, delta).map_err(kv_err)
     }
+    fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, String> {
+        let found = keyvalue::batch::get_many(&self.0, keys).map_err(kv_err)?;
+        if found.len() != keys.len() {
+            return Err("get-many answered another number of keys than asked".into());
+        }
+        let mut values = Vec::with_capacity(found.len());
+        for f in found {
+            values.push(f.map(|(_, v)| v));
+        }
+        Ok(values)
+    }
+    fn delete_many(&self, keys: &[String]) -> Result<(), String> {
+        keyvalue::batch::delete_many(&self.0, keys).map_err(kv_err)
+    }
 }
 
 pub(super) struct WasiConfig;

@@ -155,13 +155,11 @@ fn typing(client: &Client, h: &Handover) -> Result<Vec<Warning>, Error> {
 /// always gets the same ids, so Genesys takes a repeated call's messages once.
 fn turn_message_id(hid: &str, turn: &str, n: usize) -> String {
     use sha2::{Digest, Sha256};
-    let mut d = Sha256::new();
-    for part in [hid.as_bytes(), turn.as_bytes(), &(n as u64).to_be_bytes()] {
-        d.update((part.len() as u64).to_be_bytes());
-        d.update(part);
-    }
+    // The handover id is a UUID (no newline); the turn id comes last, so nothing it holds
+    // can make two triples one text.
+    let d = Sha256::digest(format!("{hid}\n{n}\n{turn}"));
     let mut b = [0u8; 16];
-    b.copy_from_slice(&d.finalize()[..16]);
+    b.copy_from_slice(&d[..16]);
     crate::ports::uuid_v8(b)
 }
 

@@ -2,7 +2,7 @@
 //! conversation, without locks or compare-and-swap; a lease lets a later start take over
 //! from one that crashed or failed.
 
-use super::{delete, get_text, increment, keys, set};
+use super::{get_text, increment, keys, set};
 use crate::model::Error;
 use crate::ports::Kv;
 
@@ -64,10 +64,10 @@ pub fn release(kv: &dyn Kv, user_id: &str, generation: u64) -> Result<(), Error>
     set_owner(kv, user_id, generation, 0)
 }
 
-/// Remove the claim keys of every generation up to `generation`, the lease last.
-pub(super) fn remove(kv: &dyn Kv, user_id: &str, generation: u64) -> Result<(), Error> {
+/// The claim keys of every generation up to `generation`, the lease last.
+pub(super) fn keys_upto(out: &mut Vec<String>, user_id: &str, generation: u64) {
     for n in 1..=generation {
-        delete(kv, &keys::claim_generation(user_id, n))?;
+        out.push(keys::claim_generation(user_id, n));
     }
-    delete(kv, &keys::claim_owner(user_id))
+    out.push(keys::claim_owner(user_id));
 }

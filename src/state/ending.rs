@@ -47,3 +47,9 @@ pub(super) fn remove(kv: &dyn Kv, scope: Scope) -> Result<(), Error> {
     delete(kv, &scope.ending_at())?;
     delete(kv, &scope.ending())
 }
+
+/// The ending keys, the counter last.
+pub(super) fn keys(out: &mut Vec<String>, scope: Scope) {
+    out.push(scope.ending_at());
+    out.push(scope.ending());
+}

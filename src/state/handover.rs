@@ -155,21 +155,39 @@ pub fn set_transfer(kv: &dyn Kv, h: &Handover, at_ms: Option<u64>) -> Result<(),
     }
 }
 
-/// Remove every key of the handover. The claim keys go first, while the record still
-/// keeps new `start`s out: deleting the lease after the record could delete the lease of
-/// a new start that already began, and let a third one open a second conversation.
+/// Remove every key of the handover: the claim keys in one `delete-many` first, while the
+/// record still keeps new `start`s out (deleting the lease after the record could delete
+/// the lease of a new start that already began, and let a third one open a second
+/// conversation); the warnings' keys one by one (rare); then, after reading the counters
+/// and the seen index (one `get-many`), everything else in one `delete-many` (atomic on
+/// Redis and redb), listed so that a host deleting one key after another still removes
+/// the record and then the ending counter last: a crash part way leaves what a retried
+/// `end` finds and removes.
 pub fn remove(kv: &dyn Kv, h: &Handover) -> Result<(), Error> {
-    super::claim::remove(kv, &h.user_id, h.generation)?;
-    delete(kv, &keys::handover(&h.user_id))?;
-    delete(kv, &keys::conversation(&h.conversation_id))?;
+    use super::{claim, ending, joined, outbox, seen, sent, warned};
+    let mut gone = Vec::new();
+    claim::keys_upto(&mut gone, &h.user_id, h.generation);
+    super::delete_many(kv, &gone)?;
+    gone.clear();
     let scope = h.scope();
-    for key in [scope.activity(), scope.agent(), scope.transfer()] {
-        delete(kv, &key)?;
-    }
-    super::warned::remove_all(kv, scope)?;
-    super::sent::remove_all(kv, scope, super::outbox::seq(kv, scope)?)?;
-    super::outbox::remove_all(kv, scope)?;
-    super::seen::remove_all(kv, scope)?;
-    super::joined::remove_all(kv, scope)?;
-    super::ending::remove(kv, scope)
+    // Warnings are rare (one per idle period): their keys go one by one.
+    warned::remove_all(kv, scope)?;
+    let seq = outbox::seq(kv, scope)?;
+    let mut index = Vec::new();
+    seen::index_keys(&mut index, kv, scope)?;
+    let seen_values = match index.is_empty() {
+        true => Vec::new(),
+        false => super::get_many(kv, &index)?,
+    };
+    gone.push(scope.activity());
+    gone.push(scope.agent());
+    gone.push(scope.transfer());
+    sent::keys_upto(&mut gone, scope, seq);
+    outbox::keys_upto(&mut gone, scope, seq);
+    seen::keys(&mut gone, scope, &seen_values);
+    joined::keys(&mut gone, kv, scope)?;
+    gone.push(keys::handover(&h.user_id));
+    gone.push(keys::conversation(&h.conversation_id));
+    ending::keys(&mut gone, scope);
+    super::delete_many(kv, &gone)
 }

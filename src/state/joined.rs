@@ -3,7 +3,7 @@
 //! message alike, and records who in `joined-by`, so every copy of that message repeats it.
 
 use super::keys::Scope;
-use super::{delete, get_text, increment, set};
+use super::{get_text, increment, set};
 use crate::model::Error;
 use crate::ports::{Clock, Kv};
 
@@ -62,11 +62,12 @@ pub fn wait_by(
     by(kv, scope, epoch)
 }
 
-/// Remove the keys of every epoch, the epoch counter last.
-pub(super) fn remove_all(kv: &dyn Kv, scope: Scope) -> Result<(), Error> {
+/// The keys of every epoch, the epoch counter last.
+pub(super) fn keys(out: &mut Vec<String>, kv: &dyn Kv, scope: Scope) -> Result<(), Error> {
     for e in 0..=epoch(kv, scope)? {
-        delete(kv, &scope.joined(e))?;
-        delete(kv, &scope.joined_by(e))?;
+        out.push(scope.joined(e));
+        out.push(scope.joined_by(e));
     }
-    delete(kv, &scope.agent_epoch())
+    out.push(scope.agent_epoch());
+    Ok(())
 }

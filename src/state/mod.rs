@@ -34,6 +34,14 @@ fn delete(kv: &dyn Kv, key: &str) -> Result<(), Error> {
     kv.delete(key).map_err(Error::Storage)
 }
 
+fn get_many(kv: &dyn Kv, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, Error> {
+    kv.get_many(keys).map_err(Error::Storage)
+}
+
+fn delete_many(kv: &dyn Kv, keys: &[String]) -> Result<(), Error> {
+    kv.delete_many(keys).map_err(Error::Storage)
+}
+
 fn increment(kv: &dyn Kv, key: &str, delta: u64) -> Result<u64, Error> {
     kv.increment(key, delta).map_err(Error::Storage)
 }

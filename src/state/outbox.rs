@@ -104,12 +104,12 @@ pub fn seq(kv: &dyn Kv, scope: Scope) -> Result<u64, Error> {
     increment(kv, &scope.out_seq(), 0)
 }
 
-/// Remove every item ever numbered (stray tombstones below the head included), the head
-/// and the counter.
-pub(super) fn remove_all(kv: &dyn Kv, scope: Scope) -> Result<(), Error> {
-    for n in 1..=seq(kv, scope)? {
-        clean(kv, scope, n)?;
+/// Every item numbered up to `seq` (stray tombstones below the head included), the head
+/// and the counter last.
+pub(super) fn keys_upto(out: &mut Vec<String>, scope: Scope, seq: u64) {
+    for n in 1..=seq {
+        out.push(scope.out_item(n));
     }
-    delete(kv, &scope.out_head())?;
-    delete(kv, &scope.out_seq())
+    out.push(scope.out_head());
+    out.push(scope.out_seq());
 }

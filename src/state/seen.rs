@@ -3,7 +3,7 @@
 //! index of the ids lets `end` remove those counters without listing keys.
 
 use super::keys::Scope;
-use super::{delete, get_text, increment, set};
+use super::{delete, increment, set};
 use crate::model::Error;
 use crate::ports::Kv;
 
@@ -31,14 +31,24 @@ pub fn forget(kv: &dyn Kv, scope: Scope, message_id: &str) -> Result<(), Error> 
     delete(kv, &scope.seen(message_id))
 }
 
-/// Remove every counter and index entry, the count last.
-pub(super) fn remove_all(kv: &dyn Kv, scope: Scope) -> Result<(), Error> {
-    let count = increment(kv, &scope.seen_count(), 0)?;
-    for i in 1..=count {
-        if let Some(id) = get_text(kv, &scope.seen_index(i))? {
-            delete(kv, &scope.seen(&id))?;
-        }
-        delete(kv, &scope.seen_index(i))?;
+/// The index's keys (one read of the count).
+pub(super) fn index_keys(out: &mut Vec<String>, kv: &dyn Kv, scope: Scope) -> Result<(), Error> {
+    for i in 1..=increment(kv, &scope.seen_count(), 0)? {
+        out.push(scope.seen_index(i));
     }
-    delete(kv, &scope.seen_count())
+    Ok(())
+}
+
+/// Every key, given the values of [`index_keys`]: each id's counter, the index, the count
+/// last.
+pub(super) fn keys(out: &mut Vec<String>, scope: Scope, index: &[Option<Vec<u8>>]) {
+    let mut i = 0;
+    for id in index {
+        i += 1;
+        if let Some(id) = id.as_deref().and_then(|v| std::str::from_utf8(v).ok()) {
+            out.push(scope.seen(id));
+        }
+        out.push(scope.seen_index(i));
+    }
+    out.push(scope.seen_count());
 }

@@ -3,7 +3,7 @@
 //! index of its own); a receipt looks through the newest [`SCAN`] of them.
 
 use super::keys::Scope;
-use super::{delete, get_json_lenient, set_json};
+use super::{get_json_lenient, set_json};
 use crate::model::{Attachment, Error};
 use crate::ports::Kv;
 use serde::{Deserialize, Serialize};
@@ -82,10 +82,9 @@ pub fn find(
     Ok(None)
 }
 
-/// Remove the notes of items 1 to `last` (called before the outbox forgets its count).
-pub(super) fn remove_all(kv: &dyn Kv, scope: Scope, last: u64) -> Result<(), Error> {
+/// The notes of items 1 to `last` (removed before the outbox forgets its count).
+pub(super) fn keys_upto(out: &mut Vec<String>, scope: Scope, last: u64) {
     for n in 1..=last {
-        delete(kv, &scope.sent(n))?;
+        out.push(scope.sent(n));
     }
-    Ok(())
 }

@@ -20,6 +20,8 @@ pub struct MemKv {
     pub entries: Mutex<HashMap<String, Vec<u8>>>,
     /// Yield the thread around every operation, to shake out interleavings.
     pub jitter: AtomicBool,
+    /// Every call, as `op key…` (one entry per call: what a host pays one round trip for).
+    pub calls: Mutex<Vec<String>>,
 }
 
 impl MemKv {
@@ -37,6 +39,15 @@ impl MemKv {
         keys
     }
 
+    /// The calls made since the last `take_calls`.
+    pub fn take_calls(&self) -> Vec<String> {
+        std::mem::take(&mut *lock(&self.calls))
+    }
+
+    fn log(&self, op: &str, keys: &[&str]) {
+        lock(&self.calls).push(format!("{op} {}", keys.join(" ")));
+    }
+
     fn op<T>(&self, f: impl FnOnce(&mut HashMap<String, Vec<u8>>) -> T) -> T {
         let jitter = self.jitter.load(Ordering::Relaxed);
         if jitter {
@@ -52,17 +63,21 @@ impl MemKv {
 
 impl Kv for MemKv {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        self.log("get", &[key]);
         Ok(self.op(|m| m.get(key).cloned()))
     }
     fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
+        self.log("set", &[key]);
         self.op(|m| m.insert(key.to_string(), value.to_vec()));
         Ok(())
     }
     fn delete(&self, key: &str) -> Result<(), String> {
+        self.log("delete", &[key]);
         self.op(|m| m.remove(key));
         Ok(())
     }
     fn increment(&self, key: &str, delta: u64) -> Result<u64, String> {
+        self.log("increment", &[key]);
         self.op(|m| {
             let cur = match m.get(key) {
                 None => 0,
@@ -75,6 +90,17 @@ impl Kv for MemKv {
             m.insert(key.to_string(), next.to_string().into_bytes());
             Ok(next)
         })
+    }
+    fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, String> {
+        let names: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.log("get-many", &names);
+        Ok(self.op(|m| keys.iter().map(|k| m.get(k).cloned()).collect()))
+    }
+    fn delete_many(&self, keys: &[String]) -> Result<(), String> {
+        let names: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.log("delete-many", &names);
+        self.op(|m| keys.iter().for_each(|k| drop(m.remove(k))));
+        Ok(())
     }
 }
 

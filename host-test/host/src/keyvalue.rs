@@ -1,4 +1,4 @@
-//! `wasi:keyvalue` (store and atomics) over the shared [`Store`], as wasmtime's own
+//! `wasi:keyvalue` (store, atomics and batch) over the shared [`Store`], as wasmtime's own
 //! `wasi-keyvalue` crate is built: a context per call ([`WasiKeyValueCtx`]), a view of it
 //! and the resource table ([`WasiKeyValue`]) implementing the interfaces, and
 //! [`add_to_linker`]. Buckets are scoped to the context's tenant, so one tenant can never
@@ -19,6 +19,7 @@ pub mod bindings {
             world imports {
                 import wasi:keyvalue/store@0.2.0-draft;
                 import wasi:keyvalue/atomics@0.2.0-draft;
+                import wasi:keyvalue/batch@0.2.0-draft;
             }
         ",
         imports: { default: async | trappable },
@@ -28,7 +29,7 @@ pub mod bindings {
     });
 }
 
-pub use bindings::wasi::keyvalue::{atomics, store};
+pub use bindings::wasi::keyvalue::{atomics, batch, store};
 
 /// An open bucket: the tenant comes from the call's context, never from the guest.
 pub struct Bucket {
@@ -116,13 +117,15 @@ impl<'a> WasiKeyValue<'a> {
     }
 }
 
-/// Link `wasi:keyvalue/store` and `wasi:keyvalue/atomics`, reached through `f`.
+/// Link `wasi:keyvalue/store`, `wasi:keyvalue/atomics` and `wasi:keyvalue/batch`, reached
+/// through `f`.
 pub fn add_to_linker<T: Send + 'static>(
     linker: &mut Linker<T>,
     f: fn(&mut T) -> WasiKeyValue<'_>,
 ) -> wasmtime::Result<()> {
     store::add_to_linker::<T, HasWasiKeyValue>(linker, f)?;
     atomics::add_to_linker::<T, HasWasiKeyValue>(linker, f)?;
+    batch::add_to_linker::<T, HasWasiKeyValue>(linker, f)?;
     Ok(())
 }
 
@@ -198,5 +201,48 @@ impl atomics::Host for WasiKeyValue<'_> {
             .increment(&key, delta)
             .await
             .map_err(kv_error))
+    }
+}
+
+/// Each call is one store round trip: `MGET`, `MSET` or one `DEL` on Redis, one redb
+/// transaction, one lock in memory.
+impl batch::Host for WasiKeyValue<'_> {
+    async fn get_many(
+        &mut self,
+        b: Resource<Bucket>,
+        keys: Vec<String>,
+    ) -> KvResult<Vec<Option<(String, Vec<u8>)>>> {
+        let scoped = keys
+            .iter()
+            .map(|k| self.key(&b, k))
+            .collect::<wasmtime::Result<Vec<_>>>()?;
+        Ok(match self.ctx.store.get_many(&scoped).await {
+            Ok(values) => Ok(keys
+                .into_iter()
+                .zip(values)
+                .map(|(k, v)| v.map(|v| (k, v)))
+                .collect()),
+            Err(e) => Err(kv_error(e)),
+        })
+    }
+
+    async fn set_many(
+        &mut self,
+        b: Resource<Bucket>,
+        key_values: Vec<(String, Vec<u8>)>,
+    ) -> KvResult<()> {
+        let mut scoped = Vec::with_capacity(key_values.len());
+        for (k, v) in key_values {
+            scoped.push((self.key(&b, &k)?, v));
+        }
+        Ok(self.ctx.store.set_many(&scoped).await.map_err(kv_error))
+    }
+
+    async fn delete_many(&mut self, b: Resource<Bucket>, keys: Vec<String>) -> KvResult<()> {
+        let scoped = keys
+            .iter()
+            .map(|k| self.key(&b, k))
+            .collect::<wasmtime::Result<Vec<_>>>()?;
+        Ok(self.ctx.store.delete_many(&scoped).await.map_err(kv_error))
     }
 }

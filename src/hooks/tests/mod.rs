@@ -11,6 +11,7 @@ mod inactivity;
 mod lifecycle;
 mod limits;
 mod receipts;
+mod round_trips;
 mod stale;
 mod structured;
 mod turns;

@@ -86,6 +86,30 @@ impl MemoryStore {
         Ok(())
     }
 
+    /// See [`super::Store::get_many`]: under one lock.
+    pub fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let inner = self.lock();
+        Ok(keys.iter().map(|k| inner.kv.get(k).cloned()).collect())
+    }
+
+    /// See [`super::Store::set_many`]: under one lock.
+    pub fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        for (k, v) in entries {
+            put(&mut inner.kv, k, v);
+        }
+        Ok(())
+    }
+
+    /// See [`super::Store::delete_many`]: under one lock.
+    pub fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        for k in keys {
+            inner.kv.remove(k);
+        }
+        Ok(())
+    }
+
     /// See [`super::Store::exists`].
     pub fn exists(&self, key: &str) -> Result<bool, StoreError> {
         Ok(self.lock().kv.contains_key(key))

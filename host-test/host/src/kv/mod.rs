@@ -153,6 +153,46 @@ impl Store {
         }
     }
 
+    /// The values of `keys`, in order, in one round trip (Redis `MGET`, one redb read
+    /// transaction); each key is read atomically, the keys together are not a snapshot on
+    /// Redis.
+    pub async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        match &*self.backend {
+            Backend::Memory(s) => s.get_many(keys),
+            Backend::File(s) => s.get_many(keys).await,
+            Backend::Redis(s) => s.get_many(keys).await,
+        }
+    }
+
+    /// Sets every key to its value, in one round trip and all at once (Redis `MSET`, one
+    /// redb write transaction); a key given twice ends with its last value.
+    pub async fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        match &*self.backend {
+            Backend::Memory(s) => s.set_many(entries),
+            Backend::File(s) => s.set_many(entries).await,
+            Backend::Redis(s) => s.set_many(entries).await,
+        }
+    }
+
+    /// Removes every key (missing ones are no error), in one round trip and all at once
+    /// (Redis `DEL` of many keys, one redb write transaction).
+    pub async fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        match &*self.backend {
+            Backend::Memory(s) => s.delete_many(keys),
+            Backend::File(s) => s.delete_many(keys).await,
+            Backend::Redis(s) => s.delete_many(keys).await,
+        }
+    }
+
     /// Whether `key` has a value.
     pub async fn exists(&self, key: &str) -> Result<bool, StoreError> {
         match &*self.backend {

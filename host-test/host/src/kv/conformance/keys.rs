@@ -33,6 +33,48 @@ pub(super) async fn plain_keys(store: &Store) {
     store.delete("plain/never").await.unwrap();
 }
 
+/// Many keys at once: read in order (missing ones as none), written (a repeated key ends
+/// with its last value) and removed together; empty lists do nothing.
+pub(super) async fn many_keys(store: &Store) {
+    let k = |s: &str| format!("many/{s}");
+    assert!(store.get_many(&[]).await.unwrap().is_empty());
+    store.set_many(&[]).await.unwrap();
+    store.delete_many(&[]).await.unwrap();
+    let entries = vec![
+        (k("a"), b"1".to_vec()),
+        (k("b"), Vec::new()),
+        (k("c"), (0..=255).collect()),
+        (k("a"), b"2".to_vec()),
+    ];
+    store.set_many(&entries).await.unwrap();
+    let got = store
+        .get_many(&[k("c"), k("missing"), k("a"), k("b"), k("a")])
+        .await
+        .unwrap();
+    let want: Vec<Option<Vec<u8>>> = vec![
+        Some((0..=255).collect()),
+        None,
+        Some(b"2".to_vec()),
+        Some(Vec::new()),
+        Some(b"2".to_vec()),
+    ];
+    assert_eq!(got, want);
+    assert_eq!(store.get(&k("a")).await.unwrap(), Some(b"2".to_vec()));
+    store
+        .delete_many(&[k("a"), k("missing"), k("c")])
+        .await
+        .unwrap();
+    let got = store.get_many(&[k("a"), k("b"), k("c")]).await.unwrap();
+    assert_eq!(got, vec![None, Some(Vec::new()), None]);
+    store.delete_many(&[k("b")]).await.unwrap();
+    assert!(store
+        .keys_with_prefix("many/", None, 10)
+        .await
+        .unwrap()
+        .0
+        .is_empty());
+}
+
 pub(super) async fn counters(store: &Store) {
     assert_eq!(store.increment("count/a", 5).await.unwrap(), 5);
     assert_eq!(store.get("count/a").await.unwrap(), Some(b"5".to_vec()));

@@ -179,6 +179,42 @@ impl FileStore {
         .await
     }
 
+    /// See [`super::Store::get_many`]: one read transaction.
+    pub async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        self.read(|tx| {
+            let table = tx.open_table(KV)?;
+            let mut out = Vec::with_capacity(keys.len());
+            for k in keys {
+                out.push(table.get(k.as_str())?.map(|v| v.value().to_vec()));
+            }
+            Ok(out)
+        })
+    }
+
+    /// See [`super::Store::set_many`]: one write transaction.
+    pub async fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let mut table = tx.open_table(KV)?;
+            for (k, v) in entries {
+                table.insert(k.as_str(), v.as_slice())?;
+            }
+            Ok(Ok(()))
+        })
+        .await
+    }
+
+    /// See [`super::Store::delete_many`]: one write transaction.
+    pub async fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let mut table = tx.open_table(KV)?;
+            for k in keys {
+                table.remove(k.as_str())?;
+            }
+            Ok(Ok(()))
+        })
+        .await
+    }
+
     /// See [`super::Store::exists`].
     pub async fn exists(&self, key: &str) -> Result<bool, StoreError> {
         self.read(|tx| Ok(tx.open_table(KV)?.get(key)?.is_some()))

@@ -112,6 +112,33 @@ impl RedisStore {
         self.run::<i64>("DEL", &cmd, Retry::Safe).await.map(drop)
     }
 
+    /// See [`super::Store::get_many`]: one `MGET`.
+    pub async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let mut cmd = ::redis::cmd("MGET");
+        for k in keys {
+            cmd.arg(kv_key(k));
+        }
+        self.run("MGET", &cmd, Retry::Safe).await
+    }
+
+    /// See [`super::Store::set_many`]: one `MSET` (atomic on the server).
+    pub async fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        let mut cmd = ::redis::cmd("MSET");
+        for (k, v) in entries {
+            cmd.arg(kv_key(k)).arg(v.as_slice());
+        }
+        self.run("MSET", &cmd, Retry::Safe).await
+    }
+
+    /// See [`super::Store::delete_many`]: one `DEL` of every key.
+    pub async fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+        let mut cmd = ::redis::cmd("DEL");
+        for k in keys {
+            cmd.arg(kv_key(k));
+        }
+        self.run::<i64>("DEL", &cmd, Retry::Safe).await.map(drop)
+    }
+
     /// See [`super::Store::exists`].
     pub async fn exists(&self, key: &str) -> Result<bool, StoreError> {
         let mut cmd = ::redis::cmd("EXISTS");
