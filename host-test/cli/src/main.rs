@@ -49,51 +49,66 @@ enum Command {
     /// The multi-tenant reference host.
     Serve {
         /// Directory of tenant files (`<tenant>.json`).
-        #[arg(long)]
+        #[arg(long, env = "GENESYS_OM_TENANTS")]
         tenants: PathBuf,
-        /// Port on 127.0.0.1.
-        #[arg(long, default_value_t = 8080)]
-        port: u16,
+        /// Address to listen on (`0.0.0.0:8080` in a container).
+        #[arg(
+            long,
+            env = "GENESYS_OM_LISTEN",
+            default_value = "127.0.0.1:8080",
+            conflicts_with = "port"
+        )]
+        listen: std::net::SocketAddr,
+        /// Port on 127.0.0.1 (the same as `--listen 127.0.0.1:PORT`).
+        #[arg(long, env = "GENESYS_OM_PORT")]
+        port: Option<u16>,
         /// The store: `memory`, `file:DIR` (the default, survives a crash) or
         /// `redis://HOST:PORT[/DB]` (many replicas).
-        #[arg(long, default_value = "file:serve-data")]
+        #[arg(long, env = "GENESYS_OM_KV", default_value = "file:serve-data")]
         kv: String,
         /// Send Genesys hosts to this loopback URL (a simulator) instead of Genesys Cloud.
-        #[arg(long)]
+        #[arg(long, env = "GENESYS_OM_GENESYS_BASE_URL")]
         genesys_base_url: Option<String>,
         /// A PEM root to trust for an `https://` --genesys-base-url (the certificate
         /// `host-test simulator --tls` writes); only for that loopback redirect.
-        #[arg(long, requires = "genesys_base_url")]
+        #[arg(long, env = "GENESYS_OM_GENESYS_CA", requires = "genesys_base_url")]
         genesys_ca: Option<PathBuf>,
         /// Where compiled components are cached.
-        #[arg(long, default_value = "target/serve-cache")]
+        #[arg(long, env = "GENESYS_OM_CACHE", default_value = "target/serve-cache")]
         cache: PathBuf,
         /// Seconds between flushes of outboxes with something waiting (0: off).
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, env = "GENESYS_OM_FLUSH_EVERY", default_value_t = 5)]
         flush_every: u64,
         /// Seconds between inactivity checks of open handovers (0: off).
-        #[arg(long, default_value_t = 60)]
+        #[arg(long, env = "GENESYS_OM_INACTIVITY_EVERY", default_value_t = 60)]
         inactivity_every: u64,
         /// Milliseconds a request's headers may take; also how long an idle keep-alive
         /// connection stays open.
-        #[arg(long, default_value_t = 10_000)]
+        #[arg(long, env = "GENESYS_OM_HEADER_TIMEOUT_MS", default_value_t = 10_000)]
         header_timeout_ms: u64,
         /// Milliseconds a request's body may take.
-        #[arg(long, default_value_t = 20_000)]
+        #[arg(long, env = "GENESYS_OM_BODY_TIMEOUT_MS", default_value_t = 20_000)]
         body_timeout_ms: u64,
         /// Connections open at once; more wait in the listen backlog.
-        #[arg(long, default_value_t = 1024)]
+        #[arg(long, env = "GENESYS_OM_MAX_CONNECTIONS", default_value_t = 1024)]
         max_connections: usize,
         /// Milliseconds one hook call may run before it is stopped.
-        #[arg(long, default_value_t = 30_000)]
+        #[arg(long, env = "GENESYS_OM_HOOK_TIMEOUT_MS", default_value_t = 30_000)]
         hook_timeout_ms: u64,
         /// Milliseconds a batch of actions handed to the bot side may stay unacknowledged
         /// before it is handed out again (on any replica).
-        #[arg(long, default_value_t = 15_000)]
+        #[arg(
+            long,
+            env = "GENESYS_OM_ACTION_VISIBILITY_MS",
+            default_value_t = 15_000
+        )]
         action_visibility_ms: u64,
         /// Seconds a session's actions are kept when no bot polls for them.
-        #[arg(long, default_value_t = 3600)]
+        #[arg(long, env = "GENESYS_OM_ACTION_TTL_SECS", default_value_t = 3600)]
         action_ttl_secs: u64,
+        /// Milliseconds a drain (`SIGTERM`) lets requests in flight finish before exiting.
+        #[arg(long, env = "GENESYS_OM_DRAIN_TIMEOUT_MS", default_value_t = 20_000)]
+        drain_timeout_ms: u64,
     },
     /// Component and native figures side by side.
     Bench {
@@ -242,6 +257,7 @@ async fn main() -> Result<()> {
         },
         Command::Serve {
             tenants,
+            listen,
             port,
             kv,
             genesys_base_url,
@@ -255,6 +271,7 @@ async fn main() -> Result<()> {
             hook_timeout_ms,
             action_visibility_ms,
             action_ttl_secs,
+            drain_timeout_ms,
         } => {
             init_logs(true);
             let egress = match genesys_base_url {
@@ -268,7 +285,7 @@ async fn main() -> Result<()> {
             if !opts.flags.enabled || opts.flags.whitelist.is_empty() {
                 eprintln!("warning: no tenant is served until FEATURE_ENABLE_GENESYS_CLOUD_OM=true and FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST (* or tenant names) are set");
             }
-            opts.listen = ([127, 0, 0, 1], port).into();
+            opts.listen = port.map_or(listen, |p| ([127, 0, 0, 1], p).into());
             opts.cache_dir = cache;
             opts.flush_every = Duration::from_secs(flush_every);
             opts.inactivity_every = Duration::from_secs(inactivity_every);
@@ -282,9 +299,20 @@ async fn main() -> Result<()> {
                 visibility: Duration::from_millis(action_visibility_ms.max(1)),
                 ttl: Duration::from_secs(action_ttl_secs.max(1)),
             };
-            let addr = genesys_om_host::serve::start(Server::new(opts, engine()?)).await?;
-            println!("serving tenants on http://{addr} (store: {kv})");
-            tokio::signal::ctrl_c().await?;
+            let server = Server::new(opts, engine()?);
+            let running = genesys_om_host::serve::start_drainable(server.clone()).await?;
+            println!("serving tenants on http://{} (store: {kv})", running.addr);
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            tokio::select! {
+                _ = term.recv() => {}
+                r = tokio::signal::ctrl_c() => r?,
+            }
+            let bound = Duration::from_millis(drain_timeout_ms);
+            tracing::info!(?bound, "draining");
+            let closed = genesys_om_host::serve::drain(&server, running, bound).await;
+            tracing::info!(closed, "drained; exiting");
+            std::process::exit(0);
         }
         Command::Simulator {
             port,

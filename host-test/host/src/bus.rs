@@ -60,6 +60,8 @@ pub struct Batch {
 pub struct Bus {
     kv: Store,
     opts: BusOptions,
+    /// A draining replica hands its long-polls back at once (the bot polls elsewhere).
+    drain: std::sync::Arc<crate::drain::Drain>,
     /// Wakes long-polls of this replica at once when this replica produced something.
     local: Notify,
 }
@@ -75,10 +77,11 @@ fn delivered(tenant: &str, session: &str) -> String {
 
 impl Bus {
     /// Streams kept in `kv`.
-    pub fn new(kv: Store, opts: BusOptions) -> Self {
+    pub fn new(kv: Store, opts: BusOptions, drain: std::sync::Arc<crate::drain::Drain>) -> Self {
         Self {
             kv,
             opts,
+            drain,
             local: Notify::new(),
         }
     }
@@ -137,7 +140,7 @@ impl Bus {
     }
 
     /// Acknowledge up to `ack` (if given), then wait up to `wait` for the session's next
-    /// batch. A batch handed out and not acknowledged comes again after the visibility
+    /// batch (not past the start of a drain: an empty answer then). A batch handed out and not acknowledged comes again after the visibility
     /// timeout, under the same ids; until then the session's later actions wait behind it.
     pub async fn take(
         &self,
@@ -170,13 +173,16 @@ impl Bus {
                 });
             }
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+            if left.is_zero() || self.drain.is_draining() {
                 return Ok(Batch {
                     actions: Vec::new(),
                     cursor: ack,
                 });
             }
-            let _ = tokio::time::timeout(left.min(POLL_EVERY), notified).await;
+            tokio::select! {
+                _ = tokio::time::timeout(left.min(POLL_EVERY), notified) => {}
+                _ = self.drain.started() => {}
+            }
         }
     }
 

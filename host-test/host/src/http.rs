@@ -1,7 +1,11 @@
 //! The one HTTP serving helper of the host: an accept loop with the limits a public
 //! endpoint needs (header timeout that also closes idle keep-alive connections, a cap on
-//! open connections, back-off when `accept` fails), serving an axum router on its own task.
+//! open connections, back-off when `accept` fails), serving an axum router on its own task,
+//! and closing gracefully when its [`Drain`] closes: no new connection, each open one
+//! finishes the request it has and closes. (While draining it still accepts: the routes
+//! answer.)
 
+use crate::drain::{Drain, Stage};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -44,20 +48,50 @@ pub async fn serve_with(
     router: axum::Router,
     limits: ConnLimits,
 ) -> anyhow::Result<SocketAddr> {
-    let listener = TcpListener::bind(listen).await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(accept_loop(listener, router, limits));
-    Ok(addr)
+    let never = Arc::new(Drain::default());
+    Ok(serve_until(listen, router, limits, never).await?.0)
 }
 
-async fn accept_loop(listener: TcpListener, router: axum::Router, limits: ConnLimits) {
-    let open = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+/// Bind `listen` and serve `router` in the background with `limits` until `drain` closes;
+/// returns the bound address and a task that ends once every connection has closed.
+pub async fn serve_until(
+    listen: SocketAddr,
+    router: axum::Router,
+    limits: ConnLimits,
+    drain: Arc<Drain>,
+) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    Ok((
+        addr,
+        tokio::spawn(accept_loop(listener, router, limits, drain)),
+    ))
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    router: axum::Router,
+    limits: ConnLimits,
+    drain: Arc<Drain>,
+) {
+    let max = limits
+        .max_connections
+        .clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
+    let open = Arc::new(Semaphore::new(max));
     let mut backoff = Duration::ZERO;
     loop {
-        let Ok(permit) = open.clone().acquire_owned().await else {
-            return;
+        let permit = tokio::select! {
+            p = open.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => return,
+            },
+            _ = drain.reached(Stage::Closed) => break,
         };
-        let stream = match listener.accept().await {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = drain.reached(Stage::Closed) => break,
+        };
+        let stream = match accepted {
             Ok((stream, _)) => {
                 backoff = Duration::ZERO;
                 stream
@@ -74,6 +108,7 @@ async fn accept_loop(listener: TcpListener, router: axum::Router, limits: ConnLi
         };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
+        let drain = drain.clone();
         tokio::spawn(async move {
             let svc =
                 hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
@@ -86,14 +121,25 @@ async fn accept_loop(listener: TcpListener, router: axum::Router, limits: ConnLi
                         }
                     }
                 });
-            let _ = hyper::server::conn::http1::Builder::new()
+            let conn = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(limits.header_timeout)
-                .serve_connection(TokioIo::new(stream), svc)
-                .await;
+                .serve_connection(TokioIo::new(stream), svc);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = drain.reached(Stage::Closed) => {
+                    // Finish the request in hand (its answer says `connection: close`), no more.
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
             drop(permit);
         });
     }
+    // Closed: no new connections (the listener closes here); wait for the open ones.
+    drop(listener);
+    let _ = open.acquire_many(max as u32).await;
 }
 
 /// Request headers as (name, value) pairs; values that are not text are dropped.

@@ -9,6 +9,7 @@ pub mod api;
 pub mod bindings;
 pub mod body;
 pub mod bus;
+pub mod drain;
 pub mod egress;
 pub mod flags;
 pub mod genesys_api;

@@ -47,6 +47,10 @@ pub fn spawn(server: Arc<Server>) {
             if check {
                 last_inactivity = Instant::now();
             }
+            if server.drain.is_draining() {
+                // Leases are given up by the drain; taking them again would keep them here.
+                return;
+            }
             for tenant in server.tenants.names() {
                 if server.opts.allows(&tenant) {
                     let flush = !server.opts.flush_every.is_zero();
@@ -57,10 +61,15 @@ pub fn spawn(server: Arc<Server>) {
     });
 }
 
+/// The key of `tenant`'s sweep lease.
+pub fn lease_key(tenant: &str) -> String {
+    format!("sweep/{tenant}")
+}
+
 /// One round for one tenant, if this replica holds the tenant's lease: flush the outboxes
 /// with something waiting (`flush`), check open handovers for inactivity (`inactivity`).
 pub async fn round(server: &Server, tenant: &str, tick: Duration, flush: bool, inactivity: bool) {
-    let lease = format!("sweep/{tenant}");
+    let lease = lease_key(tenant);
     match server.kv.try_lease(&lease, &server.replica, tick * 3).await {
         Ok(true) => {}
         Ok(false) => return,

@@ -280,6 +280,19 @@ impl MemoryStore {
             .unwrap_or_default())
     }
 
+    /// See [`super::Store::release_lease`].
+    pub fn release_lease(&self, key: &str, owner: &str) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let held = inner
+            .leases
+            .get(key)
+            .is_some_and(|(holder, expiry)| holder == owner && *expiry > Instant::now());
+        if held {
+            inner.leases.remove(key);
+        }
+        Ok(held)
+    }
+
     /// See [`super::Store::try_lease`].
     pub fn try_lease(&self, key: &str, owner: &str, ttl: Duration) -> Result<bool, StoreError> {
         let now = Instant::now();

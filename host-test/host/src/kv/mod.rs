@@ -350,6 +350,16 @@ impl Store {
         }
     }
 
+    /// Gives a lease up: frees `key` if `owner` holds it (true), else changes nothing
+    /// (false). A draining replica's leases pass to another at once, not at their expiry.
+    pub async fn release_lease(&self, key: &str, owner: &str) -> Result<bool, StoreError> {
+        match &*self.backend {
+            Backend::Memory(s) => s.release_lease(key, owner),
+            Backend::File(s) => s.release_lease(key, owner).await,
+            Backend::Redis(s) => s.release_lease(key, owner).await,
+        }
+    }
+
     /// Makes every write made so far durable before returning (file: fsync, shared by all
     /// concurrent callers; memory and Redis: nothing to do). The host calls it after each
     /// hook call, before answering.

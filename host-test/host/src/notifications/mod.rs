@@ -19,6 +19,11 @@ use tokio::sync::mpsc;
 /// How often the lease holder compares subscriptions with the open handovers.
 pub const SYNC_EVERY: Duration = Duration::from_millis(500);
 
+/// The key of `tenant`'s notifications lease.
+pub fn lease_key(tenant: &str) -> String {
+    format!("host/{tenant}/notifications-lease")
+}
+
 /// Keep every tenant's feed in step with its open handovers, for as long as `server` runs.
 pub fn spawn(server: Arc<Server>) {
     let weak = Arc::downgrade(&server);
@@ -28,6 +33,10 @@ pub fn spawn(server: Arc<Server>) {
         loop {
             tokio::time::sleep(SYNC_EVERY).await;
             let Some(server) = weak.upgrade() else { return };
+            if server.drain.is_draining() {
+                // The feeds' sockets close with them; the drain gives the leases up.
+                return;
+            }
             let mut wanted = Vec::new();
             for name in server.tenants.names() {
                 if !server.opts.allows(&name) {
@@ -39,7 +48,7 @@ pub fn spawn(server: Arc<Server>) {
                 if !loaded.file.detects_by(EndDetection::Notifications) {
                     continue;
                 }
-                let lease = format!("host/{name}/notifications-lease");
+                let lease = lease_key(&name);
                 let held = server
                     .kv
                     .try_lease(&lease, &server.replica, SYNC_EVERY * 6)

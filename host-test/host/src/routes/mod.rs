@@ -84,6 +84,7 @@ pub(crate) fn answer_json(
 pub fn router(server: Arc<Server>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { Json(json!({"ok": true})) }))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/handover/genesysCloudOM", post(genesys::by_integration))
         .route(
@@ -106,7 +107,53 @@ pub fn router(server: Arc<Server>) -> Router {
         )
         .route("/api/{tenant}/sessions/{session}/ack", post(sessions::ack))
         .fallback(|| async { reply(StatusCode::NOT_FOUND, json!({"error": "not found"})) })
+        .layer(axum::middleware::from_fn_with_state(
+            server.clone(),
+            draining,
+        ))
         .with_state(server)
+}
+
+/// Every request but the probes is counted while it is answered, so a drain knows when the
+/// replica is idle; once draining, new work is refused with 503 + `Retry-After` (the
+/// client or Genesys sends it to another replica) and long-polls are answered at once,
+/// empty (see [`crate::bus::Bus::take`]).
+async fn draining(
+    State(s): S,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = req.uri().path();
+    if path == "/healthz" || path == "/readyz" || path == "/metrics" {
+        return next.run(req).await;
+    }
+    let long_poll = req.method() == axum::http::Method::GET && path.ends_with("/actions");
+    if s.drain.is_draining() && !long_poll {
+        let mut r = busy();
+        *r.body_mut() = axum::body::Body::from(r#"{"error":"draining, retry on another replica"}"#);
+        return r;
+    }
+    let _counted = s.drain.enter();
+    next.run(req).await
+}
+
+/// `/readyz`: 200 while the replica takes traffic and its store answers; 503 once it
+/// drains (at once) or when the store does not answer within 2 s. (`/healthz` is liveness.)
+async fn readyz(State(s): S) -> Response {
+    if s.drain.is_draining() {
+        return reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"ready": false, "reason": "draining"}),
+        );
+    }
+    let probe = tokio::time::timeout(Duration::from_secs(2), s.kv.exists("readyz")).await;
+    match probe {
+        Ok(Ok(_)) => reply(StatusCode::OK, json!({"ready": true})),
+        _ => reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"ready": false, "reason": "store unavailable"}),
+        ),
+    }
 }
 
 async fn metrics(State(s): S) -> Response {

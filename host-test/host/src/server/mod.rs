@@ -37,6 +37,8 @@ pub struct Server {
     pub metrics: Arc<Metrics>,
     /// This replica's id (leases of timed work).
     pub replica: String,
+    /// Set when the replica drains (`SIGTERM`): see [`crate::serve::drain`].
+    pub drain: Arc<crate::drain::Drain>,
     /// Where hook calls run.
     guests: GuestPool,
     /// Genesys organization ids of tenants, once looked up.
@@ -57,9 +59,11 @@ impl Server {
             opts.flags.defaults.clone(),
         ));
         let replica = format!("{}-{:08x}", std::process::id(), random_u32());
+        let drain = Arc::new(crate::drain::Drain::default());
         Arc::new(Self {
             records: Records::new(kv.clone()),
-            bus: Bus::new(kv.clone(), opts.bus),
+            bus: Bus::new(kv.clone(), opts.bus, drain.clone()),
+            drain,
             metrics: Arc::new(Metrics::default()),
             tenants,
             kv,

@@ -161,5 +161,28 @@ async fn lease_round(store: &Store, round: usize) -> Result<(), String> {
     let c_granted = Instant::now();
     sleep_until(c_granted + Duration::from_millis(1) + SLACK).await;
     assert!(store.try_lease(&c, "two", ttl).await.unwrap());
+
+    // Given up: only by its holder, and then free for anyone at once.
+    let d = format!("lease/{round}/d");
+    let long = Duration::from_secs(600);
+    assert!(store.try_lease(&d, "one", long).await.unwrap());
+    assert!(
+        !store.release_lease(&d, "two").await.unwrap(),
+        "not the holder"
+    );
+    assert!(
+        !store.try_lease(&d, "two", long).await.unwrap(),
+        "still held"
+    );
+    assert!(store.release_lease(&d, "one").await.unwrap());
+    assert!(
+        !store.release_lease(&d, "one").await.unwrap(),
+        "already free"
+    );
+    assert!(
+        store.try_lease(&d, "two", long).await.unwrap(),
+        "free at once"
+    );
+    assert!(!store.release_lease("lease/never", "one").await.unwrap());
     Ok(())
 }

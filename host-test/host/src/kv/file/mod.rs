@@ -310,6 +310,22 @@ impl FileStore {
         })
     }
 
+    /// See [`super::Store::release_lease`]: the check and the removal in one transaction.
+    pub async fn release_lease(&self, key: &str, owner: &str) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            let mut table = tx.open_table(LEASES)?;
+            let held = table.get(key)?.is_some_and(|v| {
+                let (holder, expires) = v.value();
+                holder == owner && expires > unix_ms()
+            });
+            if held {
+                table.remove(key)?;
+            }
+            Ok(Ok(held))
+        })
+        .await
+    }
+
     /// See [`super::Store::try_lease`]; expiry is wall-clock milliseconds.
     pub async fn try_lease(
         &self,

@@ -285,6 +285,16 @@ impl RedisStore {
         Ok(members)
     }
 
+    /// See [`super::Store::release_lease`]: one script (delete if the owner holds it).
+    pub async fn release_lease(&self, key: &str, owner: &str) -> Result<bool, StoreError> {
+        let mut cmd = ::redis::cmd("EVAL");
+        cmd.arg(scripts::RELEASE)
+            .arg(1)
+            .arg(lease_key(key))
+            .arg(owner);
+        Ok(self.run::<i64>("release", &cmd, Retry::Safe).await? == 1)
+    }
+
     /// See [`super::Store::try_lease`].
     pub async fn try_lease(
         &self,

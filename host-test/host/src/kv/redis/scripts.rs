@@ -23,6 +23,14 @@ end
 return 0
 ";
 
+/// Deletes the lease `KEYS[1]` if owner `ARGV[1]` holds it: 1 if it did, else 0.
+pub(super) const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+";
+
 /// Appends `ARGV[3..]` to the stream `KEYS[1]` (made with its consumer group `bot`, the
 /// one every stream is read through, when missing),
 /// each its own entry (field `a`), and keeps it `ARGV[2]` ms; when `ARGV[1]` is not empty,
