@@ -5,6 +5,7 @@
 
 use crate::bindings::types::Outcome;
 use crate::kv::{Store, StoreError};
+use crate::round_trips::RoundTrips;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -38,8 +39,14 @@ impl Bus {
     }
 
     /// Put an outcome's actions on its session's queue, in order; those of a delivery key
-    /// only if no copy put them there before. True if something was queued.
-    pub async fn deliver(&self, tenant: &str, outcome: &Outcome) -> Result<bool, StoreError> {
+    /// only if no copy put them there before. True if something was queued. Its store
+    /// request is counted on `trips`.
+    pub async fn deliver(
+        &self,
+        tenant: &str,
+        outcome: &Outcome,
+        trips: &RoundTrips,
+    ) -> Result<bool, StoreError> {
         let Some(session) = &outcome.session_id else {
             return Ok(false);
         };
@@ -52,6 +59,7 @@ impl Bus {
             .map(|a| serde_json::to_vec(a).unwrap_or_default())
             .collect();
         let q = queue(tenant, session);
+        trips.one();
         let queued = match &outcome.delivery_key {
             Some(key) => {
                 let done = delivered(tenant, session);
@@ -69,8 +77,14 @@ impl Bus {
     }
 
     /// The session's handover ended: forget its delivery keys (they name its conversation,
-    /// so a later handover's never match them anyway).
-    pub async fn ended(&self, tenant: &str, session: &str) -> Result<(), StoreError> {
+    /// so a later handover's never match them anyway). Counted on `trips`.
+    pub async fn ended(
+        &self,
+        tenant: &str,
+        session: &str,
+        trips: &RoundTrips,
+    ) -> Result<(), StoreError> {
+        trips.one();
         self.kv.set_clear(&delivered(tenant, session)).await
     }
 

@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod notifications;
 pub mod pool;
 pub mod records;
+pub mod round_trips;
 pub mod routes;
 pub mod runtime;
 pub mod serve;

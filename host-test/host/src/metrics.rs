@@ -1,5 +1,6 @@
-//! What `/metrics` shows, in Prometheus text format (prometheus-client): hook calls, errors
-//! by kind, latency, traps, component swaps and store failures, labelled by tenant.
+//! What `/metrics` shows, in Prometheus text format (prometheus-client): hook calls and
+//! their store round trips, errors by kind, latency, traps, component swaps and store
+//! failures, labelled by tenant.
 
 use crate::bindings::types::Error as HookError;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -42,6 +43,7 @@ fn latency_histogram() -> Histogram {
 pub struct Metrics {
     registry: Mutex<Registry>,
     hooks: Family<HookLabels, Counter>,
+    round_trips: Family<HookLabels, Counter>,
     errors: Family<ErrorLabels, Counter>,
     latency: Family<HookOnly, Histogram, fn() -> Histogram>,
     traps: Family<HookLabels, Counter>,
@@ -72,6 +74,7 @@ impl Default for Metrics {
         let m = Metrics {
             registry: Mutex::new(Registry::default()),
             hooks: Family::default(),
+            round_trips: Family::default(),
             errors: Family::default(),
             latency: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
             traps: Family::default(),
@@ -88,6 +91,13 @@ impl Default for Metrics {
                 "handover_hook_calls",
                 "Hook calls by tenant and hook",
                 m.hooks.clone(),
+            );
+            r.register(
+                "handover_store_round_trips",
+                "Store round trips of hook calls by tenant and hook: the guest's wasi:keyvalue \
+                 operations, the host's own for the call and the file store's fsync; per call, \
+                 divide by handover_hook_calls",
+                m.round_trips.clone(),
             );
             r.register(
                 "handover_hook_errors",
@@ -168,6 +178,15 @@ impl Metrics {
         self.latency
             .get_or_create(&HookOnly { hook: hook.into() })
             .observe(ms);
+    }
+
+    /// The store round trips of a hook call counted in [`Metrics::hook`].
+    pub fn round_trips(&self, tenant: &str, hook: &str, n: u64) {
+        let labels = HookLabels {
+            tenant: tenant.into(),
+            hook: hook.into(),
+        };
+        self.round_trips.get_or_create(&labels).inc_by(n);
     }
 
     /// A hook call trapped.

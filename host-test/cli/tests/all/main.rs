@@ -19,6 +19,7 @@ mod keeps_serving;
 mod lowering;
 mod reliability;
 mod replicas;
+mod round_trips;
 mod serving;
 mod setup_guide;
 mod structured;
