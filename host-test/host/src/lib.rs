@@ -4,6 +4,7 @@
 
 #![deny(missing_docs)]
 
+pub mod admission;
 pub mod api;
 #[allow(missing_docs)]
 pub mod bindings;

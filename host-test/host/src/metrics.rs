@@ -1,11 +1,12 @@
 //! What `/metrics` shows, in Prometheus text format (prometheus-client): hook calls and
-//! their store round trips, errors by kind, latency, traps, component swaps and store
-//! failures, labelled by tenant.
+//! their store round trips, errors by kind, latency, traps, component swaps, queued and
+//! refused calls, and store failures, labelled by tenant.
 
 use crate::bindings::types::Error as HookError;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use std::sync::Mutex;
@@ -23,6 +24,12 @@ struct ErrorLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RefusedLabels {
+    tenant: String,
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HookOnly {
     hook: String,
 }
@@ -30,6 +37,15 @@ struct HookOnly {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TenantOnly {
     tenant: String,
+}
+
+/// One call counted in `handover_calls_waiting` while this lives.
+pub struct Waiting(Gauge);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 /// Latency buckets in milliseconds.
@@ -49,7 +65,9 @@ pub struct Metrics {
     traps: Family<HookLabels, Counter>,
     swaps: Family<TenantOnly, Counter>,
     swap_failures: Family<TenantOnly, Counter>,
-    busy: Family<TenantOnly, Counter>,
+    busy: Family<RefusedLabels, Counter>,
+    queued: Family<TenantOnly, Counter>,
+    waiting: Family<TenantOnly, Gauge>,
     notification_events: Family<TenantOnly, Counter>,
     notification_errors: Family<TenantOnly, Counter>,
     store_errors: Counter,
@@ -81,6 +99,8 @@ impl Default for Metrics {
             swaps: Family::default(),
             swap_failures: Family::default(),
             busy: Family::default(),
+            queued: Family::default(),
+            waiting: Family::default(),
             notification_events: Family::default(),
             notification_errors: Family::default(),
             store_errors: Counter::default(),
@@ -126,8 +146,19 @@ impl Default for Metrics {
             );
             r.register(
                 "handover_calls_refused_busy",
-                "Calls refused with 503 because the tenant had too many calls running",
+                "Calls refused with 503 because the tenant had its maximum of calls running, by \
+                 reason: queue-full (refused at once) or queue-wait (max-queue-wait-ms ran out)",
                 m.busy.clone(),
+            );
+            r.register(
+                "handover_calls_queued",
+                "Calls that waited in the tenant's queue for a slot",
+                m.queued.clone(),
+            );
+            r.register(
+                "handover_calls_waiting",
+                "Calls waiting in the tenant's queue now",
+                m.waiting.clone(),
             );
             r.register(
                 "handover_notification_events",
@@ -208,9 +239,32 @@ impl Metrics {
         inc(&self.swap_failures, tenant);
     }
 
-    /// A call was refused: the tenant had its maximum of calls running.
-    pub fn busy(&self, tenant: &str) {
-        inc(&self.busy, tenant);
+    /// A call was refused: the tenant had its maximum of calls running, and its queue was
+    /// full (`queue-full`) or the call's wait ran out (`queue-wait`).
+    pub fn busy(&self, tenant: &str, reason: &str) {
+        self.busy
+            .get_or_create(&RefusedLabels {
+                tenant: tenant.into(),
+                reason: reason.into(),
+            })
+            .inc();
+    }
+
+    /// A call waited in the tenant's queue and got a slot.
+    pub fn queued(&self, tenant: &str) {
+        inc(&self.queued, tenant);
+    }
+
+    /// A call of `tenant` waits in its queue until the returned guard is dropped.
+    pub fn waiting(&self, tenant: &str) -> Waiting {
+        let gauge = self
+            .waiting
+            .get_or_create(&TenantOnly {
+                tenant: tenant.into(),
+            })
+            .clone();
+        gauge.inc();
+        Waiting(gauge)
     }
 
     /// An event arrived on a notification socket.

@@ -4,6 +4,7 @@
 mod support;
 
 mod bot_messages;
+mod bursts;
 mod concurrency;
 mod connections_tls;
 mod delivery;

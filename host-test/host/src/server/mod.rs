@@ -82,18 +82,46 @@ impl Server {
     }
 
     /// Run one hook on the tenant's current plugin (an `Arc`: a swap does not stop it),
-    /// then record it and route its outcome: host records, the session's queue. A tenant
-    /// with its maximum of calls running gets [`Busy`] at once.
+    /// then record it and route its outcome: host records, the session's queue. A call of
+    /// a tenant with its maximum of calls running waits in the tenant's queue; [`Busy`] when
+    /// the queue is full (at once) or the wait ran out.
     pub async fn run(
         &self,
         loaded: &Arc<Loaded>,
         call: Call,
     ) -> Result<Result<Outcome, HookError>> {
         let (tenant, hook) = (loaded.tenant.name.as_str(), call.hook());
-        let Ok(permit) = loaded.calls.running.clone().try_acquire_owned() else {
-            self.metrics.busy(tenant);
-            tracing::warn!(tenant, hook, max = loaded.calls.max, "busy: call refused");
-            return Err(Busy.into());
+        let limit = &loaded.calls;
+        let permit = match limit.try_now() {
+            Some(permit) => permit,
+            // Every slot taken: wait in the tenant's queue, if it has room.
+            None => {
+                let waited = match limit.queue() {
+                    Ok(place) => {
+                        let _waiting = self.metrics.waiting(tenant);
+                        place.wait().await
+                    }
+                    Err(refused) => Err(refused),
+                };
+                match waited {
+                    Ok(permit) => {
+                        self.metrics.queued(tenant);
+                        permit
+                    }
+                    Err(refused) => {
+                        self.metrics.busy(tenant, refused.label());
+                        tracing::warn!(
+                            tenant,
+                            hook,
+                            max = limit.max,
+                            queued = limit.queued(),
+                            reason = refused.label(),
+                            "busy: call refused"
+                        );
+                        return Err(Busy(refused).into());
+                    }
+                }
+            }
         };
         let started = Instant::now();
         // This call's store round trips: the guest's, the file store's fsync, the routing's.
