@@ -36,6 +36,13 @@ $(JCO): host-test/node/package.json
 	cd host-test/node && npm install --no-audit --no-fund
 	@touch $(JCO)
 
+## The Node.js peer service of `make bench` needs the Redis client pinned in the same
+## package.json (installed by the same `npm install`).
+NODE_REDIS := host-test/node/node_modules/redis/package.json
+$(NODE_REDIS): $(JCO)
+	@test -f $@ || (cd host-test/node && npm install --no-audit --no-fund)
+	@touch $@
+
 build: setup $(SHIP_DEPS)
 	$(CARGO) build --release --target wasm32-wasip2 -p genesys-om-handover --lib
 	@$(call ship,$(GUEST),$(WASM))
@@ -80,8 +87,9 @@ wit: build
 	@command -v wasm-tools >/dev/null || $(CARGO) install --locked wasm-tools
 	wasm-tools component wit $(WASM)
 
-## bench: component and native figures side by side (table + target/bench/bench.json)
-bench: build redis
+## bench: component and native figures side by side, then `serve --kv redis://` and the
+## Node.js peer service under one load generator (table + target/bench/bench.json)
+bench: build redis $(NODE_REDIS)
 	$(CARGO) run -q --profile bench-host -p host-test -- bench
 
 ## sizes: where the component's bytes go, by crate (twiggy over the unstripped core module

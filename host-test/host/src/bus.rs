@@ -8,6 +8,7 @@
 
 use crate::bindings::types::Outcome;
 use crate::kv::{EntryId, Store, StoreError};
+use crate::round_trips::RoundTrips;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -92,8 +93,14 @@ impl Bus {
     }
 
     /// Add an outcome's actions to its session's stream, in order; those of a delivery
-    /// key only if no copy added them before. True if something was added.
-    pub async fn deliver(&self, tenant: &str, outcome: &Outcome) -> Result<bool, StoreError> {
+    /// key only if no copy added them before. True if something was added. Its store
+    /// request is counted on `trips`.
+    pub async fn deliver(
+        &self,
+        tenant: &str,
+        outcome: &Outcome,
+        trips: &RoundTrips,
+    ) -> Result<bool, StoreError> {
         let Some(session) = &outcome.session_id else {
             return Ok(false);
         };
@@ -108,6 +115,7 @@ impl Bus {
         }
         let done = delivered(tenant, session);
         let once = outcome.delivery_key.as_deref().map(|k| (done.as_str(), k));
+        trips.one();
         let added = self
             .kv
             .stream_add(&stream(tenant, session), once, &items, self.opts.ttl)
@@ -120,8 +128,14 @@ impl Bus {
 
     /// The session's handover ended: forget its delivery keys (they name its conversation,
     /// so a later handover's never match them anyway). Its stream stays for the bot to
-    /// collect, until its TTL.
-    pub async fn ended(&self, tenant: &str, session: &str) -> Result<(), StoreError> {
+    /// collect, until its TTL. Counted on `trips`.
+    pub async fn ended(
+        &self,
+        tenant: &str,
+        session: &str,
+        trips: &RoundTrips,
+    ) -> Result<(), StoreError> {
+        trips.one();
         self.kv.set_clear(&delivered(tenant, session)).await
     }
 

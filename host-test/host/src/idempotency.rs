@@ -125,13 +125,16 @@ impl Keys {
         self.put(&at, hash, Some((status, body.clone()))).await
     }
 
-    /// The user's handover ended: forget every key of theirs.
-    pub async fn forget(&self, tenant: &str, user: &str) -> Result<(), StoreError> {
+    /// The user's handover ended: forget every key of theirs. Returns the store requests
+    /// it made (read the list, remove the records in one, remove the list).
+    pub async fn forget(&self, tenant: &str, user: &str) -> Result<u64, StoreError> {
         let set = user_set(tenant, user);
-        for key in self.kv.set_members(&set).await? {
-            self.kv.delete(&record_key(tenant, user, &key)).await?;
-        }
-        self.kv.set_clear(&set).await
+        let records: Vec<String> = (self.kv.set_members(&set).await?.iter())
+            .map(|key| record_key(tenant, user, key))
+            .collect();
+        self.kv.delete_many(&records).await?;
+        self.kv.set_clear(&set).await?;
+        Ok(2 + u64::from(!records.is_empty()))
     }
 
     async fn put(

@@ -5,6 +5,7 @@
 //! open another's data, and every instance and replica sees the same writes.
 
 use crate::kv::{Store, StoreError};
+use crate::round_trips::{self, RoundTrips};
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
 /// The `wasi:keyvalue` interfaces the component imports, generated here with the bucket
@@ -73,11 +74,13 @@ fn kv_error(e: StoreError) -> store::Error {
 
 type KvResult<T> = wasmtime::Result<Result<T, store::Error>>;
 
-/// What `wasi:keyvalue` needs for one call: the shared store and the tenant that scopes
-/// every bucket opened in it.
+/// What `wasi:keyvalue` needs for one call: the shared store, the tenant that scopes
+/// every bucket opened in it, and the call's tally of store round trips, if it is counted
+/// (each store operation of the guest is one).
 pub struct WasiKeyValueCtx {
     store: Store,
     tenant: String,
+    round_trips: Option<RoundTrips>,
 }
 
 impl WasiKeyValueCtx {
@@ -86,7 +89,14 @@ impl WasiKeyValueCtx {
         Self {
             store,
             tenant: tenant.to_string(),
+            round_trips: None,
         }
+    }
+
+    /// The same context, counting every store operation of the guest on `trips`.
+    pub fn counting(mut self, trips: Option<RoundTrips>) -> Self {
+        self.round_trips = trips;
+        self
     }
 
     /// The store behind the buckets.
@@ -106,6 +116,12 @@ impl<'a> WasiKeyValue<'a> {
     /// A view of `ctx` with its buckets in `table`.
     pub fn new(ctx: &'a WasiKeyValueCtx, table: &'a mut ResourceTable) -> Self {
         Self { ctx, table }
+    }
+
+    /// The store, for one operation: counted as one round trip.
+    fn store(&self) -> &Store {
+        round_trips::one(self.ctx.round_trips.as_ref());
+        &self.ctx.store
     }
 
     fn key(&self, b: &Resource<Bucket>, key: &str) -> wasmtime::Result<String> {
@@ -148,22 +164,22 @@ impl store::Host for WasiKeyValue<'_> {
 impl store::HostBucket for WasiKeyValue<'_> {
     async fn get(&mut self, b: Resource<Bucket>, key: String) -> KvResult<Option<Vec<u8>>> {
         let key = self.key(&b, &key)?;
-        Ok(self.ctx.store.get(&key).await.map_err(kv_error))
+        Ok(self.store().get(&key).await.map_err(kv_error))
     }
 
     async fn set(&mut self, b: Resource<Bucket>, key: String, value: Vec<u8>) -> KvResult<()> {
         let key = self.key(&b, &key)?;
-        Ok(self.ctx.store.set(&key, &value).await.map_err(kv_error))
+        Ok(self.store().set(&key, &value).await.map_err(kv_error))
     }
 
     async fn delete(&mut self, b: Resource<Bucket>, key: String) -> KvResult<()> {
         let key = self.key(&b, &key)?;
-        Ok(self.ctx.store.delete(&key).await.map_err(kv_error))
+        Ok(self.store().delete(&key).await.map_err(kv_error))
     }
 
     async fn exists(&mut self, b: Resource<Bucket>, key: String) -> KvResult<bool> {
         let key = self.key(&b, &key)?;
-        Ok(self.ctx.store.exists(&key).await.map_err(kv_error))
+        Ok(self.store().exists(&key).await.map_err(kv_error))
     }
 
     async fn list_keys(
@@ -173,7 +189,7 @@ impl store::HostBucket for WasiKeyValue<'_> {
     ) -> KvResult<store::KeyResponse> {
         let prefix = self.key(&b, "")?;
         Ok(
-            match self.ctx.store.keys_with_prefix(&prefix, cursor, 1000).await {
+            match self.store().keys_with_prefix(&prefix, cursor, 1000).await {
                 Ok((keys, cursor)) => Ok(store::KeyResponse {
                     keys: keys
                         .into_iter()
@@ -195,12 +211,7 @@ impl store::HostBucket for WasiKeyValue<'_> {
 impl atomics::Host for WasiKeyValue<'_> {
     async fn increment(&mut self, b: Resource<Bucket>, key: String, delta: u64) -> KvResult<u64> {
         let key = self.key(&b, &key)?;
-        Ok(self
-            .ctx
-            .store
-            .increment(&key, delta)
-            .await
-            .map_err(kv_error))
+        Ok(self.store().increment(&key, delta).await.map_err(kv_error))
     }
 }
 
@@ -216,7 +227,7 @@ impl batch::Host for WasiKeyValue<'_> {
             .iter()
             .map(|k| self.key(&b, k))
             .collect::<wasmtime::Result<Vec<_>>>()?;
-        Ok(match self.ctx.store.get_many(&scoped).await {
+        Ok(match self.store().get_many(&scoped).await {
             Ok(values) => Ok(keys
                 .into_iter()
                 .zip(values)
@@ -235,7 +246,7 @@ impl batch::Host for WasiKeyValue<'_> {
         for (k, v) in key_values {
             scoped.push((self.key(&b, &k)?, v));
         }
-        Ok(self.ctx.store.set_many(&scoped).await.map_err(kv_error))
+        Ok(self.store().set_many(&scoped).await.map_err(kv_error))
     }
 
     async fn delete_many(&mut self, b: Resource<Bucket>, keys: Vec<String>) -> KvResult<()> {
@@ -243,6 +254,6 @@ impl batch::Host for WasiKeyValue<'_> {
             .iter()
             .map(|k| self.key(&b, k))
             .collect::<wasmtime::Result<Vec<_>>>()?;
-        Ok(self.ctx.store.delete_many(&scoped).await.map_err(kv_error))
+        Ok(self.store().delete_many(&scoped).await.map_err(kv_error))
     }
 }

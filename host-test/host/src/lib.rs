@@ -4,6 +4,7 @@
 
 #![deny(missing_docs)]
 
+pub mod admission;
 pub mod api;
 #[allow(missing_docs)]
 pub mod bindings;
@@ -21,6 +22,7 @@ pub mod metrics;
 pub mod notifications;
 pub mod pool;
 pub mod records;
+pub mod round_trips;
 pub mod routes;
 pub mod runtime;
 pub mod serve;

@@ -1,10 +1,12 @@
-//! What `/metrics` shows, in Prometheus text format (prometheus-client): hook calls, errors
-//! by kind, latency, traps, component swaps and store failures, labelled by tenant.
+//! What `/metrics` shows, in Prometheus text format (prometheus-client): hook calls and
+//! their store round trips, errors by kind, latency, traps, component swaps, queued and
+//! refused calls, and store failures, labelled by tenant.
 
 use crate::bindings::types::Error as HookError;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use std::sync::Mutex;
@@ -22,6 +24,12 @@ struct ErrorLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RefusedLabels {
+    tenant: String,
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HookOnly {
     hook: String,
 }
@@ -29,6 +37,15 @@ struct HookOnly {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TenantOnly {
     tenant: String,
+}
+
+/// One call counted in `handover_calls_waiting` while this lives.
+pub struct Waiting(Gauge);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 /// Latency buckets in milliseconds.
@@ -42,12 +59,15 @@ fn latency_histogram() -> Histogram {
 pub struct Metrics {
     registry: Mutex<Registry>,
     hooks: Family<HookLabels, Counter>,
+    round_trips: Family<HookLabels, Counter>,
     errors: Family<ErrorLabels, Counter>,
     latency: Family<HookOnly, Histogram, fn() -> Histogram>,
     traps: Family<HookLabels, Counter>,
     swaps: Family<TenantOnly, Counter>,
     swap_failures: Family<TenantOnly, Counter>,
-    busy: Family<TenantOnly, Counter>,
+    busy: Family<RefusedLabels, Counter>,
+    queued: Family<TenantOnly, Counter>,
+    waiting: Family<TenantOnly, Gauge>,
     notification_events: Family<TenantOnly, Counter>,
     notification_errors: Family<TenantOnly, Counter>,
     store_errors: Counter,
@@ -72,12 +92,15 @@ impl Default for Metrics {
         let m = Metrics {
             registry: Mutex::new(Registry::default()),
             hooks: Family::default(),
+            round_trips: Family::default(),
             errors: Family::default(),
             latency: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
             traps: Family::default(),
             swaps: Family::default(),
             swap_failures: Family::default(),
             busy: Family::default(),
+            queued: Family::default(),
+            waiting: Family::default(),
             notification_events: Family::default(),
             notification_errors: Family::default(),
             store_errors: Counter::default(),
@@ -88,6 +111,13 @@ impl Default for Metrics {
                 "handover_hook_calls",
                 "Hook calls by tenant and hook",
                 m.hooks.clone(),
+            );
+            r.register(
+                "handover_store_round_trips",
+                "Store round trips of hook calls by tenant and hook: the guest's wasi:keyvalue \
+                 operations, the host's own for the call and the file store's fsync; per call, \
+                 divide by handover_hook_calls",
+                m.round_trips.clone(),
             );
             r.register(
                 "handover_hook_errors",
@@ -116,8 +146,19 @@ impl Default for Metrics {
             );
             r.register(
                 "handover_calls_refused_busy",
-                "Calls refused with 503 because the tenant had too many calls running",
+                "Calls refused with 503 because the tenant had its maximum of calls running, by \
+                 reason: queue-full (refused at once) or queue-wait (max-queue-wait-ms ran out)",
                 m.busy.clone(),
+            );
+            r.register(
+                "handover_calls_queued",
+                "Calls that waited in the tenant's queue for a slot",
+                m.queued.clone(),
+            );
+            r.register(
+                "handover_calls_waiting",
+                "Calls waiting in the tenant's queue now",
+                m.waiting.clone(),
             );
             r.register(
                 "handover_notification_events",
@@ -170,6 +211,15 @@ impl Metrics {
             .observe(ms);
     }
 
+    /// The store round trips of a hook call counted in [`Metrics::hook`].
+    pub fn round_trips(&self, tenant: &str, hook: &str, n: u64) {
+        let labels = HookLabels {
+            tenant: tenant.into(),
+            hook: hook.into(),
+        };
+        self.round_trips.get_or_create(&labels).inc_by(n);
+    }
+
     /// A hook call trapped.
     pub fn trap(&self, tenant: &str, hook: &str) {
         let labels = HookLabels {
@@ -189,9 +239,32 @@ impl Metrics {
         inc(&self.swap_failures, tenant);
     }
 
-    /// A call was refused: the tenant had its maximum of calls running.
-    pub fn busy(&self, tenant: &str) {
-        inc(&self.busy, tenant);
+    /// A call was refused: the tenant had its maximum of calls running, and its queue was
+    /// full (`queue-full`) or the call's wait ran out (`queue-wait`).
+    pub fn busy(&self, tenant: &str, reason: &str) {
+        self.busy
+            .get_or_create(&RefusedLabels {
+                tenant: tenant.into(),
+                reason: reason.into(),
+            })
+            .inc();
+    }
+
+    /// A call waited in the tenant's queue and got a slot.
+    pub fn queued(&self, tenant: &str) {
+        inc(&self.queued, tenant);
+    }
+
+    /// A call of `tenant` waits in its queue until the returned guard is dropped.
+    pub fn waiting(&self, tenant: &str) -> Waiting {
+        let gauge = self
+            .waiting
+            .get_or_create(&TenantOnly {
+                tenant: tenant.into(),
+            })
+            .clone();
+        gauge.inc();
+        Waiting(gauge)
     }
 
     /// An event arrived on a notification socket.

@@ -4,6 +4,7 @@
 
 use crate::bindings::types::{Action, HandoverStatus, Outcome, Warning};
 use crate::kv::{Store, StoreError};
+use crate::round_trips::RoundTrips;
 use std::collections::HashSet;
 use std::sync::Mutex;
 
@@ -54,6 +55,12 @@ impl Records {
         }
     }
 
+    /// The store, for one request of a hook call's routing: counted on `trips`.
+    fn counted(&self, trips: &RoundTrips) -> &Store {
+        trips.one();
+        &self.kv
+    }
+
     /// Whether this replica has not written `entry` yet.
     fn unwritten(&self, entry: &str) -> bool {
         !self.written.lock().unwrap().contains(entry)
@@ -72,13 +79,18 @@ impl Records {
     }
 
     /// Learn from a hook outcome: the integration's tenant, whether the handover is open,
-    /// whether something waits in its outbox.
-    pub async fn learn(&self, tenant: &str, outcome: &Outcome) -> Result<(), StoreError> {
+    /// whether something waits in its outbox. Its store requests are counted on `trips`.
+    pub async fn learn(
+        &self,
+        tenant: &str,
+        outcome: &Outcome,
+        trips: &RoundTrips,
+    ) -> Result<(), StoreError> {
         if let Some(g) = &outcome.genesys {
             let key = integration_key(&g.integration_id);
             let entry = format!("{key}={tenant}");
             if self.unwritten(&entry) {
-                self.kv.set(&key, tenant.as_bytes()).await?;
+                self.counted(trips).set(&key, tenant.as_bytes()).await?;
                 self.wrote(entry);
             }
         }
@@ -86,7 +98,7 @@ impl Records {
             return Ok(());
         };
         if ends(outcome) {
-            return self.closed(tenant, user).await;
+            return self.closed(tenant, user, trips).await;
         }
         // Per conversation: the user's next handover is a new entry, whatever another
         // replica removed in between.
@@ -95,16 +107,19 @@ impl Records {
             if self.unwritten(&open) {
                 // The mapping first: a crash in between leaves nothing `closed` cannot find.
                 let conv = &g.conversation_id;
-                self.kv
+                self.counted(trips)
                     .set(&conversation_of(tenant, user), conv.as_bytes())
                     .await?;
-                self.kv.set_add(&conversations_set(tenant), conv).await?;
-                self.kv.set_add(&open_set(tenant), user).await?;
+                let conversations = conversations_set(tenant);
+                self.counted(trips).set_add(&conversations, conv).await?;
+                self.counted(trips).set_add(&open_set(tenant), user).await?;
                 self.wrote(open);
             }
         }
         if outcome.warnings.contains(&Warning::DeliveryPending) {
-            self.kv.set_add(&pending_set(tenant), user).await?;
+            self.counted(trips)
+                .set_add(&pending_set(tenant), user)
+                .await?;
         }
         Ok(())
     }
@@ -114,19 +129,28 @@ impl Records {
         self.kv.set_remove(&pending_set(tenant), user).await
     }
 
-    /// A user's handover is not open (any more).
-    pub async fn closed(&self, tenant: &str, user: &str) -> Result<(), StoreError> {
+    /// A user's handover is not open (any more). Its store requests are counted on `trips`.
+    pub async fn closed(
+        &self,
+        tenant: &str,
+        user: &str,
+        trips: &RoundTrips,
+    ) -> Result<(), StoreError> {
         self.forget(&format!("{}\n{user}\n", open_set(tenant)));
         let key = conversation_of(tenant, user);
-        if let Some(conv) = self.kv.get(&key).await? {
+        if let Some(conv) = self.counted(trips).get(&key).await? {
             let conv = String::from_utf8_lossy(&conv).to_string();
-            self.kv
+            self.counted(trips)
                 .set_remove(&conversations_set(tenant), &conv)
                 .await?;
-            self.kv.delete(&key).await?;
+            self.counted(trips).delete(&key).await?;
         }
-        self.kv.set_remove(&open_set(tenant), user).await?;
-        self.kv.set_remove(&pending_set(tenant), user).await
+        self.counted(trips)
+            .set_remove(&open_set(tenant), user)
+            .await?;
+        self.counted(trips)
+            .set_remove(&pending_set(tenant), user)
+            .await
     }
 
     /// The tenant an integration id belongs to, as learnt from outcomes.

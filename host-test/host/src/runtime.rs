@@ -10,6 +10,7 @@ use crate::bindings::{wasi, Handover, HandoverPre};
 use crate::egress::Egress;
 use crate::keyvalue::{WasiKeyValue, WasiKeyValueCtx};
 use crate::kv::Store;
+use crate::round_trips::{self, RoundTrips};
 use crate::tenant::Tenant;
 use anyhow::Result;
 use std::path::Path;
@@ -196,6 +197,9 @@ pub struct Plugin {
     pub limits: Limits,
     /// When set, the component's stderr goes here instead of the host's.
     pub stderr: Option<wasmtime_wasi::p2::pipe::MemoryOutputPipe>,
+    /// When set, the store round trips of the calls made through this handle are counted
+    /// here (see [`Plugin::counting`]).
+    round_trips: Option<RoundTrips>,
 }
 
 impl Plugin {
@@ -229,7 +233,18 @@ impl Plugin {
             egress,
             limits: Limits::default(),
             stderr: None,
+            round_trips: None,
         })
+    }
+
+    /// A handle on the same component whose calls count their store round trips on
+    /// `trips`: every `wasi:keyvalue` operation, and the file store's fsync before the
+    /// answer. A cheap clone; the server makes one per hook call.
+    pub fn counting(&self, trips: &RoundTrips) -> Plugin {
+        Plugin {
+            round_trips: Some(trips.clone()),
+            ..self.clone()
+        }
     }
 
     /// A fresh store for one tenant, with the plugin's limits applied.
@@ -248,7 +263,8 @@ impl Plugin {
                 inner: limits,
                 peak_memory: 0,
             },
-            keyvalue: WasiKeyValueCtx::new(self.kv.clone(), &tenant.name),
+            keyvalue: WasiKeyValueCtx::new(self.kv.clone(), &tenant.name)
+                .counting(self.round_trips.clone()),
             tenant: tenant.clone(),
             table: ResourceTable::new(),
             wasi: wasi.build(),
@@ -289,6 +305,11 @@ impl Plugin {
         &self,
         r: Result<Outcome, types::Error>,
     ) -> Result<Result<Outcome, types::Error>> {
+        // Only the file store has something to do (one fsync); memory and Redis answer at
+        // once without a request.
+        if self.kv.kind() == "file" {
+            round_trips::one(self.round_trips.as_ref());
+        }
         Ok(match self.kv.sync().await {
             Ok(()) => r,
             Err(e) => Err(types::Error::Storage(e.to_string())),

@@ -54,9 +54,16 @@ pub struct TenantFile {
     /// When set, the bot-side API requires `Authorization: Bearer <key>`.
     #[serde(rename = "bot-api-key", default)]
     pub bot_api_key: Option<String>,
-    /// Hook calls of this tenant that may run at once; more are answered 503.
+    /// Hook calls of this tenant that may run at once; more wait in the tenant's queue.
     #[serde(rename = "max-concurrent-calls", default = "default_max_calls")]
     pub max_concurrent_calls: usize,
+    /// Calls that may wait for a free slot when `max-concurrent-calls` run; a call past a
+    /// full queue is answered 503 at once (0: no queue, every call past the limit is).
+    #[serde(rename = "max-queued-calls", default = "default_max_queued")]
+    pub max_queued_calls: usize,
+    /// Longest a queued call waits for a slot, in milliseconds; then it is answered 503.
+    #[serde(rename = "max-queue-wait-ms", default = "default_queue_wait")]
+    pub max_queue_wait_ms: u64,
     /// Largest Genesys webhook or event body read for this tenant, in bytes (checked
     /// before the signature).
     #[serde(rename = "max-webhook-bytes", default = "default_max_webhook")]
@@ -102,12 +109,25 @@ fn default_max_calls() -> usize {
     DEFAULT_MAX_CONCURRENT_CALLS
 }
 
+fn default_max_queued() -> usize {
+    DEFAULT_MAX_QUEUED_CALLS
+}
+
+fn default_queue_wait() -> u64 {
+    DEFAULT_MAX_QUEUE_WAIT_MS
+}
+
 fn default_max_webhook() -> usize {
     DEFAULT_MAX_WEBHOOK_BYTES
 }
 
 /// Default of `max-concurrent-calls`.
 pub const DEFAULT_MAX_CONCURRENT_CALLS: usize = 64;
+/// Default of `max-queued-calls`: four times the default limit, so a burst of a few hundred
+/// calls at once waits rather than being refused.
+pub const DEFAULT_MAX_QUEUED_CALLS: usize = 256;
+/// Default of `max-queue-wait-ms`: within Genesys's webhook deadline, with time to run.
+pub const DEFAULT_MAX_QUEUE_WAIT_MS: u64 = 5_000;
 /// Default of `max-webhook-bytes`: Genesys webhooks are a few KiB.
 pub const DEFAULT_MAX_WEBHOOK_BYTES: usize = 256 * 1024;
 

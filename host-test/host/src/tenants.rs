@@ -3,6 +3,7 @@
 //! path: the new version is parsed, compiled and instantiated before it is served, and one
 //! that fails is logged and counted while calls go on with the last good version.
 
+pub use crate::admission::{CallLimit, Refused};
 use crate::egress::Egress;
 use crate::kv::Store;
 use crate::metrics::Metrics;
@@ -14,7 +15,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
-use tokio::sync::Semaphore;
 use wasmtime::component::Component;
 use wasmtime::Engine;
 
@@ -190,9 +190,14 @@ impl Tenants {
         )?;
         plugin.limits = self.limits;
         let tenant = Tenant::new(name, crate::flags::overlay(&self.defaults, &file.config));
+        let wanted = CallLimit::new(
+            file.max_concurrent_calls,
+            file.max_queued_calls,
+            Duration::from_millis(file.max_queue_wait_ms),
+        );
         let calls = match calls {
-            Some(c) if c.max == file.max_concurrent_calls.clamp(1, Semaphore::MAX_PERMITS) => c,
-            _ => Arc::new(CallLimit::new(file.max_concurrent_calls)),
+            Some(c) if c.same_settings(&wanted) => c,
+            _ => Arc::new(wanted),
         };
         Ok(Loaded {
             tenant,
@@ -323,24 +328,6 @@ pub fn watch(tenants: Arc<Tenants>, metrics: Arc<Metrics>) {
             t.check(&metrics).await;
         }
     });
-}
-
-/// How many calls of one tenant may run at once, and the permits of those running.
-pub struct CallLimit {
-    /// The tenant file's `max-concurrent-calls`.
-    pub max: usize,
-    /// One permit per running call.
-    pub running: Arc<Semaphore>,
-}
-
-impl CallLimit {
-    fn new(max: usize) -> Self {
-        let max = max.clamp(1, Semaphore::MAX_PERMITS);
-        Self {
-            max,
-            running: Arc::new(Semaphore::new(max)),
-        }
-    }
 }
 
 /// Mark a cache file as just used (its modification time orders the pruning).

@@ -4,8 +4,10 @@
 
 pub mod compare;
 mod inputs;
+mod load;
 mod native;
 mod node;
+mod service;
 mod stores;
 mod tls;
 
@@ -373,6 +375,10 @@ pub async fn run(wasm: &Path, out_dir: &Path, iters: usize) -> Result<serde_json
             format!("{:.0} µs", t[3])
         );
     }
+    let service = service::run(wasm, iters).await?;
+    if let Some(s) = &service {
+        s.print();
+    }
     let mut report = json!({
         "per_store_us": per_store.iter().map(|(n, t)| (n.clone(), json!({
             "start": t[0], "user-message": t[1], "agent-message": t[2], "end": t[3]
@@ -404,6 +410,9 @@ pub async fn run(wasm: &Path, out_dir: &Path, iters: usize) -> Result<serde_json
         }
     });
     report["hooks_us"]["user-message-tls"] = over_tls.json();
+    if let Some(s) = &service {
+        (report["service"], report["store_round_trips"]) = s.json();
+    }
     std::fs::write(
         out_dir.join("bench.json"),
         serde_json::to_string_pretty(&report)?,

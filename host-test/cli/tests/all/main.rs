@@ -5,6 +5,7 @@ mod support;
 
 mod bot_delivery;
 mod bot_messages;
+mod bursts;
 mod concurrency;
 mod connections_tls;
 mod delivery;
@@ -21,6 +22,7 @@ mod keeps_serving;
 mod lowering;
 mod reliability;
 mod replicas;
+mod round_trips;
 mod serving;
 mod setup_guide;
 mod structured;

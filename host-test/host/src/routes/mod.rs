@@ -29,7 +29,8 @@ pub(crate) fn reply(status: StatusCode, v: Value) -> Response {
     (status, Json(v)).into_response()
 }
 
-/// 503 with `Retry-After`: the tenant has its maximum of calls running.
+/// 503 with `Retry-After`: the tenant has its maximum of calls running and its queue was
+/// full, or the call waited in it for too long.
 pub(crate) fn busy() -> Response {
     let mut r = reply(
         StatusCode::SERVICE_UNAVAILABLE,

@@ -1,5 +1,5 @@
 //! One hook call as the server runs it: the hook and its arguments, and the refusal a
-//! tenant with its maximum of calls running gets. Routes, the sweeper and the notification
+//! call gets when its tenant has its maximum of calls running and queued. Routes, the sweeper and the notification
 //! feeds build these; [`super::Server::run`] runs them.
 
 use crate::bindings::types::{
@@ -59,14 +59,21 @@ impl Call {
     }
 }
 
-/// A call refused because its tenant had `max-concurrent-calls` running (HTTP 503 with
-/// `Retry-After`).
+/// A call refused because its tenant had `max-concurrent-calls` running and its queue was
+/// full, or the call's wait in it ran out (HTTP 503 with `Retry-After`).
 #[derive(Debug)]
-pub struct Busy;
+pub struct Busy(pub crate::tenants::Refused);
 
 impl std::fmt::Display for Busy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the tenant has its maximum of calls running")
+        match self.0 {
+            crate::tenants::Refused::QueueFull => {
+                f.write_str("the tenant has its maximum of calls running and queued")
+            }
+            crate::tenants::Refused::WaitRanOut => {
+                f.write_str("no call of the tenant finished within the queue's wait")
+            }
+        }
     }
 }
 

@@ -15,6 +15,7 @@ use crate::bus::Bus;
 use crate::kv::Store;
 use crate::metrics::{error_kind, Metrics};
 use crate::records::Records;
+use crate::round_trips::RoundTrips;
 use crate::tenants::{Loaded, Tenants};
 use anyhow::{anyhow, Result};
 use guests::GuestPool;
@@ -85,25 +86,56 @@ impl Server {
     }
 
     /// Run one hook on the tenant's current plugin (an `Arc`: a swap does not stop it),
-    /// then record it and route its outcome: host records, the session's queue. A tenant
-    /// with its maximum of calls running gets [`Busy`] at once.
+    /// then record it and route its outcome: host records, the session's queue. A call of
+    /// a tenant with its maximum of calls running waits in the tenant's queue; [`Busy`] when
+    /// the queue is full (at once) or the wait ran out.
     pub async fn run(
         &self,
         loaded: &Arc<Loaded>,
         call: Call,
     ) -> Result<Result<Outcome, HookError>> {
         let (tenant, hook) = (loaded.tenant.name.as_str(), call.hook());
-        let Ok(permit) = loaded.calls.running.clone().try_acquire_owned() else {
-            self.metrics.busy(tenant);
-            tracing::warn!(tenant, hook, max = loaded.calls.max, "busy: call refused");
-            return Err(Busy.into());
+        let limit = &loaded.calls;
+        let permit = match limit.try_now() {
+            Some(permit) => permit,
+            // Every slot taken: wait in the tenant's queue, if it has room.
+            None => {
+                let waited = match limit.queue() {
+                    Ok(place) => {
+                        let _waiting = self.metrics.waiting(tenant);
+                        place.wait().await
+                    }
+                    Err(refused) => Err(refused),
+                };
+                match waited {
+                    Ok(permit) => {
+                        self.metrics.queued(tenant);
+                        permit
+                    }
+                    Err(refused) => {
+                        self.metrics.busy(tenant, refused.label());
+                        tracing::warn!(
+                            tenant,
+                            hook,
+                            max = limit.max,
+                            queued = limit.queued(),
+                            reason = refused.label(),
+                            "busy: call refused"
+                        );
+                        return Err(Busy(refused).into());
+                    }
+                }
+            }
         };
         let started = Instant::now();
+        // This call's store round trips: the guest's, the file store's fsync, the routing's.
+        let trips = RoundTrips::new();
+        let plugin = loaded.plugin.counting(&trips);
         // On the guest pool, apart from the I/O workers; it finishes even if the request
         // that asked for it goes away.
         let on = loaded.clone();
         let task = self.guests.spawn(async move {
-            let r = call.on(&on.plugin, &on.tenant).await;
+            let r = call.on(&plugin, &on.tenant).await;
             drop(permit);
             r
         });
@@ -120,24 +152,27 @@ impl Server {
             }
         };
         if let Ok(outcome) = &result {
-            if let Err(e) = self.route(tenant, outcome).await {
+            if let Err(e) = self.route(tenant, outcome, &trips).await {
                 self.metrics.store_error();
                 tracing::error!(tenant, hook, error = %e, "store failed after the hook");
                 result = Err(HookError::Storage(e.to_string()));
             }
         }
         self.metrics.hook(tenant, hook, ms, result.as_ref().err());
+        let round_trips = trips.count();
+        self.metrics.round_trips(tenant, hook, round_trips);
         match &result {
             Ok(o) => tracing::info!(
                 tenant,
                 session = o.session_id.as_deref(),
                 hook,
                 ms,
+                round_trips,
                 actions = o.actions.len(),
                 warnings = ?o.warnings,
                 "hook"
             ),
-            Err(e) => tracing::warn!(tenant, hook, ms, error = error_kind(e), "hook"),
+            Err(e) => tracing::warn!(tenant, hook, ms, round_trips, error = error_kind(e), "hook"),
         }
         Ok(result)
     }
@@ -162,28 +197,38 @@ impl Server {
         Ok(id)
     }
 
-    async fn route(&self, tenant: &str, outcome: &Outcome) -> Result<(), crate::kv::StoreError> {
-        self.bus.deliver(tenant, outcome).await?;
+    /// The outcome's actions to the session's queue, and what the host's records learn from
+    /// it; every store request counted on the call's `trips`.
+    async fn route(
+        &self,
+        tenant: &str,
+        outcome: &Outcome,
+        trips: &RoundTrips,
+    ) -> Result<(), crate::kv::StoreError> {
+        self.bus.deliver(tenant, outcome, trips).await?;
         if crate::records::ends(outcome) {
             if let Some(session) = &outcome.session_id {
-                if let Err(e) = self.bus.ended(tenant, session).await {
+                if let Err(e) = self.bus.ended(tenant, session, trips).await {
                     tracing::warn!(tenant, error = %e, "could not forget the delivery keys");
                 }
             }
             if let Some(user) = &outcome.user_id {
                 let keys = crate::idempotency::Keys::new(self.kv.clone());
-                if let Err(e) = keys.forget(tenant, user).await {
-                    tracing::warn!(tenant, error = %e, "could not forget the idempotency keys");
+                match keys.forget(tenant, user).await {
+                    Ok(n) => (0..n).for_each(|_| trips.one()),
+                    Err(e) => {
+                        tracing::warn!(tenant, error = %e, "could not forget the idempotency keys")
+                    }
                 }
             }
         }
-        if let Err(e) = self.records.learn(tenant, outcome).await {
+        if let Err(e) = self.records.learn(tenant, outcome, trips).await {
             self.metrics.store_error();
             tracing::warn!(tenant, error = %e, "could not update the host's records");
         }
         if outcome.warnings.contains(&Warning::NoOpenHandover) {
             if let Some(u) = &outcome.user_id {
-                let _ = self.records.closed(tenant, u).await;
+                let _ = self.records.closed(tenant, u, trips).await;
             }
         }
         Ok(())

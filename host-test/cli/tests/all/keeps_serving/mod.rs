@@ -105,7 +105,8 @@ async fn runaway_calls_neither_starve_the_host_nor_exceed_their_tenant_limit() {
         "runaway",
         &artifact("misbehave.wasm"),
         "s1",
-        json!({"max-concurrent-calls": max}),
+        // No queue: a call past the limit is refused at once.
+        json!({"max-concurrent-calls": max, "max-queued-calls": 0}),
     );
     tenant(
         dir.path(),
@@ -143,7 +144,8 @@ async fn runaway_calls_neither_starve_the_host_nor_exceed_their_tenant_limit() {
         .collect();
     // All of them arrived: the two past the limit were refused, so the limit's worth of
     // looping calls hold every permit.
-    let refused_series = "handover_calls_refused_busy_total{tenant=\"runaway\"}";
+    let refused_series =
+        "handover_calls_refused_busy_total{tenant=\"runaway\",reason=\"queue-full\"}";
     wait_until(
         "the calls past max-concurrent-calls to be refused",
         Duration::from_secs(30),
@@ -216,7 +218,9 @@ async fn runaway_calls_neither_starve_the_host_nor_exceed_their_tenant_limit() {
         .unwrap();
     let metrics = String::from_utf8_lossy(&metrics);
     assert!(
-        metrics.contains("handover_calls_refused_busy_total{tenant=\"runaway\"} 3"),
+        metrics.contains(
+            "handover_calls_refused_busy_total{tenant=\"runaway\",reason=\"queue-full\"} 3"
+        ),
         "{metrics}"
     );
 }
