@@ -9,6 +9,7 @@ mod bursts;
 mod concurrency;
 mod connections_tls;
 mod delivery;
+mod drain;
 mod durability;
 mod earlier_handover;
 mod end_detection;

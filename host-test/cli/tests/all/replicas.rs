@@ -119,6 +119,17 @@ impl Replica {
         }
     }
 
+    /// SIGTERM: the replica drains; its process, to wait for.
+    pub fn terminate(&mut self) -> std::process::Child {
+        let child = self.child.take().expect("running").into_inner();
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        child
+    }
+
     pub fn base(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
