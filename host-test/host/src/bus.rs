@@ -87,11 +87,6 @@ impl Bus {
         }
     }
 
-    /// Its options.
-    pub fn options(&self) -> BusOptions {
-        self.opts
-    }
-
     /// Add an outcome's actions to its session's stream, in order; those of a delivery
     /// key only if no copy added them before. True if something was added. Its store
     /// request is counted on `trips`.

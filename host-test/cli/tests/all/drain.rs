@@ -38,6 +38,25 @@ async fn setup(drain_ms: u64) -> (Simulator, Replica, TempDir) {
     (sim, replica, dir)
 }
 
+/// Sends user d1's `text` and returns once the call is at (slow) Genesys: in flight.
+async fn message_in_flight(
+    sim: &Simulator,
+    base: &str,
+    text: &str,
+) -> tokio::task::JoinHandle<Sent> {
+    let said = tokio::spawn({
+        let url = format!("{base}/api/acme/message");
+        let body = json!({"user_id": "d1", "text": text}).to_string();
+        async move { send("POST", &url, body.as_bytes()).await }
+    });
+    crate::support::wait_until("the call is at Genesys", Duration::from_secs(10), || {
+        let n = sim.faults_injected();
+        async move { n > 0 }
+    })
+    .await;
+    said
+}
+
 /// Waits for `child` to exit, at most `within`; its exit code.
 fn exit_within(child: &mut std::process::Child, within: Duration) -> Option<i32> {
     let deadline = Instant::now() + within;
@@ -69,16 +88,7 @@ async fn sigterm_finishes_the_call_in_flight_hands_back_long_polls_and_exits_0()
         async move { send("GET", &url, b"").await }
     });
     slow_genesys(&sim, 1500);
-    let said = tokio::spawn({
-        let url = format!("{base}/api/acme/message");
-        let body = json!({"user_id": "d1", "text": "still there?"}).to_string();
-        async move { send("POST", &url, body.as_bytes()).await }
-    });
-    crate::support::wait_until("the call is at Genesys", Duration::from_secs(10), || {
-        let n = sim.faults_injected();
-        async move { n > 0 }
-    })
-    .await;
+    let said = message_in_flight(&sim, &base, "still there?").await;
     let termed = Instant::now();
     let mut child = replica.terminate();
     crate::support::wait_until("/readyz says 503", Duration::from_secs(5), || {
@@ -116,16 +126,7 @@ async fn sigterm_finishes_the_call_in_flight_hands_back_long_polls_and_exits_0()
 async fn a_call_that_outlasts_the_drain_bound_does_not_keep_the_process_alive() {
     let (sim, mut replica, _dir) = setup(1_000).await;
     slow_genesys(&sim, 30_000);
-    let said = tokio::spawn({
-        let url = format!("{}/api/acme/message", replica.base());
-        let body = json!({"user_id": "d1", "text": "slow"}).to_string();
-        async move { send("POST", &url, body.as_bytes()).await }
-    });
-    crate::support::wait_until("the call is at Genesys", Duration::from_secs(10), || {
-        let n = sim.faults_injected();
-        async move { n > 0 }
-    })
-    .await;
+    let said = message_in_flight(&sim, &replica.base(), "slow").await;
     let termed = Instant::now();
     let mut child = replica.terminate();
     assert_eq!(exit_within(&mut child, Duration::from_secs(10)), Some(0));
