@@ -58,7 +58,7 @@ async fn message_in_flight(
 }
 
 /// Waits for `child` to exit, at most `within`; its exit code.
-fn exit_within(child: &mut std::process::Child, within: Duration) -> Option<i32> {
+pub fn exit_within(child: &mut std::process::Child, within: Duration) -> Option<i32> {
     let deadline = Instant::now() + within;
     while Instant::now() < deadline {
         if let Some(status) = child.try_wait().unwrap() {

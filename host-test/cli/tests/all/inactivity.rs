@@ -1,9 +1,9 @@
 //! The sweeper's inactivity round as `serve` runs it, across three replicas over one Redis:
 //! an idle handover gets one warning, then ends once, and leaves nothing in the store.
 
+use crate::load::post_any;
 use crate::replicas::{
-    post_any, send, serve_args, tenants_dir_with, Replica, Sent, CLIENT_ID, CLIENT_SECRET,
-    DEPLOYMENT, SECRET,
+    send, serve_args, tenants_dir_with, Replica, Sent, CLIENT_ID, CLIENT_SECRET, DEPLOYMENT, SECRET,
 };
 use genesys_om_handover::testing::fixtures::Rng;
 use genesys_om_host::bindings::types::{Action, EndReason, HandoverStatus};
