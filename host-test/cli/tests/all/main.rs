@@ -9,6 +9,7 @@ mod bursts;
 mod concurrency;
 mod connections_tls;
 mod delivery;
+mod deployment;
 mod drain;
 mod durability;
 mod earlier_handover;
