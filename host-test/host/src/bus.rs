@@ -7,14 +7,17 @@
 //! atomically with marking the key.
 
 use crate::bindings::types::Outcome;
+use crate::bus_wake::Waiters;
 use crate::kv::{EntryId, Store, StoreError};
 use crate::round_trips::RoundTrips;
 use serde_json::Value;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
-use tokio::sync::Notify;
 
-/// How often a long-poll looks at the store for actions another replica produced.
-pub const POLL_EVERY: Duration = Duration::from_millis(20);
+/// How often a waiting long-poll reads its stream again even when nothing woke it: for a
+/// batch whose visibility ended, and for a wake the store's feed lost (pub/sub is at most
+/// once). Actions added on any replica wake it at once.
+pub const RECHECK_EVERY: Duration = Duration::from_millis(500);
 
 /// The most actions one poll hands out.
 pub const MAX_BATCH: usize = 1000;
@@ -63,8 +66,10 @@ pub struct Bus {
     opts: BusOptions,
     /// A draining replica hands its long-polls back at once (the bot polls elsewhere).
     drain: std::sync::Arc<crate::drain::Drain>,
-    /// Wakes long-polls of this replica at once when this replica produced something.
-    local: Notify,
+    /// The long-polls waiting here, woken by stream: by this replica's adds at once, by
+    /// other replicas' through the store's feed (followed from the first long-poll on).
+    waiters: Arc<Waiters>,
+    following: OnceLock<()>,
 }
 
 fn stream(tenant: &str, session: &str) -> String {
@@ -83,7 +88,8 @@ impl Bus {
             kv,
             opts,
             drain,
-            local: Notify::new(),
+            waiters: Arc::default(),
+            following: OnceLock::new(),
         }
     }
 
@@ -111,12 +117,10 @@ impl Bus {
         let done = delivered(tenant, session);
         let once = outcome.delivery_key.as_deref().map(|k| (done.as_str(), k));
         trips.one();
-        let added = self
-            .kv
-            .stream_add(&stream(tenant, session), once, &items, self.opts.ttl)
-            .await?;
+        let q = stream(tenant, session);
+        let added = self.kv.stream_add(&q, once, &items, self.opts.ttl).await?;
         if added {
-            self.local.notify_waiters();
+            self.waiters.wake(&q);
         }
         Ok(added)
     }
@@ -162,8 +166,14 @@ impl Bus {
         let q = stream(tenant, session);
         let (v, ttl) = (self.opts.visibility, self.opts.ttl);
         let mut acking = ack;
+        self.following.get_or_init(|| {
+            if let Some(feed) = self.kv.stream_adds() {
+                self.waiters.clone().follow(feed);
+            }
+        });
+        let waiting = self.waiters.wait(&q);
         loop {
-            let notified = self.local.notified();
+            let notified = waiting.notified();
             let entries = self.kv.stream_read(&q, acking, MAX_BATCH, v, ttl).await?;
             acking = None;
             if let Some(last) = entries.last().map(|e| e.id) {
@@ -189,7 +199,7 @@ impl Bus {
                 });
             }
             tokio::select! {
-                _ = tokio::time::timeout(left.min(POLL_EVERY), notified) => {}
+                _ = tokio::time::timeout(left.min(RECHECK_EVERY), notified) => {}
                 _ = self.drain.started() => {}
             }
         }

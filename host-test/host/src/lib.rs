@@ -10,6 +10,7 @@ pub mod api;
 pub mod bindings;
 pub mod body;
 pub mod bus;
+mod bus_wake;
 pub mod drain;
 pub mod egress;
 pub mod flags;

@@ -2,6 +2,7 @@
 //! per-hook latency through the component next to the same domain code run natively,
 //! both against an in-process fake Genesys. Figures are printed and written as JSON.
 
+mod capacity;
 pub mod compare;
 mod inputs;
 mod load;

@@ -8,6 +8,7 @@
 //! and the store round trips per webhook (serve's from `/metrics`, the peer's own count);
 //! plus serve's round trips per hook.
 
+use super::capacity::{collect_actions, idle_polls, redis_memory, Kept, Meter};
 use super::load::{drive, post, Run};
 use anyhow::{bail, Context, Result};
 use genesys_sim::{request, AgentSends, Simulator};
@@ -65,9 +66,23 @@ pub struct Service {
     pub serve: Figures,
     /// The Node.js peer, or why there is none.
     pub node: Result<Figures, String>,
-    /// Store round trips per call of `start`, `user-message`, `agent-message` (the
-    /// measured webhooks) and `end` through serve.
-    pub per_hook: Vec<(String, f64)>,
+    /// What a call of `start`, `user-message`, `agent-message` (the measured webhooks) and
+    /// `end` cost through serve.
+    pub per_hook: Vec<HookCost>,
+    /// What Redis keeps, in bytes (see [`Kept`]).
+    pub kept: Kept,
+}
+
+/// What one hook call cost through serve, averaged over a phase of calls.
+pub struct HookCost {
+    /// The hook.
+    pub hook: String,
+    /// Store round trips (serve's `/metrics`).
+    pub round_trips: f64,
+    /// CPU of the serve process, in µs.
+    pub serve_cpu_us: f64,
+    /// CPU of redis-server, in µs.
+    pub redis_cpu_us: f64,
 }
 
 impl Service {
@@ -96,14 +111,32 @@ impl Service {
             Ok(f) => row("Node.js peer (node:http + redis)", f),
             Err(why) => println!("{:<38} {why}", "Node.js peer (node:http + redis)"),
         }
-        let hooks: Vec<String> = self
-            .per_hook
-            .iter()
-            .map(|(h, n)| format!("{h} {n:.1}"))
-            .collect();
         println!(
-            "store round trips per hook through serve: {}",
-            hooks.join(", ")
+            "{:<38} {:>12} {:>16} {:>16}",
+            "per call through serve", "round trips", "serve CPU", "redis CPU"
+        );
+        for c in &self.per_hook {
+            println!(
+                "{:<38} {:>12} {:>16} {:>16}",
+                c.hook,
+                format!("{:.1}", c.round_trips),
+                format!("{:.0} µs", c.serve_cpu_us),
+                format!("{:.0} µs", c.redis_cpu_us)
+            );
+        }
+        let k = &self.kept;
+        println!(
+            "kept in Redis: {:.0} bytes and {:.1} keys per open handover; per user message \
+             {:.0} bytes, per agent message {:.0} bytes ({:.0} while its action waits for the bot)",
+            k.handover_bytes,
+            k.handover_keys,
+            k.user_message_bytes,
+            k.agent_message_bytes,
+            k.queued_action_bytes
+        );
+        println!(
+            "one long-poll waiting on an empty session: {:.0} µs CPU per second in serve, {:.0} µs in Redis",
+            k.idle_poll_cpu_us.0, k.idle_poll_cpu_us.1
         );
     }
 
@@ -113,11 +146,28 @@ impl Service {
         let hooks: serde_json::Map<String, Value> = self
             .per_hook
             .iter()
-            .map(|(h, n)| (h.clone(), json!(n)))
+            .map(|c| (c.hook.clone(), json!(c.round_trips)))
             .collect();
+        let cpu: serde_json::Map<String, Value> = self
+            .per_hook
+            .iter()
+            .map(|c| {
+                let v = json!({"serve": c.serve_cpu_us, "redis": c.redis_cpu_us});
+                (c.hook.clone(), v)
+            })
+            .collect();
+        let k = &self.kept;
+        let kept = json!({
+            "handover_bytes": k.handover_bytes, "handover_keys": k.handover_keys,
+            "user_message_bytes": k.user_message_bytes,
+            "agent_message_bytes": k.agent_message_bytes,
+            "queued_action_bytes": k.queued_action_bytes,
+            "idle_poll_cpu_us_per_s": {"serve": k.idle_poll_cpu_us.0, "redis": k.idle_poll_cpu_us.1},
+        });
         (
             json!({ "serve": self.serve.json(), "node": node, "requests": self.requests,
-                    "connections": CONNECTIONS, "open_handovers": OPEN_HANDOVERS }),
+                    "connections": CONNECTIONS, "open_handovers": OPEN_HANDOVERS,
+                    "cpu_us_per_call": cpu, "redis_kept": kept }),
             Value::Object(hooks),
         )
     }
@@ -136,22 +186,33 @@ pub async fn run(wasm: &Path, iters: usize) -> Result<Option<Service>> {
     let dir = TempDir::with_prefix("bench-service")?;
     let serve = Serve::start(dir.path(), wasm, &redis.url(), &sim.base_url())?;
     let base = format!("http://127.0.0.1:{}", serve.port);
+    let pids = (serve.pid, redis.pid().context("redis-server's pid")?);
+    let n = OPEN_HANDOVERS as f64;
+    let memory = || redis_memory(redis.port());
 
     // The open handovers, each hook's round trips measured over its phase.
     let users: Vec<String> = (0..OPEN_HANDOVERS).map(|i| format!("svc-{i}")).collect();
     let mut per_hook = Vec::new();
-    let phase = Phase::begin(&base, "start").await?;
+    // One handover first: the component compiled, the token and the integration cached.
+    let body = json!({"user": {"user_id": "svc-warm", "session_id": "svc-warm-session"}});
+    ok(&base, "/api/acme/start", &[], &body.to_string()).await?;
+    let body = json!({"user_id": "svc-warm", "reason": "user_left"});
+    ok(&base, "/api/acme/end", &[], &body.to_string()).await?;
+    let empty = memory()?;
+    let phase = Phase::begin(&base, "start", pids).await?;
     for u in &users {
         let body = json!({"user": {"user_id": u, "session_id": format!("{u}-session")}});
         ok(&base, "/api/acme/start", &[], &body.to_string()).await?;
     }
     per_hook.push(phase.end().await?);
-    let phase = Phase::begin(&base, "user-message").await?;
+    let started = memory()?;
+    let phase = Phase::begin(&base, "user-message", pids).await?;
     for u in &users {
         let body = json!({"user_id": u, "text": "Hello, anyone there?"});
         ok(&base, "/api/acme/message", &[], &body.to_string()).await?;
     }
     per_hook.push(phase.end().await?);
+    let said = memory()?;
     let mut conversations = Vec::new();
     for u in &users {
         let conv = sim.conversation_of(u).context("a conversation")?.id;
@@ -160,6 +221,8 @@ pub async fn run(wasm: &Path, iters: usize) -> Result<Option<Service>> {
         ok(&base, PATH, &w.headers, &String::from_utf8_lossy(&w.body)).await?;
         conversations.push(conv);
     }
+    collect_actions(&base, &users).await?;
+    let open = memory()?;
 
     // The webhooks, each a message id of its own: the same bytes for both services.
     let text = "x".repeat(620);
@@ -175,12 +238,25 @@ pub async fn run(wasm: &Path, iters: usize) -> Result<Option<Service>> {
     let measured = warmup..warmup + requests;
 
     drive(serve.port, webhooks.clone(), 0..warmup, CONNECTIONS).await?;
-    let phase = Phase::begin(&base, "agent-message").await?;
+    let phase = Phase::begin(&base, "agent-message", pids).await?;
     let serve_run = drive(serve.port, webhooks.clone(), measured.clone(), CONNECTIONS).await?;
     let agent = phase.end().await?;
-    let serve_figures = Figures::of(&serve_run, agent.1);
+    let serve_figures = Figures::of(&serve_run, agent.round_trips);
     per_hook.push(agent);
-    let phase = Phase::begin(&base, "end").await?;
+    let queued = memory()?;
+    collect_actions(&base, &users).await?;
+    let collected = memory()?;
+    let idle_poll = idle_polls(&base, &users, pids).await?;
+    let messages = (warmup + requests) as f64;
+    let kept = Kept {
+        handover_bytes: (open.0 - empty.0) / n,
+        handover_keys: (open.1 - empty.1) / n,
+        user_message_bytes: (said.0 - started.0) / n,
+        agent_message_bytes: (collected.0 - open.0) / messages,
+        queued_action_bytes: (queued.0 - open.0) / messages,
+        idle_poll_cpu_us: idle_poll,
+    };
+    let phase = Phase::begin(&base, "end", pids).await?;
     for u in &users {
         let body = json!({"user_id": u, "reason": "user_left"});
         ok(&base, "/api/acme/end", &[], &body.to_string()).await?;
@@ -217,6 +293,7 @@ pub async fn run(wasm: &Path, iters: usize) -> Result<Option<Service>> {
         serve: serve_figures,
         node,
         per_hook,
+        kept,
     }))
 }
 
@@ -224,6 +301,7 @@ pub async fn run(wasm: &Path, iters: usize) -> Result<Option<Service>> {
 /// simulator, timers off; killed on drop.
 struct Serve {
     port: u16,
+    pid: u32,
     _child: Child,
 }
 
@@ -261,6 +339,7 @@ impl Serve {
         }
         Ok(Serve {
             port,
+            pid: child.id(),
             _child: child,
         })
     }
@@ -283,30 +362,39 @@ async fn ok(base: &str, path: &str, headers: &[(String, String)], body: &str) ->
     Ok(())
 }
 
-/// A stretch of calls of one hook through serve: its round trips per call from `/metrics`.
+/// A stretch of calls of one hook through serve: its round trips per call from `/metrics`,
+/// and the CPU serve and Redis spent on it.
 struct Phase {
     base: String,
     hook: &'static str,
     at: (f64, f64),
+    meter: Meter,
 }
 
 impl Phase {
-    async fn begin(base: &str, hook: &'static str) -> Result<Phase> {
+    async fn begin(base: &str, hook: &'static str, pids: (u32, u32)) -> Result<Phase> {
         let at = counters(base, hook).await?;
         Ok(Phase {
             base: base.to_string(),
             hook,
             at,
+            meter: Meter::begin(pids.0, pids.1)?,
         })
     }
 
-    async fn end(self) -> Result<(String, f64)> {
+    async fn end(self) -> Result<HookCost> {
         let (calls, trips) = counters(&self.base, self.hook).await?;
         let calls = calls - self.at.0;
         if calls <= 0.0 {
             bail!("no {} call was counted", self.hook);
         }
-        Ok((self.hook.to_string(), (trips - self.at.1) / calls))
+        let (serve_cpu_us, redis_cpu_us) = self.meter.per_call_us(calls)?;
+        Ok(HookCost {
+            hook: self.hook.to_string(),
+            round_trips: (trips - self.at.1) / calls,
+            serve_cpu_us,
+            redis_cpu_us,
+        })
     }
 }
 

@@ -268,3 +268,49 @@ async fn a_bot_that_acknowledges_late_loses_nothing_and_sees_only_redeliveries()
     let (rest, _) = poll(&b, "late-session", 200, None).await;
     assert!(rest.is_empty() || rest == seen, "nothing new: {rest:?}");
 }
+
+/// A long-poll waiting on replica 0 does not read Redis over and over: it waits for the
+/// stream's wake (Redis pub/sub) and reads again only every half second; an action the
+/// agent sends through replica 1 wakes it, and it answers with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_long_poll_reads_redis_a_few_times_and_wakes_on_another_replica_s_add() {
+    let (s, conv) = Setup::new("idle").await;
+    s.agent_says(&conv, "hello").await;
+    collect_until(&s.replicas[1].base(), "idle-session", "hello").await;
+    let scripts = || -> u64 {
+        let out = std::process::Command::new("redis-cli")
+            .args(["-p", &s.redis.port().to_string(), "INFO", "commandstats"])
+            .output()
+            .expect("redis-cli runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let line = text.lines().find(|l| l.starts_with("cmdstat_eval:"));
+        line.and_then(|l| l.split("calls=").nth(1)?.split(',').next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    let before = scripts();
+    let waited = Instant::now();
+    let (idle, _) = poll(&s.replicas[0].base(), "idle-session", 3000, None).await;
+    let took = waited.elapsed();
+    let reads = scripts() - before;
+    assert!(idle.is_empty(), "{idle:?}");
+    // Every 20 ms (the old way) would be 150 reads; every 500 ms is 7, plus the timers'
+    // lease renewals of both replicas.
+    assert!(
+        reads <= 30,
+        "{reads} scripts ran in {took:?} of one waiting long-poll"
+    );
+
+    let waiting = tokio::spawn({
+        let base = s.replicas[0].base();
+        async move { poll(&base, "idle-session", 20_000, None).await }
+    });
+    crate::support::wait_until("the long-poll waits", Duration::from_secs(10), || {
+        let n = scripts();
+        async move { n > before + reads }
+    })
+    .await;
+    s.agent_says(&conv, "are you still there?").await;
+    let (woken, _) = waiting.await.unwrap();
+    let said: Vec<&str> = woken.iter().map(|(_, t)| t.as_str()).collect();
+    assert_eq!(said, ["are you still there?"]);
+}

@@ -262,6 +262,17 @@ impl Store {
         }
     }
 
+    /// The names of streams that got entries, as other processes sharing the store add
+    /// them (Redis: pub/sub, announced by the add itself); none for the stores one process
+    /// holds, whose adds that process sees itself. At most once: a name can be lost (a
+    /// broken subscription), so a reader still reads again now and then.
+    pub fn stream_adds(&self) -> Option<tokio::sync::broadcast::Receiver<String>> {
+        match &*self.backend {
+            Backend::Memory(_) | Backend::File(_) => None,
+            Backend::Redis(s) => Some(s.stream_adds()),
+        }
+    }
+
     /// Reads `stream` as one consumer group would, atomically (across processes for
     /// Redis): first acknowledges (removes) the delivered entries up to `ack`; then, unless
     /// a batch handed out earlier is still in flight (its `visibility` not yet over),

@@ -37,6 +37,7 @@ mod scan;
 mod scripts;
 #[cfg(test)]
 mod tests;
+mod wake;
 
 use super::counter::{not_a_number, overflow};
 use super::stream::{millis, Entry, EntryId};
@@ -65,6 +66,9 @@ pub struct RedisStore {
     /// Held while the connection manager is made, so concurrent callers wait for one attempt.
     connect_lock: tokio::sync::Mutex<()>,
     leftovers: Mutex<Leftovers>,
+    /// The channel this database's stream adds are announced on, and their feed.
+    wake_channel: String,
+    feed: wake::Feed,
 }
 
 impl RedisStore {
@@ -75,6 +79,7 @@ impl RedisStore {
             Client::open(url).map_err(|e| StoreError::Other(format!("invalid redis URL: {e}")))?;
         let info = client.get_connection_info();
         let target = format!("{}/{}", info.addr, info.redis.db);
+        let wake_channel = wake::channel(info.redis.db);
         let config = conn::config();
         Ok(RedisStore {
             client,
@@ -83,6 +88,8 @@ impl RedisStore {
             state: Mutex::new(State::default()),
             connect_lock: tokio::sync::Mutex::new(()),
             leftovers: Mutex::new(Leftovers::default()),
+            wake_channel,
+            feed: wake::Feed::new(),
         })
     }
 
@@ -217,7 +224,8 @@ impl RedisStore {
             .arg(stream_key(stream))
             .arg(set_key(set))
             .arg(member)
-            .arg(millis(ttl).min(MAX_MS));
+            .arg(millis(ttl).min(MAX_MS))
+            .arg(&self.wake_channel);
         for item in items {
             cmd.arg(item.as_slice());
         }
@@ -227,6 +235,11 @@ impl RedisStore {
             Retry::Never
         };
         Ok(self.run::<i64>("stream-add", &cmd, retry).await? == 1)
+    }
+
+    /// See [`super::Store::stream_adds`]: the streams the add script announced.
+    pub fn stream_adds(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.feed.reader(&self.client, self.wake_channel.clone())
     }
 
     /// See [`super::Store::stream_read`]: one script over the stream's consumer group

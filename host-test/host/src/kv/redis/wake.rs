@@ -1,0 +1,109 @@
+//! The feed of added streams over Redis pub/sub, so a long-poll on one replica wakes when
+//! another replica adds to its stream instead of reading Redis over and over: the add
+//! script publishes the stream's key on [`channel`], and one subscription per process turns
+//! keys back into stream names. A broken subscription is made again; what was published
+//! meanwhile is lost (the bus reads again now and then anyway).
+
+use ::redis::Client;
+use futures_util::StreamExt;
+use std::sync::OnceLock;
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+/// Stream names the subscription has seen, for any number of readers.
+pub(super) struct Feed {
+    tx: broadcast::Sender<String>,
+    started: OnceLock<()>,
+}
+
+/// The channel of a database's adds (pub/sub spans every database of a server).
+pub(super) fn channel(db: i64) -> String {
+    format!("{}wake:{db}", super::PREFIX)
+}
+
+impl Feed {
+    pub(super) fn new() -> Feed {
+        Feed {
+            tx: broadcast::channel(4096).0,
+            started: OnceLock::new(),
+        }
+    }
+
+    /// A reader of the feed; the first one starts the subscription (in the current Tokio
+    /// runtime, for the life of the process).
+    pub(super) fn reader(&self, client: &Client, channel: String) -> broadcast::Receiver<String> {
+        let rx = self.tx.subscribe();
+        self.started.get_or_init(|| {
+            tokio::spawn(follow(client.clone(), channel, self.tx.clone()));
+        });
+        rx
+    }
+}
+
+/// Subscribe to `channel` and pass every stream key published there on as a stream name;
+/// made again a second after it breaks.
+async fn follow(client: Client, channel: String, tx: broadcast::Sender<String>) {
+    let prefix = super::stream_key("");
+    loop {
+        let connect = tokio::time::timeout(Duration::from_secs(2), client.get_async_pubsub());
+        if let Ok(Ok(mut pubsub)) = connect.await {
+            if pubsub.subscribe(&channel).await.is_ok() {
+                let mut messages = pubsub.on_message();
+                while let Some(m) = messages.next().await {
+                    let Ok(key) = m.get_payload::<String>() else {
+                        continue;
+                    };
+                    if let Some(stream) = key.strip_prefix(&prefix) {
+                        let _ = tx.send(stream.to_string());
+                    }
+                }
+            }
+            tracing::warn!("the Redis subscription for stream adds broke; making it again");
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::kv::Store;
+    use handover_testkit::RedisServer;
+    use std::time::Duration;
+
+    /// Two stores on one Redis, as two replicas have: an add through one is announced to
+    /// the other's feed, by stream name; an add in another database is not.
+    #[tokio::test]
+    async fn an_add_through_one_store_reaches_the_other_s_feed() {
+        let redis = RedisServer::for_test();
+        let (a, b) = (
+            Store::open_redis(&redis.url()).await.unwrap(),
+            Store::open_redis(&redis.url()).await.unwrap(),
+        );
+        let other_db = Store::open_redis(&format!("{}/1", redis.url()))
+            .await
+            .unwrap();
+        let mut feed = b.stream_adds().expect("Redis has a feed");
+        let ttl = Duration::from_secs(60);
+        // The subscription is made in the background: add until it carries one.
+        let got = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                other_db
+                    .stream_add("bus/t/elsewhere", None, &[b"x".to_vec()], ttl)
+                    .await
+                    .unwrap();
+                a.stream_add("bus/t/s1", None, &[b"x".to_vec()], ttl)
+                    .await
+                    .unwrap();
+                if let Ok(Ok(name)) =
+                    tokio::time::timeout(Duration::from_millis(100), feed.recv()).await
+                {
+                    return name;
+                }
+            }
+        })
+        .await
+        .expect("an add was announced within 10 s");
+        assert_eq!(got, "bus/t/s1");
+        assert!(Store::memory().stream_adds().is_none());
+    }
+}
