@@ -270,7 +270,7 @@ async fn a_bot_that_acknowledges_late_loses_nothing_and_sees_only_redeliveries()
 }
 
 /// A long-poll waiting on replica 0 does not read Redis over and over: it waits for the
-/// stream's wake (Redis pub/sub) and reads again only every half second; an action the
+/// stream's wake (Redis pub/sub) and reads again only every few seconds; an action the
 /// agent sends through replica 1 wakes it, and it answers with it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_waiting_long_poll_reads_redis_a_few_times_and_wakes_on_another_replica_s_add() {
@@ -293,8 +293,8 @@ async fn a_waiting_long_poll_reads_redis_a_few_times_and_wakes_on_another_replic
     let took = waited.elapsed();
     let reads = scripts() - before;
     assert!(idle.is_empty(), "{idle:?}");
-    // Every 20 ms (the old way) would be 150 reads; every 500 ms is 7, plus the timers'
-    // lease renewals of both replicas.
+    // Every 20 ms (the old way) would be 150 reads; now 2, plus the timers' lease
+    // renewals and flush rounds of both replicas.
     assert!(
         reads <= 30,
         "{reads} scripts ran in {took:?} of one waiting long-poll"
