@@ -86,12 +86,18 @@ fn delivered(tenant: &str, session: &str) -> String {
 
 impl Bus {
     /// Streams kept in `kv`.
-    pub fn new(kv: Store, opts: BusOptions, drain: std::sync::Arc<crate::drain::Drain>) -> Self {
+    /// `waiting` counts the long-polls waiting (a gauge of `/metrics`).
+    pub fn new(
+        kv: Store,
+        opts: BusOptions,
+        drain: std::sync::Arc<crate::drain::Drain>,
+        waiting: prometheus_client::metrics::gauge::Gauge,
+    ) -> Self {
         Self {
             kv,
             opts,
             drain,
-            waiters: Arc::default(),
+            waiters: Arc::new(Waiters::new(waiting)),
             following: OnceLock::new(),
         }
     }

@@ -3,6 +3,7 @@
 //! store's feed of added streams (Redis pub/sub). A long-poll that misses a wake (pub/sub
 //! is at most once) still finds its actions at its next re-read.
 
+use prometheus_client::metrics::gauge::Gauge;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, Notify};
@@ -11,6 +12,8 @@ use tokio::sync::{broadcast, Notify};
 #[derive(Default)]
 pub struct Waiters {
     by_stream: Mutex<HashMap<String, Arc<Notify>>>,
+    /// How many wait (all streams).
+    count: Gauge,
 }
 
 /// One long-poll's registration; gone (and the stream's entry with the last one) on drop.
@@ -30,6 +33,7 @@ impl Waiting {
 
 impl Drop for Waiting {
     fn drop(&mut self) {
+        self.waiters.count.dec();
         let mut map = self
             .waiters
             .by_stream
@@ -43,8 +47,17 @@ impl Drop for Waiting {
 }
 
 impl Waiters {
+    /// No waiters yet; `count` counts them.
+    pub fn new(count: Gauge) -> Waiters {
+        Waiters {
+            by_stream: Mutex::default(),
+            count,
+        }
+    }
+
     /// Register a long-poll of `stream`.
     pub fn wait(self: &Arc<Self>, stream: &str) -> Waiting {
+        self.count.inc();
         let mut map = self.by_stream.lock().unwrap_or_else(|e| e.into_inner());
         let notify = map.entry(stream.to_string()).or_default().clone();
         Waiting {
@@ -107,7 +120,7 @@ mod tests {
         let a1 = w.wait("a");
         let a2 = w.wait("a");
         let b = w.wait("b");
-        assert_eq!(w.len(), 2);
+        assert_eq!((w.len(), w.count.get()), (2, 3));
         {
             let (na1, na2, nb) = (a1.notified(), a2.notified(), b.notified());
             w.wake("a");
@@ -123,5 +136,6 @@ mod tests {
         drop(a2);
         drop(b);
         assert!(w.is_empty());
+        assert_eq!(w.count.get(), 0);
     }
 }

@@ -71,6 +71,8 @@ pub struct Metrics {
     notification_events: Family<TenantOnly, Counter>,
     notification_errors: Family<TenantOnly, Counter>,
     store_errors: Counter,
+    /// Bot-side long-polls waiting on this replica now.
+    pub long_polls: Gauge,
 }
 
 /// The kind label of a hook error.
@@ -104,6 +106,7 @@ impl Default for Metrics {
             notification_events: Family::default(),
             notification_errors: Family::default(),
             store_errors: Counter::default(),
+            long_polls: Gauge::default(),
         };
         {
             let mut r = m.registry.lock().unwrap();
@@ -169,6 +172,12 @@ impl Default for Metrics {
                 "handover_notification_errors",
                 "Failed rounds of keeping notification channels subscribed",
                 m.notification_errors.clone(),
+            );
+            r.register(
+                "handover_long_polls_waiting",
+                "Bot-side long-polls waiting on this replica for their session's actions now \
+                 (each holds a connection)",
+                m.long_polls.clone(),
             );
             r.register(
                 "handover_store_errors",

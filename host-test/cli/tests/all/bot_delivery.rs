@@ -304,13 +304,24 @@ async fn a_waiting_long_poll_reads_redis_a_few_times_and_wakes_on_another_replic
         let base = s.replicas[0].base();
         async move { poll(&base, "idle-session", 20_000, None).await }
     });
+    let base = s.replicas[0].base();
     crate::support::wait_until("the long-poll waits", Duration::from_secs(10), || {
-        let n = scripts();
-        async move { n > before + reads }
+        let base = base.clone();
+        async move {
+            let text = crate::support::metrics(&base).await;
+            crate::support::sample(&text, "handover_long_polls_waiting") == 1
+        }
     })
     .await;
+    let said_at = Instant::now();
     s.agent_says(&conv, "are you still there?").await;
     let (woken, _) = waiting.await.unwrap();
     let said: Vec<&str> = woken.iter().map(|(_, t)| t.as_str()).collect();
     assert_eq!(said, ["are you still there?"]);
+    // Woken, not found by its next re-read (which would come only after RECHECK_EVERY).
+    let after = said_at.elapsed();
+    assert!(
+        after < genesys_om_host::bus::RECHECK_EVERY,
+        "answered {after:?} after the agent spoke"
+    );
 }

@@ -61,11 +61,13 @@ impl Server {
         ));
         let replica = format!("{}-{:08x}", std::process::id(), random_u32());
         let drain = Arc::new(crate::drain::Drain::default());
+        let metrics = Arc::new(Metrics::default());
+        let waiting = metrics.long_polls.clone();
         Arc::new(Self {
             records: Records::new(kv.clone()),
-            bus: Bus::new(kv.clone(), opts.bus, drain.clone()),
+            bus: Bus::new(kv.clone(), opts.bus, drain.clone(), waiting),
             drain,
-            metrics: Arc::new(Metrics::default()),
+            metrics,
             tenants,
             kv,
             guests: GuestPool::new(opts.guest_threads),
