@@ -106,8 +106,9 @@ pub struct Kept {
     pub idle_poll_cpu_us: (f64, f64),
 }
 
-/// How long each session's long-poll waits in [`idle_polls`].
-const IDLE_WAIT_MS: u64 = 3000;
+/// How long each session's long-poll waits in [`idle_polls`]: what a bot platform
+/// typically asks for (under the usual 30 s proxy timeouts).
+const IDLE_WAIT_MS: u64 = 25_000;
 
 /// Every session's long-poll waits at once on an empty stream for [`IDLE_WAIT_MS`]: the
 /// CPU µs per second one waiting long-poll costs serve and Redis.
