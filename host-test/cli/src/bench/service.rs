@@ -27,6 +27,8 @@ const CLIENT_ID: &str = "bench-client";
 const CLIENT_SECRET: &str = "bench-client-secret";
 const SECRET: &str = "bench-webhook-secret";
 const DEPLOYMENT: &str = "BenchDeployment";
+/// User messages each open handover gets (enough calls for `/proc`'s 10 ms ticks).
+const USER_MESSAGES: usize = 8;
 /// Where both services take the webhooks.
 const PATH: &str = "/handover/genesysCloudOM/acme";
 
@@ -207,9 +209,11 @@ pub async fn run(wasm: &Path, iters: usize) -> Result<Option<Service>> {
     per_hook.push(phase.end().await?);
     let started = memory()?;
     let phase = Phase::begin(&base, "user-message", pids).await?;
-    for u in &users {
-        let body = json!({"user_id": u, "text": "Hello, anyone there?"});
-        ok(&base, "/api/acme/message", &[], &body.to_string()).await?;
+    for i in 0..USER_MESSAGES {
+        for u in &users {
+            let body = json!({"user_id": u, "text": format!("Hello, anyone there? ({i})")});
+            ok(&base, "/api/acme/message", &[], &body.to_string()).await?;
+        }
     }
     per_hook.push(phase.end().await?);
     let said = memory()?;
@@ -251,7 +255,7 @@ pub async fn run(wasm: &Path, iters: usize) -> Result<Option<Service>> {
     let kept = Kept {
         handover_bytes: (open.0 - empty.0) / n,
         handover_keys: (open.1 - empty.1) / n,
-        user_message_bytes: (said.0 - started.0) / n,
+        user_message_bytes: (said.0 - started.0) / (n * USER_MESSAGES as f64),
         agent_message_bytes: (collected.0 - open.0) / messages,
         queued_action_bytes: (queued.0 - open.0) / messages,
         idle_poll_cpu_us: idle_poll,
