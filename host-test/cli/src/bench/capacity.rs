@@ -101,9 +101,8 @@ pub struct Kept {
     pub queued_action_bytes: f64,
     /// Per user message (its note for a failed receipt, kept until the end).
     pub user_message_bytes: f64,
-    /// CPU µs per second that one long-poll waiting on an empty session costs serve and
-    /// Redis.
-    pub idle_poll_cpu_us: (f64, f64),
+    /// What one long-poll waiting on an empty session costs.
+    pub idle_poll: IdlePolls,
 }
 
 /// How long each session's long-poll waits in [`idle_polls`]: what a bot platform
@@ -113,7 +112,7 @@ const IDLE_WAIT_MS: u64 = 25_000;
 /// [`POLLS_PER_SESSION`] long-polls per session wait at once on empty streams for
 /// [`IDLE_WAIT_MS`]: the CPU µs per second one waiting long-poll costs serve and Redis,
 /// beyond what both spend idle.
-pub async fn idle_polls(base: &str, users: &[String], pids: (u32, u32)) -> Result<(f64, f64)> {
+pub async fn idle_polls(base: &str, users: &[String], pids: (u32, u32)) -> Result<IdlePolls> {
     // What both processes spend doing nothing for as long (timers, Redis's own cron), taken
     // off the figure.
     let wait = std::time::Duration::from_millis(IDLE_WAIT_MS);
@@ -121,6 +120,7 @@ pub async fn idle_polls(base: &str, users: &[String], pids: (u32, u32)) -> Resul
     tokio::time::sleep(wait).await;
     let quiet = quiet.per_call_us(1.0)?;
     let meter = Meter::begin(pids.0, pids.1)?;
+    let rss_before = vm_rss(pids.0)?;
     let mut polls = Vec::new();
     for _ in 0..POLLS_PER_SESSION {
         for u in users {
@@ -130,6 +130,27 @@ pub async fn idle_polls(base: &str, users: &[String], pids: (u32, u32)) -> Resul
             ));
         }
     }
+    // Serve's memory once every poll waits (its gauge says so).
+    let deadline = std::time::Instant::now() + wait / 2;
+    loop {
+        let (_, m) = request("GET", &format!("{base}/metrics"), &[], b"").await?;
+        let m = String::from_utf8_lossy(&m).into_owned();
+        let waiting = m
+            .lines()
+            .find_map(|l| l.strip_prefix("handover_long_polls_waiting "))
+            .and_then(|v| v.trim().parse::<f64>().ok());
+        if waiting == Some(polls.len() as f64) {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            bail!(
+                "the long-polls did not all wait ({waiting:?} of {})",
+                polls.len()
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let held_bytes = (vm_rss(pids.0)? - rss_before) / polls.len() as f64;
     for p in polls {
         let (status, _) = p.await??;
         if status != 200 {
@@ -138,10 +159,33 @@ pub async fn idle_polls(base: &str, users: &[String], pids: (u32, u32)) -> Resul
     }
     let (serve, redis) = meter.per_call_us(1.0)?;
     let poll_seconds = polls_len(users) * wait.as_secs_f64();
-    Ok((
-        (serve - quiet.0).max(0.0) / poll_seconds,
-        (redis - quiet.1).max(0.0) / poll_seconds,
-    ))
+    Ok(IdlePolls {
+        serve_cpu_us: (serve - quiet.0).max(0.0) / poll_seconds,
+        redis_cpu_us: (redis - quiet.1).max(0.0) / poll_seconds,
+        held_bytes,
+    })
+}
+
+/// What one waiting long-poll costs.
+#[derive(Default, Clone, Copy)]
+pub struct IdlePolls {
+    /// serve's CPU µs per second.
+    pub serve_cpu_us: f64,
+    /// Redis's CPU µs per second.
+    pub redis_cpu_us: f64,
+    /// serve's resident memory per waiting poll (its connection, request and wait), bytes.
+    pub held_bytes: f64,
+}
+
+/// A process's resident memory (`VmRSS`), in bytes.
+fn vm_rss(pid: u32) -> Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("VmRSS in /proc status")?;
+    Ok(kib * 1024.0)
 }
 
 /// Long-polls [`idle_polls`] holds at once on each session.

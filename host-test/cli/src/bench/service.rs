@@ -137,8 +137,8 @@ impl Service {
             k.queued_action_bytes
         );
         println!(
-            "one long-poll waiting on an empty session: {:.0} µs CPU per second in serve, {:.0} µs in Redis",
-            k.idle_poll_cpu_us.0, k.idle_poll_cpu_us.1
+            "one long-poll waiting on an empty session: {:.0} µs CPU per second in serve, {:.0} µs in Redis; {:.0} bytes of serve's memory",
+            k.idle_poll.serve_cpu_us, k.idle_poll.redis_cpu_us, k.idle_poll.held_bytes
         );
     }
 
@@ -164,7 +164,8 @@ impl Service {
             "user_message_bytes": k.user_message_bytes,
             "agent_message_bytes": k.agent_message_bytes,
             "queued_action_bytes": k.queued_action_bytes,
-            "idle_poll_cpu_us_per_s": {"serve": k.idle_poll_cpu_us.0, "redis": k.idle_poll_cpu_us.1},
+            "idle_poll_cpu_us_per_s": {"serve": k.idle_poll.serve_cpu_us, "redis": k.idle_poll.redis_cpu_us},
+            "idle_poll_held_bytes": k.idle_poll.held_bytes,
         });
         (
             json!({ "serve": self.serve.json(), "node": node, "requests": self.requests,
@@ -258,7 +259,7 @@ pub async fn run(wasm: &Path, iters: usize) -> Result<Option<Service>> {
         user_message_bytes: (said.0 - started.0) / (n * USER_MESSAGES as f64),
         agent_message_bytes: (collected.0 - open.0) / messages,
         queued_action_bytes: (queued.0 - open.0) / messages,
-        idle_poll_cpu_us: idle_poll,
+        idle_poll,
     };
     let phase = Phase::begin(&base, "end", pids).await?;
     for u in &users {
