@@ -225,7 +225,8 @@ impl RedisStore {
             .arg(set_key(set))
             .arg(member)
             .arg(millis(ttl).min(MAX_MS))
-            .arg(&self.wake_channel);
+            .arg(&self.wake_channel)
+            .arg(stream);
         for item in items {
             cmd.arg(item.as_slice());
         }

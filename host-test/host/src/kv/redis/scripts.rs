@@ -31,12 +31,12 @@ end
 return 0
 ";
 
-/// Appends `ARGV[4..]` to the stream `KEYS[1]` (made with its consumer group `bot`, the
+/// Appends `ARGV[5..]` to the stream `KEYS[1]` (made with its consumer group `bot`, the
 /// one every stream is read through, when missing),
 /// each its own entry (field `a`), and keeps it `ARGV[2]` ms; when `ARGV[1]` is not empty,
 /// only if `ARGV[1]` was not yet in the set `KEYS[2]` (added, and kept as long). Publishes
-/// the stream's key on the channel `ARGV[3]` (long-polls on every replica wake). 1 if
-/// appended, else 0.
+/// the stream's name `ARGV[4]` on the channel `ARGV[3]` (long-polls on every replica wake).
+/// 1 if appended, else 0.
 pub(super) const STREAM_ADD: &str = r"
 if ARGV[1] ~= '' then
   if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then
@@ -47,11 +47,11 @@ end
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('XGROUP', 'CREATE', KEYS[1], 'bot', '0', 'MKSTREAM')
 end
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   redis.call('XADD', KEYS[1], '*', 'a', ARGV[i])
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-redis.call('PUBLISH', ARGV[3], KEYS[1])
+redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1
 ";
 

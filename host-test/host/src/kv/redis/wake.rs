@@ -1,8 +1,8 @@
 //! The feed of added streams over Redis pub/sub, so a long-poll on one replica wakes when
 //! another replica adds to its stream instead of reading Redis over and over: the add
-//! script publishes the stream's key on [`channel`], and one subscription per process turns
-//! keys back into stream names. A broken subscription is made again; what was published
-//! meanwhile is lost (the bus reads again now and then anyway).
+//! script publishes the stream's name on [`channel`], and one subscription per process
+//! passes the names on. A broken subscription is made again; what was published meanwhile
+//! is lost (the bus reads again now and then anyway).
 
 use ::redis::Client;
 use futures_util::StreamExt;
@@ -40,21 +40,17 @@ impl Feed {
     }
 }
 
-/// Subscribe to `channel` and pass every stream key published there on as a stream name;
-/// made again a second after it breaks.
+/// Subscribe to `channel` and pass every stream name published there on; made again a
+/// second after it breaks.
 async fn follow(client: Client, channel: String, tx: broadcast::Sender<String>) {
-    let prefix = super::stream_key("");
     loop {
         let connect = tokio::time::timeout(Duration::from_secs(2), client.get_async_pubsub());
         if let Ok(Ok(mut pubsub)) = connect.await {
             if pubsub.subscribe(&channel).await.is_ok() {
                 let mut messages = pubsub.on_message();
                 while let Some(m) = messages.next().await {
-                    let Ok(key) = m.get_payload::<String>() else {
-                        continue;
-                    };
-                    if let Some(stream) = key.strip_prefix(&prefix) {
-                        let _ = tx.send(stream.to_string());
+                    if let Ok(stream) = m.get_payload::<String>() {
+                        let _ = tx.send(stream);
                     }
                 }
             }
