@@ -187,6 +187,12 @@ impl RedisCluster {
             .ok_or_else(|| anyhow!("no node on port {port}"))
     }
 
+    /// The process id of the node on `port` while it runs (to stop it with SIGSTOP).
+    pub fn pid(&self, port: u16) -> Option<u32> {
+        let node = self.nodes.iter().find(|n| n.port == port)?;
+        node.child.as_ref().map(|c| c.id())
+    }
+
     /// Kills the node on `port` with SIGKILL (its data is gone with it).
     pub fn kill(&mut self, port: u16) -> Result<()> {
         if let Some(mut child) = self.node(port)?.child.take() {

@@ -69,6 +69,8 @@ mod cluster_scan;
 #[cfg(test)]
 mod cluster_tests;
 mod conn;
+#[cfg(test)]
+mod failover_tests;
 mod scan;
 mod scripts;
 mod spec;
