@@ -62,8 +62,9 @@ enum Command {
         /// Port on 127.0.0.1 (the same as `--listen 127.0.0.1:PORT`).
         #[arg(long, env = "GENESYS_OM_PORT")]
         port: Option<u16>,
-        /// The store: `memory`, `file:DIR` (the default, survives a crash) or
-        /// `redis://HOST:PORT[/DB]` (many replicas).
+        /// The store: `memory`, `file:DIR` (the default, survives a crash),
+        /// `redis://HOST:PORT[/DB]` (many replicas) or
+        /// `redis+cluster://HOST:PORT[,HOST:PORT…][?wait_replicas=N]` (a Redis Cluster).
         #[arg(long, env = "GENESYS_OM_KV", default_value = "file:serve-data")]
         kv: String,
         /// Send Genesys hosts to this loopback URL (a simulator) instead of Genesys Cloud.
@@ -280,7 +281,7 @@ async fn main() -> Result<()> {
             };
             let store = Store::open(&kv)
                 .await
-                .with_context(|| format!("--kv {kv}"))?;
+                .with_context(|| format!("--kv {}", redacted(&kv)))?;
             let mut opts = ServeOptions::new(tenants, store, egress).flags_from_env();
             if !opts.flags.enabled || opts.flags.whitelist.is_empty() {
                 eprintln!("warning: no tenant is served until FEATURE_ENABLE_GENESYS_CLOUD_OM=true and FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST (* or tenant names) are set");
@@ -347,4 +348,15 @@ async fn main() -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A store spec fit for a message: the user info of a URL (which may hold a password)
+/// becomes `***`.
+fn redacted(spec: &str) -> String {
+    match (spec.find("://"), spec.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***{}", &spec[..scheme], &spec[at..])
+        }
+        _ => spec.to_string(),
+    }
 }

@@ -1,10 +1,15 @@
 //! Test support for the genesys-om-handover host: free loopback ports, temporary
 //! directories removed on drop, child processes killed on drop, and a private
-//! `redis-server` (the distribution's binary) on 127.0.0.1 for the Redis store's tests.
+//! `redis-server` (the distribution's binary) on 127.0.0.1 for the Redis store's tests, and
+//! a private Redis Cluster of such servers ([`RedisCluster`]).
 //!
 //! Nothing here is for production: it only ever binds loopback and never touches a
 //! system service.
 #![deny(missing_docs)]
+
+mod cluster;
+
+pub use cluster::RedisCluster;
 
 use anyhow::{anyhow, bail, Context, Result};
 use std::io::{Read, Write};
@@ -212,15 +217,7 @@ impl RedisServer {
 
     /// The `redis-server` binary: the first on `PATH`, else `/usr/bin/redis-server`.
     pub fn binary() -> Option<PathBuf> {
-        let on_path = std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|p| p.join("redis-server"))
-                .find(|p| p.is_file())
-        });
-        on_path.or_else(|| {
-            let p = PathBuf::from("/usr/bin/redis-server");
-            p.is_file().then_some(p)
-        })
+        installed("redis-server")
     }
 
     /// The server's URL, `redis://127.0.0.1:PORT`.
@@ -290,8 +287,26 @@ impl Drop for RedisServer {
     }
 }
 
+/// The installed program `name`: the first on `PATH`, else in `/usr/bin`.
+fn installed(name: &str) -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    });
+    on_path.or_else(|| {
+        let p = Path::new("/usr/bin").join(name);
+        p.is_file().then_some(p)
+    })
+}
+
 /// Starts `redis-server` on 127.0.0.1:`port` in `dir` and waits until it answers PING.
 fn launch(binary: &Path, port: u16, dir: &TempDir) -> Result<Child> {
+    launch_with(binary, port, dir, &[])
+}
+
+/// [`launch`] with more `--name value` arguments (a cluster node's settings).
+fn launch_with(binary: &Path, port: u16, dir: &TempDir, extra: &[(&str, String)]) -> Result<Child> {
     let log = dir.join("redis.log");
     let log_file = std::fs::File::create(&log).context("creating redis.log")?;
     let child = Command::new(binary)
@@ -302,6 +317,7 @@ fn launch(binary: &Path, port: u16, dir: &TempDir) -> Result<Child> {
         .args(["--appendonly", "no"])
         .args(["--daemonize", "no"])
         .args(["--logfile", ""])
+        .args(extra.iter().flat_map(|(k, v)| [k.to_string(), v.clone()]))
         .arg("--dir")
         .arg(dir.path())
         .current_dir(dir.path())

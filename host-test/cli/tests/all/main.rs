@@ -6,6 +6,7 @@ mod support;
 mod bot_delivery;
 mod bot_messages;
 mod bursts;
+mod cluster;
 mod concurrency;
 mod connections_tls;
 mod delivery;

@@ -160,14 +160,16 @@ pub async fn send_with(method: &str, url: &str, more: &[(String, String)], body:
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_replicas_over_one_redis_lose_and_repeat_nothing() {
     let redis = RedisServer::for_test();
-    crate::load::run(&redis.url(), 3, Disrupt::Kill).await;
+    let counted = crate::load::run(&redis.url(), 3, Disrupt::Kill).await;
+    assert!(counted.nothing(), "{counted:?}");
 }
 
 /// The same load on one replica: the baseline for the figures.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_replica_over_redis_loses_and_repeats_nothing() {
     let redis = RedisServer::for_test();
-    crate::load::run(&redis.url(), 1, Disrupt::Nothing).await;
+    let counted = crate::load::run(&redis.url(), 1, Disrupt::Nothing).await;
+    assert!(counted.nothing(), "{counted:?}");
 }
 
 /// The crash window, made certain: a replica runs `agent-message` for a webhook (the

@@ -13,5 +13,6 @@ use handover_testkit::RedisServer;
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_rolling_restart_of_three_replicas_loses_nothing_and_answers_only_503_while_draining() {
     let redis = RedisServer::for_test();
-    run(&redis.url(), 3, Disrupt::Roll).await;
+    let counted = run(&redis.url(), 3, Disrupt::Roll).await;
+    assert!(counted.nothing(), "{counted:?}");
 }

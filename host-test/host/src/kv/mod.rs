@@ -1,6 +1,7 @@
 //! The host's storage layer: one [`Store`], three backends chosen by one flag,
-//! `--kv memory|file:DIR|redis://HOST:PORT[/DB]`, each with four separate namespaces (keys,
-//! streams, sets, leases); the [file](mod@file) and [redis](mod@redis) modules show their layouts.
+//! `--kv memory|file:DIR|redis://HOST:PORT[/DB]|redis+cluster://HOST:PORT,…`, each with four
+//! separate namespaces (keys, streams, sets, leases); the [file](mod@file) and
+//! [redis](mod@redis) modules show their layouts.
 
 #[cfg(test)]
 pub(crate) mod conformance;
@@ -47,7 +48,7 @@ pub enum Backend {
     Memory(memory::MemoryStore),
     /// A redb database in a directory: durable after [`Store::sync`], one process at a time.
     File(file::FileStore),
-    /// A Redis server, shared by any number of processes.
+    /// A Redis server or Redis Cluster, shared by any number of processes.
     Redis(redis::RedisStore),
 }
 
@@ -80,7 +81,16 @@ impl Store {
         )))
     }
 
-    /// Opens the store a `--kv` flag names: `memory`, `file:DIR` or `redis://…`.
+    /// A store on the Redis Cluster a `redis+cluster://HOST:PORT[,HOST:PORT…][?…]` spec
+    /// names (see [`redis`]). Checked now, connected on first use, as [`Store::open_redis`].
+    pub async fn open_redis_cluster(spec: &str) -> Result<Store, StoreError> {
+        Ok(Store::from_backend(Backend::Redis(
+            redis::RedisStore::open_cluster(spec)?,
+        )))
+    }
+
+    /// Opens the store a `--kv` flag names: `memory`, `file:DIR`, `redis://…` or
+    /// `redis+cluster://…`.
     pub async fn open(spec: &str) -> Result<Store, StoreError> {
         let spec = spec.trim();
         if spec == "memory" {
@@ -92,6 +102,8 @@ impl Store {
                 ));
             }
             Store::open_file(Path::new(dir))
+        } else if spec.starts_with(redis::CLUSTER_SCHEME) {
+            Store::open_redis_cluster(spec).await
         } else if spec.starts_with("redis://")
             || spec.starts_with("rediss://")
             || spec.starts_with("redis+unix://")
@@ -100,7 +112,8 @@ impl Store {
             Store::open_redis(spec).await
         } else {
             Err(StoreError::Other(format!(
-                "unknown store `{spec}`: expected `memory`, `file:DIR` or `redis://HOST:PORT[/DB]`"
+                "unknown store `{spec}`: expected `memory`, `file:DIR`, `redis://HOST:PORT[/DB]` \
+                 or `redis+cluster://HOST:PORT[,HOST:PORT…]`"
             )))
         }
     }
@@ -392,7 +405,19 @@ mod tests {
         assert_eq!(Store::open(" memory ").await.unwrap().kind(), "memory");
         let redis = Store::open("redis://127.0.0.1:1/2").await.unwrap();
         assert_eq!(redis.kind(), "redis");
-        for bad in ["", "memcached://x", "file:", "redis://", "sqlite:x.db"] {
+        let cluster = Store::open("redis+cluster://127.0.0.1:1,127.0.0.1:2")
+            .await
+            .unwrap();
+        assert_eq!(cluster.kind(), "redis");
+        for bad in [
+            "",
+            "memcached://x",
+            "file:",
+            "redis://",
+            "sqlite:x.db",
+            "redis+cluster://",
+            "redis+cluster://h",
+        ] {
             match Store::open(bad).await {
                 Err(StoreError::Other(msg)) => assert!(!msg.is_empty()),
                 other => panic!("{bad:?}: expected Other, got {other:?}"),

@@ -112,7 +112,19 @@ pub fn router(server: Arc<Server>) -> Router {
             server.clone(),
             draining,
         ))
+        .layer(axum::middleware::map_response(retry_after))
         .with_state(server)
+}
+
+/// Every 503 says when to try again: a store that does not answer (a Redis failover), a
+/// busy tenant and a draining replica alike, so clients back off and come again.
+async fn retry_after(mut r: Response) -> Response {
+    let retry = axum::http::header::RETRY_AFTER;
+    if r.status() == StatusCode::SERVICE_UNAVAILABLE && !r.headers().contains_key(&retry) {
+        let one = axum::http::HeaderValue::from_static("1");
+        r.headers_mut().insert(retry, one);
+    }
+    r
 }
 
 /// Every request but the probes is counted while it is answered, so a drain knows when the

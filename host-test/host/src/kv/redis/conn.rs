@@ -5,15 +5,15 @@
 //! a new manager after a silent connection's timeout; and how Redis's errors become
 //! [`StoreError`]s.
 
-use super::{RedisStore, StoreError};
+use super::StoreError;
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use ::redis::{Cmd, ErrorKind, FromRedisValue, RedisError};
+use ::redis::{Client, Cmd, ErrorKind, FromRedisValue, RedisError};
 use std::sync::MutexGuard;
 use std::time::{Duration, Instant};
 
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
-const OP_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+pub(super) const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+pub(super) const OP_TIMEOUT: Duration = Duration::from_secs(5);
 pub(super) const IDLE_PING: Duration = Duration::from_secs(1);
 
 /// The connect and response timeouts. One connect attempt per reconnect, without backoff:
@@ -25,8 +25,19 @@ pub(super) fn config() -> ConnectionManagerConfig {
         .set_number_of_retries(0)
 }
 
+/// One Redis server's connection: the client (URL checked) and the manager made from it.
+pub(super) struct Single {
+    client: Client,
+    config: ConnectionManagerConfig,
+    /// `host:port/db`, for messages (never the password).
+    pub(super) target: String,
+    state: std::sync::Mutex<State>,
+    /// Held while the connection manager is made, so concurrent callers wait for one attempt.
+    connect_lock: tokio::sync::Mutex<()>,
+}
+
 #[derive(Default)]
-pub(super) struct State {
+struct State {
     live: Option<Live>,
     next_id: u64,
 }
@@ -44,16 +55,26 @@ pub(super) enum Retry {
     Never,
 }
 
-impl RedisStore {
-    pub(super) async fn run<T: FromRedisValue>(
-        &self,
-        what: &'static str,
-        cmd: &Cmd,
-        retry: Retry,
-    ) -> Result<T, StoreError> {
-        self.run_raw(what, cmd, retry)
-            .await
-            .map_err(|f| f.into_store_error(what))
+impl Single {
+    /// Checks `url` (`redis://[:PASSWORD@]HOST:PORT[/DB]`) without connecting.
+    pub(super) fn open(url: &str) -> Result<Single, StoreError> {
+        // Redis's own messages never echo the URL, which may hold a password.
+        let client =
+            Client::open(url).map_err(|e| StoreError::Other(format!("invalid redis URL: {e}")))?;
+        let info = client.get_connection_info();
+        let target = format!("{}/{}", info.addr, info.redis.db);
+        Ok(Single {
+            client,
+            config: config(),
+            target,
+            state: std::sync::Mutex::new(State::default()),
+            connect_lock: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The client connections are made with (pub/sub makes its own from it).
+    pub(super) fn client(&self) -> &Client {
+        &self.client
     }
 
     /// Sends `cmd` through the connection manager (made as needed), within [`OP_TIMEOUT`].
@@ -197,7 +218,7 @@ impl Failure {
     }
 }
 
-fn is_connection_error(e: &RedisError) -> bool {
+pub(super) fn is_connection_error(e: &RedisError) -> bool {
     e.is_io_error()
         || e.is_connection_dropped()
         || e.is_connection_refusal()

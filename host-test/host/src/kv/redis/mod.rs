@@ -7,7 +7,7 @@
 //! | namespace | Redis key          | Redis type | commands |
 //! |-----------|--------------------|------------|----------|
 //! | kv        | `gom:k:<key>`      | string     | GET, SET, DEL, EXISTS, SCAN MATCH; increment: a Lua check + INCRBY |
-//! | streams   | `gom:x:<stream>`   | stream, consumer group `bot`, a TTL | Lua scripts: XADD (after SADD for add-once); XPENDING, XACK + XDEL, XAUTOCLAIM, XREADGROUP |
+//! | streams   | `gom:x:<stream>`   | stream, consumer group `bot`, a TTL | Lua scripts: XADD (after SADD for add-once) and a PUBLISH of the stream's name on `gom:wake:<db>` ([`wake`]); XPENDING, XACK + XDEL, XAUTOCLAIM, XREADGROUP |
 //! | sets      | `gom:s:<set>`      | set        | SADD, SREM, SMEMBERS |
 //! | leases    | `gom:l:<key>`      | string (the owner) with a TTL | SET NX PX, renew-if-owner in the same Lua script |
 //!
@@ -31,13 +31,45 @@
 //! it is harmless (reads, SET, DEL, set changes, leases, stream reads, adding once);
 //! increment and a plain stream add are not, since Redis may have run them, and return
 //! `Unavailable`.
+//!
+//! ## Redis Cluster (`redis+cluster://HOST:PORT[,HOST:PORT…][?wait_replicas=N&wait_timeout_ms=MS]`)
+//!
+//! The same commands and scripts through redis's cluster client, which keeps the slot
+//! map, follows `MOVED`/`ASK` and learns the new master after a failover. Every key gets a
+//! hash tag chosen here, never by the component ([`tags`]): `gom:k:{<tenant>}<key>` and
+//! leases by tenant (the second `/` segment of `kind/tenant/…`), `gom:x:{<tenant>/<session>}…`
+//! and `gom:s:{…}` by tenant and session; names too short for a tenant share the tag `{gom}`.
+//! So one guest batch (MGET, MSET, DEL over `c/<tenant>/…`) and one idempotency clean-up
+//! are in one slot, a session's stream and its add-once set (one script) share a slot,
+//! and tenants spread over the masters. The price: one tenant's keys live on one shard,
+//! so a tenant's load is bounded by one master (its bus streams do spread). A single-node
+//! store keeps its untagged keys: moving data between the two is a migration.
+//!
+//! How it differs from one node (timeouts, retries, listings) is in [`cluster`].
+//!
+//! Redis replicates asynchronously: a write acknowledged by a master that dies before its
+//! replica got it is lost in the failover. With `wait_replicas=N`, every write is followed,
+//! in one pipeline on the same connection, by `WAIT N wait_timeout_ms` (default 1000), and
+//! fewer acknowledgements than `N` make the write `Unavailable` (done on the master, maybe
+//! not on a replica); the cost is that a shard whose master has no live replica refuses
+//! writes until one is back. `docs/redis-cluster.md` has the measured figures.
 
+mod cluster;
+mod cluster_scan;
+#[cfg(test)]
+mod cluster_tests;
 mod conn;
+#[cfg(test)]
+mod failover_tests;
 mod scan;
 mod scripts;
+mod spec;
+mod tags;
 #[cfg(test)]
 mod tests;
 mod wake;
+
+pub use spec::CLUSTER_SCHEME;
 
 use super::counter::{not_a_number, overflow};
 use super::stream::{millis, Entry, EntryId};
@@ -46,84 +78,168 @@ use super::stream::{millis, Entry, EntryId};
 /// count of milliseconds, less the current time).
 const MAX_MS: u64 = 1 << 50;
 use super::StoreError;
-use ::redis::aio::ConnectionManagerConfig;
-use ::redis::{Client, ErrorKind};
-use conn::{map_err, Failure, Retry, State};
+use ::redis::{Cmd, ErrorKind, FromRedisValue};
+use conn::{map_err, Failure, Retry, Single};
 use scan::Leftovers;
 use std::sync::Mutex;
 use std::time::Duration;
+use tags::Ns;
 
 /// The prefix of every key this store writes.
 pub const PREFIX: &str = "gom:";
 
-/// A store on one Redis server; see the module doc.
+/// A store on one Redis server or one Redis Cluster; see the module doc.
 pub struct RedisStore {
-    client: Client,
-    config: ConnectionManagerConfig,
-    /// `host:port/db`, for messages (never the password).
-    target: String,
-    state: Mutex<State>,
-    /// Held while the connection manager is made, so concurrent callers wait for one attempt.
-    connect_lock: tokio::sync::Mutex<()>,
+    link: Link,
     leftovers: Mutex<Leftovers>,
-    /// The channel this database's stream adds are announced on, and their feed.
+    /// The channel this database's stream adds are announced on, the nodes to hear it
+    /// from (tried in turn), and their feed.
     wake_channel: String,
+    subscribers: Vec<::redis::Client>,
     feed: wake::Feed,
+}
+
+/// How the store reaches Redis.
+#[allow(clippy::large_enum_variant)] // one per store, behind the Store's Arc
+enum Link {
+    Single(Single),
+    Cluster(cluster::Cluster),
 }
 
 impl RedisStore {
     /// Checks `url` (`redis://[:PASSWORD@]HOST:PORT[/DB]`) without connecting.
     pub fn open(url: &str) -> Result<RedisStore, StoreError> {
-        // Redis's own messages never echo the URL, which may hold a password.
-        let client =
-            Client::open(url).map_err(|e| StoreError::Other(format!("invalid redis URL: {e}")))?;
-        let info = client.get_connection_info();
-        let target = format!("{}/{}", info.addr, info.redis.db);
-        let wake_channel = wake::channel(info.redis.db);
-        let config = conn::config();
-        Ok(RedisStore {
-            client,
-            config,
-            target,
-            state: Mutex::new(State::default()),
-            connect_lock: tokio::sync::Mutex::new(()),
-            leftovers: Mutex::new(Leftovers::default()),
-            wake_channel,
-            feed: wake::Feed::new(),
-        })
+        let db = ::redis::Client::open(url)
+            .map(|c| c.get_connection_info().redis.db)
+            .unwrap_or(0);
+        let single = Single::open(url)?;
+        let subscriber = single.client().clone();
+        Ok(RedisStore::with_link(
+            Link::Single(single),
+            wake::channel(db),
+            vec![subscriber],
+        ))
     }
 
-    /// `host:port/db`.
+    /// Checks a cluster spec (`redis+cluster://HOST:PORT,…`, see [`CLUSTER_SCHEME`])
+    /// without connecting.
+    pub fn open_cluster(spec: &str) -> Result<RedisStore, StoreError> {
+        let spec = spec::parse(spec)?;
+        // Pub/sub reaches every node of a cluster: a plain connection to any seed hears
+        // every replica's adds.
+        let subscribers = spec
+            .seeds
+            .iter()
+            .filter_map(|seed| ::redis::Client::open(seed.as_str()).ok())
+            .collect();
+        Ok(RedisStore::with_link(
+            Link::Cluster(cluster::Cluster::open(spec)?),
+            wake::channel(0),
+            subscribers,
+        ))
+    }
+
+    fn with_link(
+        link: Link,
+        wake_channel: String,
+        subscribers: Vec<::redis::Client>,
+    ) -> RedisStore {
+        RedisStore {
+            link,
+            leftovers: Mutex::new(Leftovers::default()),
+            wake_channel,
+            subscribers,
+            feed: wake::Feed::new(),
+        }
+    }
+
+    /// `host:port/db`, or `cluster host:port,…`.
     pub fn target(&self) -> &str {
-        &self.target
+        match &self.link {
+            Link::Single(s) => &s.target,
+            Link::Cluster(c) => c.target(),
+        }
+    }
+
+    /// Whether this store is on a Redis Cluster (its keys carry hash tags).
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.link, Link::Cluster(_))
+    }
+
+    /// The Redis key of `name` in `ns`.
+    fn key(&self, ns: Ns, name: &str) -> String {
+        tags::key(self.is_cluster(), ns, name)
+    }
+
+    /// Runs a command that only reads.
+    async fn run<T: FromRedisValue>(
+        &self,
+        what: &'static str,
+        cmd: &Cmd,
+        retry: Retry,
+    ) -> Result<T, StoreError> {
+        self.run_raw(what, cmd, retry, None)
+            .await
+            .map_err(|f| f.into_store_error(what))
+    }
+
+    /// Runs a command that writes `key` (on a cluster with `wait_replicas`, followed by
+    /// `WAIT` on the same connection).
+    async fn write<T: FromRedisValue>(
+        &self,
+        what: &'static str,
+        cmd: &Cmd,
+        retry: Retry,
+        key: &str,
+    ) -> Result<T, StoreError> {
+        self.run_raw(what, cmd, retry, Some(key))
+            .await
+            .map_err(|f| f.into_store_error(what))
+    }
+
+    async fn run_raw<T: FromRedisValue>(
+        &self,
+        what: &'static str,
+        cmd: &Cmd,
+        retry: Retry,
+        written: Option<&str>,
+    ) -> Result<T, Failure> {
+        match &self.link {
+            Link::Single(s) => s.run_raw(what, cmd, retry).await,
+            Link::Cluster(c) => c.run_raw(what, cmd, retry, written).await,
+        }
     }
 
     /// See [`super::Store::get`].
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let mut cmd = ::redis::cmd("GET");
-        cmd.arg(kv_key(key));
+        cmd.arg(self.key(Ns::Kv, key));
         self.run("GET", &cmd, Retry::Safe).await
     }
 
     /// See [`super::Store::set`].
     pub async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         let mut cmd = ::redis::cmd("SET");
-        cmd.arg(kv_key(key)).arg(value);
-        self.run("SET", &cmd, Retry::Safe).await
+        let key = self.key(Ns::Kv, key);
+        cmd.arg(&key).arg(value);
+        self.write("SET", &cmd, Retry::Safe, &key).await
     }
 
     /// See [`super::Store::delete`].
     pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
         let mut cmd = ::redis::cmd("DEL");
-        cmd.arg(kv_key(key));
-        self.run::<i64>("DEL", &cmd, Retry::Safe).await.map(drop)
+        let key = self.key(Ns::Kv, key);
+        cmd.arg(&key);
+        self.write::<i64>("DEL", &cmd, Retry::Safe, &key)
+            .await
+            .map(drop)
     }
 
     /// See [`super::Store::get_many`]: one `MGET`.
     pub async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
         let mut cmd = ::redis::cmd("MGET");
         for k in keys {
-            cmd.arg(kv_key(k));
+            cmd.arg(self.key(Ns::Kv, k));
         }
         self.run("MGET", &cmd, Retry::Safe).await
     }
@@ -131,25 +247,29 @@ impl RedisStore {
     /// See [`super::Store::set_many`]: one `MSET` (atomic on the server).
     pub async fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
         let mut cmd = ::redis::cmd("MSET");
+        let first = self.key(Ns::Kv, &entries[0].0);
         for (k, v) in entries {
-            cmd.arg(kv_key(k)).arg(v.as_slice());
+            cmd.arg(self.key(Ns::Kv, k)).arg(v.as_slice());
         }
-        self.run("MSET", &cmd, Retry::Safe).await
+        self.write("MSET", &cmd, Retry::Safe, &first).await
     }
 
     /// See [`super::Store::delete_many`]: one `DEL` of every key.
     pub async fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
         let mut cmd = ::redis::cmd("DEL");
+        let first = self.key(Ns::Kv, &keys[0]);
         for k in keys {
-            cmd.arg(kv_key(k));
+            cmd.arg(self.key(Ns::Kv, k));
         }
-        self.run::<i64>("DEL", &cmd, Retry::Safe).await.map(drop)
+        self.write::<i64>("DEL", &cmd, Retry::Safe, &first)
+            .await
+            .map(drop)
     }
 
     /// See [`super::Store::exists`].
     pub async fn exists(&self, key: &str) -> Result<bool, StoreError> {
         let mut cmd = ::redis::cmd("EXISTS");
-        cmd.arg(kv_key(key));
+        cmd.arg(self.key(Ns::Kv, key));
         Ok(self.run::<i64>("EXISTS", &cmd, Retry::Safe).await? > 0)
     }
 
@@ -157,11 +277,16 @@ impl RedisStore {
     pub async fn increment(&self, key: &str, delta: u64) -> Result<u64, StoreError> {
         let delta = i64::try_from(delta).map_err(|_| overflow(key))?;
         let mut cmd = ::redis::cmd("EVAL");
+        let redis_key = self.key(Ns::Kv, key);
         cmd.arg(scripts::INCREMENT)
             .arg(1)
-            .arg(kv_key(key))
+            .arg(&redis_key)
             .arg(delta);
-        match self.run_raw::<i64>("INCRBY", &cmd, Retry::Never).await {
+        let written = Some(redis_key.as_str());
+        match self
+            .run_raw::<i64>("INCRBY", &cmd, Retry::Never, written)
+            .await
+        {
             Ok(n) => u64::try_from(n).map_err(|_| not_a_number(key)),
             Err(Failure::Redis(e)) if e.code() == Some("NOTANUMBER") => Err(not_a_number(key)),
             Err(Failure::Redis(e)) if e.kind() == ErrorKind::ResponseError => {
@@ -188,23 +313,34 @@ impl RedisStore {
         if limit == 0 {
             return Ok((Vec::new(), Some(cursor.unwrap_or(0))));
         }
-        let (mut page, next) = self.scan_page(prefix, cursor.unwrap_or(0), limit).await?;
+        let cursor = cursor.unwrap_or(0);
+        let (mut page, next) = match &self.link {
+            Link::Single(_) => self.scan_page(prefix, cursor, limit).await?,
+            Link::Cluster(c) => self.cluster_scan_page(c, prefix, cursor, limit).await?,
+        };
         page.sort();
         page.dedup();
         Ok((page, next))
     }
+
     /// See [`super::Store::set_add`].
     pub async fn set_add(&self, set: &str, member: &str) -> Result<(), StoreError> {
         let mut cmd = ::redis::cmd("SADD");
-        cmd.arg(set_key(set)).arg(member);
-        self.run::<i64>("SADD", &cmd, Retry::Safe).await.map(drop)
+        let set = self.key(Ns::Set, set);
+        cmd.arg(&set).arg(member);
+        self.write::<i64>("SADD", &cmd, Retry::Safe, &set)
+            .await
+            .map(drop)
     }
 
     /// See [`super::Store::set_remove`].
     pub async fn set_remove(&self, set: &str, member: &str) -> Result<(), StoreError> {
         let mut cmd = ::redis::cmd("SREM");
-        cmd.arg(set_key(set)).arg(member);
-        self.run::<i64>("SREM", &cmd, Retry::Safe).await.map(drop)
+        let set = self.key(Ns::Set, set);
+        cmd.arg(&set).arg(member);
+        self.write::<i64>("SREM", &cmd, Retry::Safe, &set)
+            .await
+            .map(drop)
     }
 
     /// See [`super::Store::stream_add`]: one script, atomic on the server. Repeating it
@@ -217,14 +353,29 @@ impl RedisStore {
         items: &[Vec<u8>],
         ttl: Duration,
     ) -> Result<bool, StoreError> {
-        let (set, member) = once.unwrap_or(("", ""));
+        let stream_key = self.key(Ns::Stream, stream);
         let mut cmd = ::redis::cmd("EVAL");
-        cmd.arg(scripts::STREAM_ADD)
-            .arg(2)
-            .arg(stream_key(stream))
-            .arg(set_key(set))
-            .arg(member)
-            .arg(millis(ttl).min(MAX_MS))
+        cmd.arg(scripts::STREAM_ADD);
+        match once {
+            // The stream and its set share a slot (see `tags`); a cluster refuses a script
+            // whose keys do not, so that is checked here with a clear message.
+            Some((set, member)) => {
+                let set_key = self.key(Ns::Set, set);
+                if self.is_cluster()
+                    && tags::slot_of_key(&set_key) != tags::slot_of_key(&stream_key)
+                {
+                    return Err(StoreError::Other(format!(
+                        "redis cluster: stream {stream} and its add-once set {set} are in \
+                         different hash slots (name them `kind/tenant/session`)"
+                    )));
+                }
+                cmd.arg(2).arg(&stream_key).arg(set_key).arg(member);
+            }
+            None => {
+                cmd.arg(1).arg(&stream_key).arg("");
+            }
+        }
+        cmd.arg(millis(ttl).min(MAX_MS))
             .arg(&self.wake_channel)
             .arg(stream);
         for item in items {
@@ -235,12 +386,16 @@ impl RedisStore {
         } else {
             Retry::Never
         };
-        Ok(self.run::<i64>("stream-add", &cmd, retry).await? == 1)
+        Ok(self
+            .write::<i64>("stream-add", &cmd, retry, &stream_key)
+            .await?
+            == 1)
     }
 
     /// See [`super::Store::stream_adds`]: the streams the add script announced.
     pub fn stream_adds(&self) -> tokio::sync::broadcast::Receiver<String> {
-        self.feed.reader(&self.client, self.wake_channel.clone())
+        self.feed
+            .reader(&self.subscribers, self.wake_channel.clone())
     }
 
     /// See [`super::Store::stream_read`]: one script over the stream's consumer group
@@ -256,14 +411,18 @@ impl RedisStore {
         ttl: Duration,
     ) -> Result<Vec<Entry>, StoreError> {
         let mut cmd = ::redis::cmd("EVAL");
+        let stream_key = self.key(Ns::Stream, stream);
         cmd.arg(scripts::STREAM_READ)
             .arg(1)
-            .arg(stream_key(stream))
+            .arg(&stream_key)
             .arg(ack.map(|a| a.to_string()).unwrap_or_default())
             .arg(max.min(1000))
             .arg(millis(visibility).min(MAX_MS))
             .arg(millis(ttl).min(MAX_MS));
-        let raw: Vec<(String, Vec<Vec<u8>>)> = self.run("stream-read", &cmd, Retry::Safe).await?;
+        // A write too: it acknowledges, deletes and hands out entries.
+        let raw: Vec<(String, Vec<Vec<u8>>)> = self
+            .write("stream-read", &cmd, Retry::Safe, &stream_key)
+            .await?;
         raw.into_iter()
             .map(|(id, mut fields)| {
                 let id = id.parse().map_err(|_| {
@@ -282,14 +441,17 @@ impl RedisStore {
     /// See [`super::Store::set_clear`].
     pub async fn set_clear(&self, set: &str) -> Result<(), StoreError> {
         let mut cmd = ::redis::cmd("DEL");
-        cmd.arg(set_key(set));
-        self.run::<i64>("DEL", &cmd, Retry::Safe).await.map(drop)
+        let set = self.key(Ns::Set, set);
+        cmd.arg(&set);
+        self.write::<i64>("DEL", &cmd, Retry::Safe, &set)
+            .await
+            .map(drop)
     }
 
     /// See [`super::Store::set_members`]: sorted here (Redis keeps no order).
     pub async fn set_members(&self, set: &str) -> Result<Vec<String>, StoreError> {
         let mut cmd = ::redis::cmd("SMEMBERS");
-        cmd.arg(set_key(set));
+        cmd.arg(self.key(Ns::Set, set));
         let raw: Vec<Vec<u8>> = self.run("SMEMBERS", &cmd, Retry::Safe).await?;
         let mut members: Vec<String> = raw
             .into_iter()
@@ -301,12 +463,13 @@ impl RedisStore {
 
     /// See [`super::Store::release_lease`]: one script (delete if the owner holds it).
     pub async fn release_lease(&self, key: &str, owner: &str) -> Result<bool, StoreError> {
+        let lease = self.key(Ns::Lease, key);
         let mut cmd = ::redis::cmd("EVAL");
-        cmd.arg(scripts::RELEASE)
-            .arg(1)
-            .arg(lease_key(key))
-            .arg(owner);
-        Ok(self.run::<i64>("release", &cmd, Retry::Safe).await? == 1)
+        cmd.arg(scripts::RELEASE).arg(1).arg(&lease).arg(owner);
+        Ok(self
+            .write::<i64>("release", &cmd, Retry::Safe, &lease)
+            .await?
+            == 1)
     }
 
     /// See [`super::Store::try_lease`].
@@ -317,29 +480,17 @@ impl RedisStore {
         ttl: Duration,
     ) -> Result<bool, StoreError> {
         let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).max(1);
+        let lease = self.key(Ns::Lease, key);
         let mut cmd = ::redis::cmd("EVAL");
         cmd.arg(scripts::LEASE)
             .arg(1)
-            .arg(lease_key(key))
+            .arg(&lease)
             .arg(owner)
             .arg(ttl_ms);
         // Repeating it is harmless: the owner then holds the lease and renews it.
-        Ok(self.run::<i64>("lease", &cmd, Retry::Safe).await? == 1)
+        Ok(self
+            .write::<i64>("lease", &cmd, Retry::Safe, &lease)
+            .await?
+            == 1)
     }
-}
-
-fn kv_key(key: &str) -> String {
-    format!("{PREFIX}k:{key}")
-}
-
-fn stream_key(stream: &str) -> String {
-    format!("{PREFIX}x:{stream}")
-}
-
-fn set_key(set: &str) -> String {
-    format!("{PREFIX}s:{set}")
-}
-
-fn lease_key(key: &str) -> String {
-    format!("{PREFIX}l:{key}")
 }

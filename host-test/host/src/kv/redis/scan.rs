@@ -3,7 +3,8 @@
 //! skipped and few come twice.
 
 use super::conn::Retry;
-use super::{kv_key, RedisStore, StoreError};
+use super::tags::{self, Ns};
+use super::{RedisStore, StoreError};
 use std::collections::HashMap;
 use std::sync::MutexGuard;
 use std::time::{Duration, Instant};
@@ -27,7 +28,7 @@ impl RedisStore {
         cursor: u64,
         limit: usize,
     ) -> Result<(Vec<String>, Option<u64>), StoreError> {
-        let namespace = kv_key("");
+        let namespace = tags::key(false, Ns::Kv, "");
         let pattern = format!("{}{}*", glob_escape(&namespace), glob_escape(prefix));
         let count = limit.clamp(16, 1000);
         let mut scan = cursor & SCAN_CURSOR_MASK;
@@ -97,7 +98,7 @@ impl RedisStore {
         (keys, Some(u64::from(token) << SCAN_CURSOR_BITS | scan))
     }
 
-    fn leftovers(&self) -> MutexGuard<'_, Leftovers> {
+    pub(super) fn leftovers(&self) -> MutexGuard<'_, Leftovers> {
         self.leftovers.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -120,6 +121,21 @@ struct Leftover {
 
 impl Leftovers {
     fn put(&mut self, prefix: &str, scan: u64, keys: Vec<String>, next: u64) -> u16 {
+        self.next_token = self.next_token.checked_add(1).unwrap_or(1);
+        let token = self.next_token;
+        self.put_at(token, prefix, scan, keys, next);
+        token
+    }
+
+    /// Keeps `keys` under `token` (replacing what was there).
+    pub(super) fn put_at(
+        &mut self,
+        token: u16,
+        prefix: &str,
+        scan: u64,
+        keys: Vec<String>,
+        next: u64,
+    ) {
         self.batches.retain(|_, b| b.at.elapsed() < LEFTOVER_TTL);
         if self.batches.len() >= LEFTOVER_MAX {
             let oldest = self
@@ -131,8 +147,6 @@ impl Leftovers {
                 self.batches.remove(&t);
             }
         }
-        self.next_token = self.next_token.checked_add(1).unwrap_or(1);
-        let token = self.next_token;
         let leftover = Leftover {
             prefix: prefix.to_string(),
             scan,
@@ -141,11 +155,15 @@ impl Leftovers {
             at: Instant::now(),
         };
         self.batches.insert(token, leftover);
-        token
     }
 
     /// The keys and next SCAN cursor kept under `token`, if they belong to this listing.
-    fn take(&mut self, token: u16, prefix: &str, scan: u64) -> Option<(Vec<String>, u64)> {
+    pub(super) fn take(
+        &mut self,
+        token: u16,
+        prefix: &str,
+        scan: u64,
+    ) -> Option<(Vec<String>, u64)> {
         let b = self.batches.remove(&token)?;
         (b.prefix == prefix && b.scan == scan && b.at.elapsed() < LEFTOVER_TTL)
             .then_some((b.keys, b.next))
