@@ -162,8 +162,10 @@ impl Bus {
     }
 
     /// Acknowledge up to `ack` (if given), then wait up to `wait` for the session's next
-    /// batch (not past the start of a drain: an empty answer then). A batch handed out and not acknowledged comes again after the visibility
-    /// timeout, under the same ids; until then the session's later actions wait behind it.
+    /// batch (not past the start of a drain: an empty answer then), woken by the stream's
+    /// adds on any replica and reading again every [`RECHECK_EVERY`]. A batch handed out and
+    /// not acknowledged comes again after the visibility timeout, under the same ids; until
+    /// then the session's later actions wait behind it.
     pub async fn take(
         &self,
         tenant: &str,
