@@ -110,6 +110,10 @@ enum Command {
         /// Milliseconds a drain (`SIGTERM`) lets requests in flight finish before exiting.
         #[arg(long, env = "GENESYS_OM_DRAIN_TIMEOUT_MS", default_value_t = 20_000)]
         drain_timeout_ms: u64,
+        /// Hook calls running at once on this replica, over every tenant (the instance
+        /// pool's size); a call past them waits, within its tenant's `max-queue-wait-ms`.
+        #[arg(long, env = "GENESYS_OM_MAX_INSTANCES", default_value_t = genesys_om_host::runtime::DEFAULT_INSTANCES)]
+        max_instances: u32,
     },
     /// Component and native figures side by side.
     Bench {
@@ -126,6 +130,10 @@ enum Command {
         /// `--wasm`'s, in alternating rounds, as ratios (for noisy machines).
         #[arg(long)]
         against: Option<PathBuf>,
+        /// Only the service figures (`serve --kv redis://` against the Node.js peer),
+        /// printed, without bench.json: for trying a change to the service path.
+        #[arg(long)]
+        service_only: bool,
     },
     /// A Genesys Cloud simulator on 127.0.0.1.
     Simulator {
@@ -250,8 +258,10 @@ async fn main() -> Result<()> {
             out,
             wasm: w,
             against,
+            service_only,
         } => match against {
             Some(other) => host_test::bench::compare::run(&wasm(w), &other).await?,
+            None if service_only => host_test::bench::service_only(&wasm(w), iterations).await?,
             None => {
                 host_test::bench::run(&wasm(w), &out, iterations).await?;
             }
@@ -273,6 +283,7 @@ async fn main() -> Result<()> {
             action_visibility_ms,
             action_ttl_secs,
             drain_timeout_ms,
+            max_instances,
         } => {
             init_logs(true);
             let egress = match genesys_base_url {
@@ -300,7 +311,9 @@ async fn main() -> Result<()> {
                 visibility: Duration::from_millis(action_visibility_ms.max(1)),
                 ttl: Duration::from_secs(action_ttl_secs.max(1)),
             };
-            let server = Server::new(opts, engine()?);
+            opts.max_instances = max_instances;
+            let engine = genesys_om_host::engine_for(max_instances, &opts.limits)?;
+            let server = Server::new(opts, engine);
             let running = genesys_om_host::serve::start_drainable(server.clone()).await?;
             println!("serving tenants on http://{} (store: {kv})", running.addr);
             let mut term =

@@ -33,6 +33,9 @@ pub enum Refused {
     QueueFull,
     /// The call waited `max-queue-wait-ms` in the queue without a slot coming free.
     WaitRanOut,
+    /// The tenant had a slot, but every instance of the replica (`--max-instances`) was
+    /// in use for the call's `max-queue-wait-ms`.
+    InstancesInUse,
 }
 
 impl Refused {
@@ -41,6 +44,7 @@ impl Refused {
         match self {
             Refused::QueueFull => "queue-full",
             Refused::WaitRanOut => "queue-wait",
+            Refused::InstancesInUse => "instances",
         }
     }
 }

@@ -35,5 +35,5 @@ pub mod webhook;
 
 pub use egress::Egress;
 pub use kv::Store;
-pub use runtime::{engine, Plugin};
+pub use runtime::{engine, engine_for, Plugin};
 pub use tenant::Tenant;

@@ -2,8 +2,8 @@
 //! process, so that a noisy machine (other tenants, frequency changes) slows both alike; the
 //! figure that counts is the median of the per-round ratios, not either absolute time.
 
+use super::component_hooks;
 use super::inputs::{in_process, median};
-use super::{component_hooks, pooling_engine};
 use anyhow::Result;
 use genesys_om_handover::testing::MapConfig;
 use genesys_om_host::{Plugin, Store, Tenant};
@@ -18,7 +18,7 @@ const PER_ROUND: usize = 60;
 /// Print, for `wasm` and `other`, the best round's figures and the median per-round ratio
 /// (other ÷ wasm) of agent-message, verify + parse, and the refusal path.
 pub async fn run(wasm: &Path, other: &Path) -> Result<()> {
-    let engine = pooling_engine()?;
+    let engine = genesys_om_host::engine()?;
     let tenant = Tenant::new("bench", MapConfig::working().0);
     let plugin = |p: &Path| -> Result<Plugin> {
         let c = Component::new(&engine, std::fs::read(p)?)?;

@@ -26,7 +26,7 @@ use serde_json::json;
 use std::path::Path;
 use std::time::Instant;
 use wasmtime::component::Component;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Engine};
 
 /// Per-hook medians in µs: start, user-message, agent-message, end.
 pub(crate) type HookTimes = [f64; 4];
@@ -190,16 +190,11 @@ async fn instantiate_median(plugin: &Plugin, tenant: &Tenant, n: usize) -> Resul
     Ok(median(v))
 }
 
-pub(crate) fn pooling_engine() -> Result<Engine> {
-    let mut pool = PoolingAllocationConfig::default();
-    pool.total_component_instances(64)
-        .total_memories(64)
-        .total_tables(64)
-        .total_core_instances(64);
-    pool.max_memory_size(64 << 20);
+/// An engine like `serve`'s but with wasmtime's on-demand allocator (every instance's
+/// memory mapped and unmapped): the comparison row of the instantiation figure.
+fn on_demand_engine() -> Result<Engine> {
     let mut config = Config::new();
     config.epoch_interruption(true);
-    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     let engine = Engine::new(&config)?;
     let weak = engine.weak();
     std::thread::spawn(move || {
@@ -210,6 +205,15 @@ pub(crate) fn pooling_engine() -> Result<Engine> {
         }
     });
     Ok(engine)
+}
+
+/// Only the service figures, printed (`bench --service-only`).
+pub async fn service_only(wasm: &Path, iters: usize) -> Result<()> {
+    match service::run(wasm, iters).await? {
+        Some(s) => s.print(),
+        None => bail!("redis-server is not installed (`make redis` installs it)"),
+    }
+    Ok(())
 }
 
 /// Run everything; prints the table and returns the figures as JSON.
@@ -238,11 +242,12 @@ pub async fn run(wasm: &Path, out_dir: &Path, iters: usize) -> Result<serde_json
     }
     let config: std::collections::HashMap<String, String> = MapConfig::working().0;
     let tenant = Tenant::new("bench", config);
-    let plugin = Plugin::from_component(&engine, &component, in_process(), Store::memory())?;
+    let od_engine = on_demand_engine()?;
+    let od_component = Component::new(&od_engine, &bytes)?;
+    let plugin = Plugin::from_component(&od_engine, &od_component, in_process(), Store::memory())?;
     let inst_on_demand = instantiate_median(&plugin, &tenant, 2000).await?;
-    let pengine = pooling_engine()?;
-    let pcomponent = Component::new(&pengine, &bytes)?;
-    let pplugin = Plugin::from_component(&pengine, &pcomponent, in_process(), Store::memory())?;
+    // `serve`'s own engine: the pooling allocator.
+    let pplugin = Plugin::from_component(&engine, &component, in_process(), Store::memory())?;
     let inst_pooling = instantiate_median(&pplugin, &tenant, 2000).await?;
 
     let (od_t, _, _, _, _) = component_hooks(&plugin, &tenant, iters.min(100)).await?;

@@ -204,3 +204,118 @@ async fn past_a_full_queue_a_call_is_refused_at_once_and_a_queued_one_when_its_w
         0
     );
 }
+
+/// A replica whose instance pool holds four calls (`--max-instances 4`) under a burst of
+/// two tenants, each within its own `max-concurrent-calls`: the calls past the pool wait
+/// for an instance instead of failing to instantiate; every one is answered, each user's
+/// messages reach Genesys once and in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_past_the_replica_s_instances_waits_for_them_none_refused() {
+    const PER_TENANT: usize = 30;
+    let sim = Simulator::start(CLIENT_ID, CLIENT_SECRET).await.unwrap();
+    let dir = TempDir::with_prefix("bursts-instances").unwrap();
+    let wasm = artifact("genesys-om-handover.wasm");
+    let tenants = ["acme", "beta"];
+    for name in tenants {
+        tenant(
+            dir.path(),
+            name,
+            &wasm,
+            "s",
+            json!({"max-queue-wait-ms": 60_000}),
+        );
+        sim.add_integration(&format!("{name}-deployment"), "", "s");
+    }
+    let base = serve_dir(dir.path(), &sim, |o| o.max_instances = 4).await;
+    for name in tenants {
+        let (s, v) = call("GET", &format!("{base}/api/{name}/version"), Value::Null).await;
+        assert_eq!(s, 200, "{v}");
+    }
+    let at_once = Arc::new(tokio::sync::Barrier::new(2 * PER_TENANT));
+    let users: Vec<_> = (0..2 * PER_TENANT)
+        .map(|i| {
+            let (base, at_once) = (base.clone(), at_once.clone());
+            let name = tenants[i % 2];
+            tokio::spawn(async move {
+                let user = format!("{name}-u{i}");
+                at_once.wait().await;
+                let mut answers = Vec::new();
+                let start = json!({"user": {"user_id": user, "session_id": format!("{user}-s")}});
+                answers.push(call("POST", &format!("{base}/api/{name}/start"), start).await);
+                for k in 0..3 {
+                    let said = json!({"user_id": user, "text": format!("{user} says {k}")});
+                    answers.push(call("POST", &format!("{base}/api/{name}/message"), said).await);
+                }
+                (user, answers)
+            })
+        })
+        .collect();
+    for u in users {
+        let (user, answers) = u.await.unwrap();
+        for (s, v) in answers {
+            assert_eq!(s, 200, "{user}: {v}");
+        }
+        let prefix = format!("{user} says ");
+        let texts: Vec<String> = sim
+            .texts_of(&user)
+            .into_iter()
+            .filter(|t| t.starts_with(&prefix))
+            .collect();
+        let sent: Vec<String> = (0..3).map(|k| format!("{prefix}{k}")).collect();
+        assert_eq!(
+            texts, sent,
+            "{user}'s messages at Genesys, once each, in order"
+        );
+    }
+    let m = metrics(&base).await;
+    for name in tenants {
+        assert_eq!(sample(&m, &refused_series(name, "instances")), 0);
+        let traps = format!("handover_hook_traps_total{{tenant=\"{name}\",hook=\"start\"}}");
+        assert_eq!(sample(&m, &traps), 0, "{m}");
+    }
+}
+
+/// With every instance of the replica in use (one, held by a call that runs to its
+/// deadline), a call of another tenant waits its `max-queue-wait-ms` and is refused 503 +
+/// `Retry-After`, counted as `reason="instances"`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_finding_every_instance_in_use_past_its_wait_is_refused() {
+    let sim = Simulator::start(CLIENT_ID, CLIENT_SECRET).await.unwrap();
+    let dir = TempDir::with_prefix("bursts-no-instance").unwrap();
+    let misbehave = artifact("misbehave.wasm");
+    for name in ["first", "second"] {
+        tenant(
+            dir.path(),
+            name,
+            &misbehave,
+            "s",
+            json!({"max-queue-wait-ms": 300}),
+        );
+    }
+    let base = serve_dir(dir.path(), &sim, |o| {
+        o.max_instances = 1;
+        o.limits.hook_timeout = Duration::from_secs(5);
+    })
+    .await;
+    for name in ["first", "second"] {
+        let (s, v) = call("GET", &format!("{base}/api/{name}/version"), Value::Null).await;
+        assert_eq!(s, 200, "{v}");
+    }
+    let mut pair = vec![start(&base, "first", "a"), start(&base, "second", "b")];
+    wait_until("a call to be answered", Duration::from_secs(30), || {
+        let answered = pair.iter().any(|t| t.is_finished());
+        async move { answered }
+    })
+    .await;
+    let i = pair.iter().position(|t| t.is_finished()).unwrap();
+    let (s, head) = pair.remove(i).await.unwrap();
+    assert_eq!(s, 503, "{head}");
+    assert!(head.contains("retry-after: 1"), "{head}");
+    assert!(!pair[0].is_finished(), "the other call still runs");
+    let m = metrics(&base).await;
+    let refused: u64 = ["first", "second"]
+        .iter()
+        .map(|t| sample(&m, &refused_series(t, "instances")))
+        .sum();
+    assert_eq!(refused, 1, "{m}");
+}

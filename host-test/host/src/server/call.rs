@@ -73,6 +73,9 @@ impl std::fmt::Display for Busy {
             crate::tenants::Refused::WaitRanOut => {
                 f.write_str("no call of the tenant finished within the queue's wait")
             }
+            crate::tenants::Refused::InstancesInUse => {
+                f.write_str("every instance of this replica stayed in use within the queue's wait")
+            }
         }
     }
 }

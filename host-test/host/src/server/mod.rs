@@ -42,6 +42,9 @@ pub struct Server {
     pub drain: Arc<crate::drain::Drain>,
     /// Where hook calls run.
     guests: GuestPool,
+    /// One permit per instance of the engine's pool (`max_instances`): a call holds one
+    /// while it runs, so the pool is never asked for more than it has.
+    instances: Arc<tokio::sync::Semaphore>,
     /// Genesys organization ids of tenants, once looked up.
     organizations: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
@@ -71,6 +74,9 @@ impl Server {
             tenants,
             kv,
             guests: GuestPool::new(opts.guest_threads),
+            instances: Arc::new(tokio::sync::Semaphore::new(
+                opts.max_instances.max(1) as usize
+            )),
             organizations: Default::default(),
             opts,
             replica,
@@ -129,6 +135,30 @@ impl Server {
                 }
             }
         };
+        // Then an instance of the replica's pool: a call waits for one at most the
+        // tenant's `max-queue-wait-ms` more.
+        let instance = match self.instances.clone().try_acquire_owned() {
+            Ok(instance) => instance,
+            Err(_) => {
+                let free = self.instances.clone().acquire_owned();
+                match tokio::time::timeout(limit.max_wait, free).await {
+                    Ok(Ok(instance)) => instance,
+                    // The semaphore is never closed: only the wait can end without one.
+                    Ok(Err(_)) | Err(_) => {
+                        let refused = crate::tenants::Refused::InstancesInUse;
+                        self.metrics.busy(tenant, refused.label());
+                        tracing::warn!(
+                            tenant,
+                            hook,
+                            max_instances = self.opts.max_instances,
+                            reason = refused.label(),
+                            "busy: call refused"
+                        );
+                        return Err(Busy(refused).into());
+                    }
+                }
+            }
+        };
         let started = Instant::now();
         // This call's store round trips: the guest's, the file store's fsync, the routing's.
         let trips = RoundTrips::new();
@@ -138,7 +168,7 @@ impl Server {
         let on = loaded.clone();
         let task = self.guests.spawn(async move {
             let r = call.on(&plugin, &on.tenant).await;
-            drop(permit);
+            drop((permit, instance));
             r
         });
         let result = task

@@ -33,6 +33,10 @@ pub struct ServeOptions {
     pub limits: crate::runtime::Limits,
     /// Threads of the pool hook calls run on (apart from the HTTP workers).
     pub guest_threads: usize,
+    /// Hook calls running at once on this replica, over every tenant: the engine's
+    /// instance pool holds this many (build it with [`crate::engine_for`]). A call past
+    /// them waits, within its tenant's `max-queue-wait-ms`, for one to finish.
+    pub max_instances: u32,
     /// The bot side's streams: visibility timeout and TTL.
     pub bus: crate::bus::BusOptions,
 }
@@ -52,6 +56,7 @@ impl ServeOptions {
             conn: crate::http::ConnLimits::default(),
             limits: crate::runtime::Limits::default(),
             guest_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            max_instances: crate::runtime::DEFAULT_INSTANCES,
             bus: crate::bus::BusOptions::default(),
         }
     }

@@ -6,7 +6,7 @@ use crate::serving::{call, served_version};
 use crate::support::{artifact, metrics, sample, wait_until};
 use genesys_om_host::serve;
 use genesys_om_host::server::{ServeOptions, Server};
-use genesys_om_host::{engine, Egress, Store};
+use genesys_om_host::{engine_for, Egress, Store};
 use genesys_sim::{request, AgentSends, Simulator};
 use handover_testkit::TempDir;
 use serde_json::{json, Value};
@@ -62,9 +62,8 @@ pub(super) async fn serve_dir(
     opts.flush_every = Duration::ZERO;
     opts.inactivity_every = Duration::ZERO;
     f(&mut opts);
-    let addr = serve::start(Server::new(opts, engine().unwrap()))
-        .await
-        .unwrap();
+    let engine = engine_for(opts.max_instances, &opts.limits).unwrap();
+    let addr = serve::start(Server::new(opts, engine)).await.unwrap();
     format!("http://{addr}")
 }
 
