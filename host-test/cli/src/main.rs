@@ -112,7 +112,7 @@ enum Command {
         drain_timeout_ms: u64,
         /// Hook calls running at once on this replica, over every tenant (the instance
         /// pool's size); a call past them waits, within its tenant's `max-queue-wait-ms`.
-        #[arg(long, env = "GENESYS_OM_MAX_INSTANCES", default_value_t = genesys_om_host::runtime::DEFAULT_INSTANCES)]
+        #[arg(long, env = "GENESYS_OM_MAX_INSTANCES", default_value_t = genesys_om_host::engine::DEFAULT_INSTANCES)]
         max_instances: u32,
     },
     /// Component and native figures side by side.

@@ -13,6 +13,7 @@ pub mod bus;
 mod bus_wake;
 pub mod drain;
 pub mod egress;
+pub mod engine;
 pub mod flags;
 pub mod genesys_api;
 pub mod http;
@@ -34,6 +35,7 @@ pub mod tenants;
 pub mod webhook;
 
 pub use egress::Egress;
+pub use engine::{engine, engine_for};
 pub use kv::Store;
-pub use runtime::{engine, engine_for, Plugin};
+pub use runtime::Plugin;
 pub use tenant::Tenant;

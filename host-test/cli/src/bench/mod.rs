@@ -17,7 +17,6 @@ use genesys_om_handover::testing::MapConfig;
 use genesys_om_host::bindings::types::{
     EndSignal, HandoverSettings, TranscriptEntry, UserEvent, Webhook,
 };
-use genesys_om_host::runtime::EPOCH_TICK;
 use genesys_om_host::{engine, Plugin, Store, Tenant};
 use inputs::{
     end_event, in_process, median, micros, profile, transcript, webhook, CUSTOM_ATTRIBUTES,
@@ -26,7 +25,6 @@ use serde_json::json;
 use std::path::Path;
 use std::time::Instant;
 use wasmtime::component::Component;
-use wasmtime::{Config, Engine};
 
 /// Per-hook medians in µs: start, user-message, agent-message, end.
 pub(crate) type HookTimes = [f64; 4];
@@ -190,23 +188,6 @@ async fn instantiate_median(plugin: &Plugin, tenant: &Tenant, n: usize) -> Resul
     Ok(median(v))
 }
 
-/// An engine like `serve`'s but with wasmtime's on-demand allocator (every instance's
-/// memory mapped and unmapped): the comparison row of the instantiation figure.
-fn on_demand_engine() -> Result<Engine> {
-    let mut config = Config::new();
-    config.epoch_interruption(true);
-    let engine = Engine::new(&config)?;
-    let weak = engine.weak();
-    std::thread::spawn(move || {
-        while let Some(e) = weak.upgrade() {
-            e.increment_epoch();
-            drop(e);
-            std::thread::sleep(EPOCH_TICK);
-        }
-    });
-    Ok(engine)
-}
-
 /// Only the service figures, printed (`bench --service-only`).
 pub async fn service_only(wasm: &Path, iters: usize) -> Result<()> {
     match service::run(wasm, iters).await? {
@@ -242,7 +223,7 @@ pub async fn run(wasm: &Path, out_dir: &Path, iters: usize) -> Result<serde_json
     }
     let config: std::collections::HashMap<String, String> = MapConfig::working().0;
     let tenant = Tenant::new("bench", config);
-    let od_engine = on_demand_engine()?;
+    let od_engine = genesys_om_host::engine::on_demand_engine()?;
     let od_component = Component::new(&od_engine, &bytes)?;
     let plugin = Plugin::from_component(&od_engine, &od_component, in_process(), Store::memory())?;
     let inst_on_demand = instantiate_median(&plugin, &tenant, 2000).await?;

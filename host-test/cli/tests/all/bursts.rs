@@ -128,6 +128,22 @@ fn start(base: &str, tenant: &str, user: &str) -> tokio::task::JoinHandle<(u16, 
     })
 }
 
+/// Of two calls that cannot both run, the first answered is a 503 + `Retry-After`
+/// while the other still runs.
+async fn one_refused_while_the_other_runs(pair: [tokio::task::JoinHandle<(u16, String)>; 2]) {
+    let mut pair = Vec::from(pair);
+    wait_until("a call to be answered", Duration::from_secs(30), || {
+        let answered = pair.iter().any(|t| t.is_finished());
+        async move { answered }
+    })
+    .await;
+    let i = pair.iter().position(|t| t.is_finished()).unwrap();
+    let (s, head) = pair.remove(i).await.unwrap();
+    assert_eq!(s, 503, "{head}");
+    assert!(head.contains("retry-after: 1"), "{head}");
+    assert!(!pair[0].is_finished(), "the other call still runs");
+}
+
 fn refused_series(tenant: &str, reason: &str) -> String {
     format!("handover_calls_refused_busy_total{{tenant=\"{tenant}\",reason=\"{reason}\"}}")
 }
@@ -178,24 +194,11 @@ async fn past_a_full_queue_a_call_is_refused_at_once_and_a_queued_one_when_its_w
     assert_eq!(sample(&m, &refused_series("full", "queue-wait")), 0);
 
     // `impatient`: of two calls, one runs and the other is refused once its wait ran out.
-    let mut pair = vec![
+    let pair = [
         start(&base, "impatient", "a"),
         start(&base, "impatient", "b"),
     ];
-    wait_until(
-        "a call of `impatient` to be answered",
-        Duration::from_secs(30),
-        || {
-            let answered = pair.iter().any(|t| t.is_finished());
-            async move { answered }
-        },
-    )
-    .await;
-    let i = pair.iter().position(|t| t.is_finished()).unwrap();
-    let (s, head) = pair.remove(i).await.unwrap();
-    assert_eq!(s, 503, "{head}");
-    assert!(head.contains("retry-after: 1"), "{head}");
-    assert!(!pair[0].is_finished(), "the other call still runs");
+    one_refused_while_the_other_runs(pair).await;
     let m = metrics(&base).await;
     assert_eq!(sample(&m, &refused_series("impatient", "queue-wait")), 1);
     assert_eq!(sample(&m, &refused_series("impatient", "queue-full")), 0);
@@ -301,17 +304,8 @@ async fn a_call_finding_every_instance_in_use_past_its_wait_is_refused() {
         let (s, v) = call("GET", &format!("{base}/api/{name}/version"), Value::Null).await;
         assert_eq!(s, 200, "{v}");
     }
-    let mut pair = vec![start(&base, "first", "a"), start(&base, "second", "b")];
-    wait_until("a call to be answered", Duration::from_secs(30), || {
-        let answered = pair.iter().any(|t| t.is_finished());
-        async move { answered }
-    })
-    .await;
-    let i = pair.iter().position(|t| t.is_finished()).unwrap();
-    let (s, head) = pair.remove(i).await.unwrap();
-    assert_eq!(s, 503, "{head}");
-    assert!(head.contains("retry-after: 1"), "{head}");
-    assert!(!pair[0].is_finished(), "the other call still runs");
+    let pair = [start(&base, "first", "a"), start(&base, "second", "b")];
+    one_refused_while_the_other_runs(pair).await;
     let m = metrics(&base).await;
     let refused: u64 = ["first", "second"]
         .iter()

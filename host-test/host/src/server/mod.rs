@@ -16,11 +16,12 @@ use crate::kv::Store;
 use crate::metrics::{error_kind, Metrics};
 use crate::records::Records;
 use crate::round_trips::RoundTrips;
-use crate::tenants::{Loaded, Tenants};
+use crate::tenants::{Loaded, Refused, Tenants};
 use anyhow::{anyhow, Result};
 use guests::GuestPool;
 use std::sync::Arc;
 use std::time::Instant;
+use tokio::sync::OwnedSemaphorePermit;
 
 /// The running server.
 pub struct Server {
@@ -95,8 +96,9 @@ impl Server {
 
     /// Run one hook on the tenant's current plugin (an `Arc`: a swap does not stop it),
     /// then record it and route its outcome: host records, the session's queue. A call of
-    /// a tenant with its maximum of calls running waits in the tenant's queue; [`Busy`] when
-    /// the queue is full (at once) or the wait ran out.
+    /// a tenant with its maximum of calls running waits in the tenant's queue, and one that
+    /// finds every instance of the replica in use waits for one; [`Busy`] when the queue is
+    /// full (at once) or a wait ran out.
     pub async fn run(
         &self,
         loaded: &Arc<Loaded>,
@@ -104,59 +106,20 @@ impl Server {
     ) -> Result<Result<Outcome, HookError>> {
         let (tenant, hook) = (loaded.tenant.name.as_str(), call.hook());
         let limit = &loaded.calls;
-        let permit = match limit.try_now() {
-            Some(permit) => permit,
-            // Every slot taken: wait in the tenant's queue, if it has room.
-            None => {
-                let waited = match limit.queue() {
-                    Ok(place) => {
-                        let _waiting = self.metrics.waiting(tenant);
-                        place.wait().await
-                    }
-                    Err(refused) => Err(refused),
-                };
-                match waited {
-                    Ok(permit) => {
-                        self.metrics.queued(tenant);
-                        permit
-                    }
-                    Err(refused) => {
-                        self.metrics.busy(tenant, refused.label());
-                        tracing::warn!(
-                            tenant,
-                            hook,
-                            max = limit.max,
-                            queued = limit.queued(),
-                            reason = refused.label(),
-                            "busy: call refused"
-                        );
-                        return Err(Busy(refused).into());
-                    }
-                }
-            }
-        };
-        // Then an instance of the replica's pool: a call waits for one at most the
-        // tenant's `max-queue-wait-ms` more.
-        let instance = match self.instances.clone().try_acquire_owned() {
-            Ok(instance) => instance,
-            Err(_) => {
-                let free = self.instances.clone().acquire_owned();
-                match tokio::time::timeout(limit.max_wait, free).await {
-                    Ok(Ok(instance)) => instance,
-                    // The semaphore is never closed: only the wait can end without one.
-                    Ok(Err(_)) | Err(_) => {
-                        let refused = crate::tenants::Refused::InstancesInUse;
-                        self.metrics.busy(tenant, refused.label());
-                        tracing::warn!(
-                            tenant,
-                            hook,
-                            max_instances = self.opts.max_instances,
-                            reason = refused.label(),
-                            "busy: call refused"
-                        );
-                        return Err(Busy(refused).into());
-                    }
-                }
+        let (permit, instance) = match self.admit(tenant, limit).await {
+            Ok(permits) => permits,
+            Err(refused) => {
+                self.metrics.busy(tenant, refused.label());
+                tracing::warn!(
+                    tenant,
+                    hook,
+                    max = limit.max,
+                    queued = limit.queued(),
+                    max_instances = self.opts.max_instances,
+                    reason = refused.label(),
+                    "busy: call refused"
+                );
+                return Err(Busy(refused).into());
             }
         };
         let started = Instant::now();
@@ -207,6 +170,32 @@ impl Server {
             Err(e) => tracing::warn!(tenant, hook, ms, round_trips, error = error_kind(e), "hook"),
         }
         Ok(result)
+    }
+
+    /// A slot among the tenant's `max-concurrent-calls` (waiting in its queue, if it has
+    /// room), then an instance of the replica's pool, waited for at most the tenant's
+    /// `max-queue-wait-ms` more.
+    async fn admit(
+        &self,
+        tenant: &str,
+        limit: &crate::tenants::CallLimit,
+    ) -> Result<(OwnedSemaphorePermit, OwnedSemaphorePermit), Refused> {
+        let permit = match limit.try_now() {
+            Some(permit) => permit,
+            None => {
+                let place = limit.queue()?;
+                let _waiting = self.metrics.waiting(tenant);
+                let permit = place.wait().await?;
+                self.metrics.queued(tenant);
+                permit
+            }
+        };
+        let free = self.instances.clone().acquire_owned();
+        match tokio::time::timeout(limit.max_wait, free).await {
+            Ok(Ok(instance)) => Ok((permit, instance)),
+            // The semaphore is never closed: only the wait can end without one.
+            Ok(Err(_)) | Err(_) => Err(Refused::InstancesInUse),
+        }
     }
 
     /// The tenant's Genesys organization id: from its file, else looked up once with its

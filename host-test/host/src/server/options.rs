@@ -56,7 +56,7 @@ impl ServeOptions {
             conn: crate::http::ConnLimits::default(),
             limits: crate::runtime::Limits::default(),
             guest_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            max_instances: crate::runtime::DEFAULT_INSTANCES,
+            max_instances: crate::engine::DEFAULT_INSTANCES,
             bus: crate::bus::BusOptions::default(),
         }
     }
