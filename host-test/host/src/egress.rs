@@ -109,8 +109,11 @@ fn is_certificate_error(e: &std::io::Error) -> bool {
         })
 }
 
-type IoFuture = Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>;
-type SendResult = Result<(http::Response<WasiBody>, IoFuture), wasmtime_wasi_http::Error>;
+/// What `send_request` hands back for the response body's I/O errors.
+pub(crate) type IoFuture = Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>;
+/// What a sent request comes to: the response and its I/O future, or why not.
+pub(crate) type SendResult =
+    Result<(http::Response<WasiBody>, IoFuture), wasmtime_wasi_http::Error>;
 
 async fn answer_in_process(
     responder: Arc<dyn Responder>,

@@ -2,10 +2,13 @@
 //! `wasi-keyvalue` crate is built: a context per call ([`WasiKeyValueCtx`]), a view of it
 //! and the resource table ([`WasiKeyValue`]) implementing the interfaces, and
 //! [`add_to_linker`]. Buckets are scoped to the context's tenant, so one tenant can never
-//! open another's data, and every instance and replica sees the same writes.
+//! open another's data, and every instance and replica sees the same writes. Writes are
+//! held back and sent with the call's next read ([`WriteBehind`]).
 
-use crate::kv::{Store, StoreError};
+use crate::kv::{Answer, Store, StoreError, Then, Write};
 use crate::round_trips::{self, RoundTrips};
+use crate::write_behind::WriteBehind;
+use std::future::Future;
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
 /// The `wasi:keyvalue` interfaces the component imports, generated here with the bucket
@@ -72,13 +75,18 @@ fn kv_error(e: StoreError) -> store::Error {
     store::Error::Other(e.to_string())
 }
 
+/// A store answering a read with another kind of answer (never, with this host's stores).
+fn mismatch(_: Answer) -> store::Error {
+    store::Error::Other("the store answered another question".into())
+}
+
 type KvResult<T> = wasmtime::Result<Result<T, store::Error>>;
 
-/// What `wasi:keyvalue` needs for one call: the shared store, the tenant that scopes
-/// every bucket opened in it, and the call's tally of store round trips, if it is counted
-/// (each store operation of the guest is one).
+/// What `wasi:keyvalue` needs for one call: the shared store with the call's held-back
+/// writes, the tenant that scopes every bucket opened in it, and the call's tally of store
+/// round trips, if it is counted (each request to the store is one).
 pub struct WasiKeyValueCtx {
-    store: Store,
+    writes: WriteBehind,
     tenant: String,
     round_trips: Option<RoundTrips>,
 }
@@ -87,21 +95,27 @@ impl WasiKeyValueCtx {
     /// A context over `store` whose buckets belong to `tenant`.
     pub fn new(store: Store, tenant: &str) -> Self {
         Self {
-            store,
+            writes: WriteBehind::new(store, None),
             tenant: tenant.to_string(),
             round_trips: None,
         }
     }
 
-    /// The same context, counting every store operation of the guest on `trips`.
+    /// The same context, counting every request to the store on `trips`.
     pub fn counting(mut self, trips: Option<RoundTrips>) -> Self {
+        self.writes = WriteBehind::new(self.writes.store().clone(), trips.clone());
         self.round_trips = trips;
         self
     }
 
     /// The store behind the buckets.
     pub fn store(&self) -> &Store {
-        &self.store
+        self.writes.store()
+    }
+
+    /// The call's held-back writes: sent before its outgoing requests and its answer.
+    pub fn writes(&self) -> &WriteBehind {
+        &self.writes
     }
 }
 
@@ -118,10 +132,22 @@ impl<'a> WasiKeyValue<'a> {
         Self { ctx, table }
     }
 
-    /// The store, for one operation: counted as one round trip.
-    fn store(&self) -> &Store {
-        round_trips::one(self.ctx.round_trips.as_ref());
-        &self.ctx.store
+    /// `then`, after the call's held-back writes, in one round trip.
+    fn then<'t>(
+        &self,
+        then: Then<'t>,
+    ) -> impl Future<Output = Result<Answer, store::Error>> + Send + 't
+    where
+        'a: 't,
+    {
+        let writes = &self.ctx.writes;
+        async move { writes.then(then).await.map_err(kv_error) }
+    }
+
+    /// Holds `writes` back until the call's next read, request or answer.
+    fn write(&self, writes: Vec<Write>) -> impl Future<Output = KvResult<()>> + Send + 'a {
+        let held = &self.ctx.writes;
+        async move { Ok(held.write(writes).await.map_err(kv_error)) }
     }
 
     fn key(&self, b: &Resource<Bucket>, key: &str) -> wasmtime::Result<String> {
@@ -164,22 +190,28 @@ impl store::Host for WasiKeyValue<'_> {
 impl store::HostBucket for WasiKeyValue<'_> {
     async fn get(&mut self, b: Resource<Bucket>, key: String) -> KvResult<Option<Vec<u8>>> {
         let key = self.key(&b, &key)?;
-        Ok(self.store().get(&key).await.map_err(kv_error))
+        Ok(self.then(Then::Get(&key)).await.and_then(|a| match a {
+            Answer::Value(v) => Ok(v),
+            a => Err(mismatch(a)),
+        }))
     }
 
     async fn set(&mut self, b: Resource<Bucket>, key: String, value: Vec<u8>) -> KvResult<()> {
         let key = self.key(&b, &key)?;
-        Ok(self.store().set(&key, &value).await.map_err(kv_error))
+        self.write(vec![Write::Set(key, value)]).await
     }
 
     async fn delete(&mut self, b: Resource<Bucket>, key: String) -> KvResult<()> {
         let key = self.key(&b, &key)?;
-        Ok(self.store().delete(&key).await.map_err(kv_error))
+        self.write(vec![Write::Delete(key)]).await
     }
 
     async fn exists(&mut self, b: Resource<Bucket>, key: String) -> KvResult<bool> {
         let key = self.key(&b, &key)?;
-        Ok(self.store().exists(&key).await.map_err(kv_error))
+        Ok(self.then(Then::Exists(&key)).await.and_then(|a| match a {
+            Answer::Exists(e) => Ok(e),
+            a => Err(mismatch(a)),
+        }))
     }
 
     async fn list_keys(
@@ -188,8 +220,17 @@ impl store::HostBucket for WasiKeyValue<'_> {
         cursor: Option<u64>,
     ) -> KvResult<store::KeyResponse> {
         let prefix = self.key(&b, "")?;
+        if let Err(e) = self.ctx.writes.flush().await {
+            return Ok(Err(kv_error(e)));
+        }
+        round_trips::one(self.ctx.round_trips.as_ref());
         Ok(
-            match self.store().keys_with_prefix(&prefix, cursor, 1000).await {
+            match self
+                .ctx
+                .store()
+                .keys_with_prefix(&prefix, cursor, 1000)
+                .await
+            {
                 Ok((keys, cursor)) => Ok(store::KeyResponse {
                     keys: keys
                         .into_iter()
@@ -211,12 +252,19 @@ impl store::HostBucket for WasiKeyValue<'_> {
 impl atomics::Host for WasiKeyValue<'_> {
     async fn increment(&mut self, b: Resource<Bucket>, key: String, delta: u64) -> KvResult<u64> {
         let key = self.key(&b, &key)?;
-        Ok(self.store().increment(&key, delta).await.map_err(kv_error))
+        Ok(self
+            .then(Then::Increment(&key, delta))
+            .await
+            .and_then(|a| match a {
+                Answer::Count(n) => Ok(n),
+                a => Err(mismatch(a)),
+            }))
     }
 }
 
-/// Each call is one store round trip: `MGET`, `MSET` or one `DEL` on Redis, one redb
-/// transaction, one lock in memory.
+/// `get-many` is one store round trip (with the held-back writes): one script or `MGET` on
+/// Redis, one redb transaction, one lock in memory; `set-many` and `delete-many` are held
+/// back as the single writes are.
 impl batch::Host for WasiKeyValue<'_> {
     async fn get_many(
         &mut self,
@@ -227,13 +275,14 @@ impl batch::Host for WasiKeyValue<'_> {
             .iter()
             .map(|k| self.key(&b, k))
             .collect::<wasmtime::Result<Vec<_>>>()?;
-        Ok(match self.store().get_many(&scoped).await {
-            Ok(values) => Ok(keys
+        Ok(match self.then(Then::GetMany(&scoped)).await {
+            Ok(Answer::Values(values)) => Ok(keys
                 .into_iter()
                 .zip(values)
                 .map(|(k, v)| v.map(|v| (k, v)))
                 .collect()),
-            Err(e) => Err(kv_error(e)),
+            Ok(a) => Err(mismatch(a)),
+            Err(e) => Err(e),
         })
     }
 
@@ -244,16 +293,16 @@ impl batch::Host for WasiKeyValue<'_> {
     ) -> KvResult<()> {
         let mut scoped = Vec::with_capacity(key_values.len());
         for (k, v) in key_values {
-            scoped.push((self.key(&b, &k)?, v));
+            scoped.push(Write::Set(self.key(&b, &k)?, v));
         }
-        Ok(self.store().set_many(&scoped).await.map_err(kv_error))
+        self.write(scoped).await
     }
 
     async fn delete_many(&mut self, b: Resource<Bucket>, keys: Vec<String>) -> KvResult<()> {
         let scoped = keys
             .iter()
-            .map(|k| self.key(&b, k))
+            .map(|k| self.key(&b, k).map(Write::Delete))
             .collect::<wasmtime::Result<Vec<_>>>()?;
-        Ok(self.store().delete_many(&scoped).await.map_err(kv_error))
+        self.write(scoped).await
     }
 }

@@ -33,6 +33,7 @@ pub mod sweeper;
 pub mod tenant;
 pub mod tenants;
 pub mod webhook;
+pub mod write_behind;
 
 pub use egress::Egress;
 pub use engine::{engine, engine_for};

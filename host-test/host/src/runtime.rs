@@ -12,6 +12,7 @@ use crate::keyvalue::{WasiKeyValue, WasiKeyValueCtx};
 use crate::kv::Store;
 use crate::round_trips::{self, RoundTrips};
 use crate::tenant::Tenant;
+use crate::write_behind::{WriteBehind, WritesFirst};
 use anyhow::Result;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -103,7 +104,8 @@ pub struct State {
     pub table: ResourceTable,
     wasi: WasiCtx,
     http: WasiHttpCtx,
-    egress: Egress,
+    /// The egress policy, sending the call's held-back writes before each request.
+    egress: WritesFirst<Egress>,
 }
 
 impl WasiView for State {
@@ -158,6 +160,11 @@ pub fn default_wasm_path() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
         .join(DEFAULT_WASM)
+}
+
+/// The held-back writes of the call running in `store`.
+fn writes(store: &wasmtime::Store<State>) -> WriteBehind {
+    store.data().keyvalue.writes().clone()
 }
 
 /// A loaded component, ready to run hooks for any tenant.
@@ -234,18 +241,23 @@ impl Plugin {
             .memory_size(self.limits.memory_bytes)
             .instances(16)
             .build();
+        let keyvalue =
+            WasiKeyValueCtx::new(self.kv.clone(), &tenant.name).counting(self.round_trips.clone());
+        let egress = WritesFirst {
+            inner: self.egress.clone(),
+            writes: keyvalue.writes().clone(),
+        };
         let state = State {
             limiter: Limiter {
                 inner: limits,
                 peak_memory: 0,
             },
-            keyvalue: WasiKeyValueCtx::new(self.kv.clone(), &tenant.name)
-                .counting(self.round_trips.clone()),
+            keyvalue,
             tenant: tenant.clone(),
             table: ResourceTable::new(),
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
-            egress: self.egress.clone(),
+            egress,
         };
         let mut store = wasmtime::Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
@@ -275,12 +287,20 @@ impl Plugin {
         Ok((store, inst))
     }
 
-    /// The store's writes are made durable before a result is returned, so an answer is
-    /// only given for what survives a crash; a store that cannot is a typed `storage` error.
+    /// The call's held-back writes are sent and the store's writes made durable before a
+    /// result is returned, so an answer is only given for what survives a crash; a store
+    /// that cannot is a typed `storage` error. A call that trapped has its writes sent
+    /// too, as they would have been without holding them back.
     async fn durable(
         &self,
-        r: Result<Outcome, types::Error>,
+        writes: WriteBehind,
+        r: wasmtime::Result<Result<Outcome, types::Error>>,
     ) -> Result<Result<Outcome, types::Error>> {
+        let written = writes.flush().await;
+        let r = r?;
+        if let Err(e) = written {
+            return Ok(Err(types::Error::Storage(e.to_string())));
+        }
         // Only the file store has something to do (one fsync); memory and Redis answer at
         // once without a request.
         if self.kv.kind() == "file" {
@@ -304,8 +324,8 @@ impl Plugin {
         let r = inst
             .handover_genesys_om_hooks()
             .call_start(&mut store, user, transcript, settings)
-            .await?;
-        self.durable(r).await
+            .await;
+        self.durable(writes(&store), r).await
     }
 
     /// `user-message`: a user turn or event; `turn_id`, the bot platform's id of the turn
@@ -321,8 +341,8 @@ impl Plugin {
         let r = inst
             .handover_genesys_om_hooks()
             .call_user_message(&mut store, user_id, event, turn_id)
-            .await?;
-        self.durable(r).await
+            .await;
+        self.durable(writes(&store), r).await
     }
 
     /// `agent-message`: a Genesys outbound webhook.
@@ -335,8 +355,8 @@ impl Plugin {
         let r = inst
             .handover_genesys_om_hooks()
             .call_agent_message(&mut store, webhook)
-            .await?;
-        self.durable(r).await
+            .await;
+        self.durable(writes(&store), r).await
     }
 
     /// `end`: a signal that may end the handover.
@@ -349,8 +369,8 @@ impl Plugin {
         let r = inst
             .handover_genesys_om_hooks()
             .call_end(&mut store, signal)
-            .await?;
-        self.durable(r).await
+            .await;
+        self.durable(writes(&store), r).await
     }
 
     /// `flush`: re-send the handover's outbox.
@@ -363,8 +383,8 @@ impl Plugin {
         let r = inst
             .handover_genesys_om_hooks()
             .call_flush(&mut store, user_id)
-            .await?;
-        self.durable(r).await
+            .await;
+        self.durable(writes(&store), r).await
     }
 
     /// `report-delivery`: whether an agent message reached the user.
@@ -380,22 +400,27 @@ impl Plugin {
         let r = inst
             .handover_genesys_om_hooks()
             .call_report_delivery(&mut store, user_id, message_id, delivered, reason)
-            .await?;
-        self.durable(r).await
+            .await;
+        self.durable(writes(&store), r).await
     }
 
     /// `queue-status`: the queue's estimated wait and agents (`None`: the tenant's
-    /// `queue-id`). Only a cache is written, so there is nothing to make durable.
+    /// `queue-id`). Only a cache is written: it is sent, not made durable, and a cache
+    /// that could not be written does not fail the call.
     pub async fn queue_status(
         &self,
         tenant: &Tenant,
         queue_id: Option<&str>,
     ) -> Result<Result<QueueFigures, types::Error>> {
         let (mut store, inst) = self.instance(tenant).await?;
-        Ok(inst
+        let r = inst
             .handover_genesys_om_hooks()
             .call_queue_status(&mut store, queue_id)
-            .await?)
+            .await;
+        if let Err(e) = writes(&store).flush().await {
+            tracing::warn!(tenant = %tenant.name, error = %e, "queue-status: the cached figures were not stored");
+        }
+        Ok(r?)
     }
 
     /// `queue-status` as one of the server's calls: the figures go to `slot`, the answer is

@@ -4,7 +4,7 @@
 
 use super::counter::add_to_counter;
 use super::stream::{millis, Entry, EntryId, Meta};
-use super::StoreError;
+use super::{Answer, StoreError, Then, Write};
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -121,6 +121,33 @@ impl MemoryStore {
         let next = add_to_counter(key, inner.kv.get(key).map(Vec::as_slice), delta)?;
         put(&mut inner.kv, key, next.to_string().as_bytes());
         Ok(next)
+    }
+
+    /// See [`super::Store::write_then`]: under one lock.
+    pub fn write_then(&self, writes: &[Write], then: Then<'_>) -> Result<Answer, StoreError> {
+        let mut inner = self.lock();
+        for w in writes {
+            match w {
+                Write::Set(k, v) => put(&mut inner.kv, k, v),
+                Write::Delete(k) => {
+                    inner.kv.remove(k);
+                }
+            }
+        }
+        let kv = &mut inner.kv;
+        Ok(match then {
+            Then::Nothing => Answer::Nothing,
+            Then::Get(k) => Answer::Value(kv.get(k).cloned()),
+            Then::Exists(k) => Answer::Exists(kv.contains_key(k)),
+            Then::GetMany(keys) => {
+                Answer::Values(keys.iter().map(|k| kv.get(k).cloned()).collect())
+            }
+            Then::Increment(k, delta) => {
+                let next = add_to_counter(k, kv.get(k).map(Vec::as_slice), delta)?;
+                put(kv, k, next.to_string().as_bytes());
+                Answer::Count(next)
+            }
+        })
     }
 
     /// See [`super::Store::keys_with_prefix`]: the cursor is the number of matching keys

@@ -10,8 +10,10 @@ pub mod file;
 pub mod memory;
 pub mod redis;
 pub mod stream;
+mod write_then;
 
 pub use stream::{BadEntryId, Entry, EntryId};
+pub use write_then::{Answer, Then, Write};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -203,6 +205,27 @@ impl Store {
             Backend::Memory(s) => s.delete_many(keys),
             Backend::File(s) => s.delete_many(keys).await,
             Backend::Redis(s) => s.delete_many(keys).await,
+        }
+    }
+
+    /// Makes `writes`, in order, then `then`, in one request to the backend (Redis: one
+    /// script, atomic on the server; redb: one write transaction; memory: one lock); with
+    /// no writes, `then` alone as its own method does it. On an error the writes may or may
+    /// not have been made. Every key is in one tenant's bucket (one Redis Cluster slot).
+    pub async fn write_then(&self, writes: &[Write], then: Then<'_>) -> Result<Answer, StoreError> {
+        if writes.is_empty() {
+            return Ok(match then {
+                Then::Nothing => Answer::Nothing,
+                Then::Get(k) => Answer::Value(self.get(k).await?),
+                Then::Exists(k) => Answer::Exists(self.exists(k).await?),
+                Then::GetMany(keys) => Answer::Values(self.get_many(keys).await?),
+                Then::Increment(k, d) => Answer::Count(self.increment(k, d).await?),
+            });
+        }
+        match &*self.backend {
+            Backend::Memory(s) => s.write_then(writes, then),
+            Backend::File(s) => s.write_then(writes, then).await,
+            Backend::Redis(s) => s.write_then(writes, then).await,
         }
     }
 

@@ -1,7 +1,8 @@
 //! The conformance checks on plain keys: get, set, delete and exists, decimal counters,
-//! and paged prefix listings (the shape every backend's pages must have).
+//! paged prefix listings (the shape every backend's pages must have), and held-back writes
+//! sent with a read.
 
-use super::super::{Store, StoreError};
+use super::super::{Answer, Store, StoreError, Then, Write};
 use std::collections::BTreeSet;
 
 pub(super) async fn plain_keys(store: &Store) {
@@ -209,4 +210,80 @@ pub(crate) async fn pages_in_one_sorted_order(store: &Store) {
     let (page, next) = store.keys_with_prefix("o/", Some(99), 10).await.unwrap();
     assert!(page.is_empty());
     assert_eq!(next, None);
+}
+
+/// Held-back writes go in order, then the read sees them; one request for both.
+pub(super) async fn writes_then_reads(store: &Store) {
+    let set = |k: &str, v: &[u8]| Write::Set(k.into(), v.to_vec());
+    let del = |k: &str| Write::Delete(k.into());
+    store.set("wt/gone", b"x").await.unwrap();
+    let writes = [
+        set("wt/a", b"1"),
+        set("wt/a", b"2"),
+        del("wt/gone"),
+        set("wt/b", b""),
+        del("wt/c"),
+        set("wt/c", b"back"),
+        set("wt/n", b"40"),
+    ];
+    let a = store.write_then(&writes, Then::Get("wt/a")).await.unwrap();
+    assert_eq!(a, Answer::Value(Some(b"2".to_vec())));
+    let keys: Vec<String> = ["wt/a", "wt/gone", "wt/b", "wt/c", "wt/none"]
+        .map(String::from)
+        .into();
+    let values =
+        |v: &[Option<&[u8]>]| Answer::Values(v.iter().map(|v| v.map(<[u8]>::to_vec)).collect());
+    assert_eq!(
+        store.write_then(&[], Then::GetMany(&keys)).await.unwrap(),
+        values(&[Some(b"2"), None, Some(b""), Some(b"back"), None])
+    );
+    let incr = store
+        .write_then(&[del("wt/a")], Then::Increment("wt/n", 2))
+        .await;
+    assert_eq!(incr.unwrap(), Answer::Count(42));
+    assert_eq!(store.get("wt/n").await.unwrap(), Some(b"42".to_vec()));
+    let exists = store
+        .write_then(&[set("wt/e", b"y")], Then::Exists("wt/a"))
+        .await;
+    assert_eq!(exists.unwrap(), Answer::Exists(false));
+    let many = store
+        .write_then(&[set("wt/a", b"3")], Then::GetMany(&keys[..2]))
+        .await;
+    assert_eq!(many.unwrap(), values(&[Some(b"3"), None]));
+    let nothing = store
+        .write_then(&[del("wt/e")], Then::Nothing)
+        .await
+        .unwrap();
+    assert_eq!(nothing, Answer::Nothing);
+    assert!(!store.exists("wt/e").await.unwrap());
+    // An increment of a value that is no counter fails as `increment` alone does, naming
+    // the key and not the value.
+    let bad = store
+        .write_then(&[set("wt/bad", b"secret")], Then::Increment("wt/bad", 1))
+        .await;
+    match bad {
+        Err(StoreError::NotANumber(msg)) => {
+            assert!(msg.contains("wt/bad") && !msg.contains("secret"), "{msg}")
+        }
+        other => panic!("expected NotANumber, got {other:?}"),
+    }
+    // Many writes and many reads in one request (a handover's `end`).
+    let writes: Vec<Write> = (0..600)
+        .map(|i| set(&format!("wt/many/{i}"), b"v"))
+        .collect();
+    let keys: Vec<String> = (0..600).map(|i| format!("wt/many/{i}")).collect();
+    match store
+        .write_then(&writes, Then::GetMany(&keys))
+        .await
+        .unwrap()
+    {
+        Answer::Values(v) => {
+            assert!(v.len() == 600 && v.iter().all(|v| v.as_deref() == Some(b"v")))
+        }
+        other => panic!("expected values, got {other:?}"),
+    }
+    // Leave the store as small as it was (later checks page through Redis's keyspace).
+    let mut all = keys;
+    all.extend(["wt/a", "wt/b", "wt/c", "wt/n", "wt/bad"].map(String::from));
+    store.delete_many(&all).await.unwrap();
 }

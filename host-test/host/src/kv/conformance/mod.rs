@@ -10,7 +10,7 @@ pub(crate) use keys::{all_pages, pages_in_one_sorted_order};
 
 use super::Store;
 use coordination::{concurrent_increments, leases, namespaces_are_separate, sets};
-use keys::{counters, key_pages, many_keys, plain_keys};
+use keys::{counters, key_pages, many_keys, plain_keys, writes_then_reads};
 use std::time::Duration;
 
 /// Every check, on one fresh store.
@@ -18,6 +18,7 @@ pub(crate) async fn run_all(store: &Store) {
     plain_keys(store).await;
     many_keys(store).await;
     counters(store).await;
+    writes_then_reads(store).await;
     key_pages(store).await;
     sets(store).await;
     streams::run_all(store).await;

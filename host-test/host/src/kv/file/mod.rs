@@ -31,7 +31,7 @@ mod streams;
 mod tests;
 
 use super::counter::add_to_counter;
-use super::StoreError;
+use super::{Answer, StoreError, Then, Write};
 use error::{from_redb, DbError};
 use redb::{Database, Durability, MultimapTableDefinition, ReadableTable, TableDefinition};
 use std::path::{Path, PathBuf};
@@ -232,6 +232,41 @@ impl FileStore {
             drop(stored);
             table.insert(key, next.to_string().as_bytes())?;
             Ok(Ok(next))
+        })
+        .await
+    }
+
+    /// See [`super::Store::write_then`]: one write transaction.
+    pub async fn write_then(&self, writes: &[Write], then: Then<'_>) -> Result<Answer, StoreError> {
+        self.write(|tx| {
+            let mut table = tx.open_table(KV)?;
+            for w in writes {
+                match w {
+                    Write::Set(k, v) => drop(table.insert(k.as_str(), v.as_slice())?),
+                    Write::Delete(k) => drop(table.remove(k.as_str())?),
+                }
+            }
+            let get = |k: &str| Ok::<_, DbError>(table.get(k)?.map(|v| v.value().to_vec()));
+            Ok(Ok(match then {
+                Then::Nothing => Answer::Nothing,
+                Then::Get(k) => Answer::Value(get(k)?),
+                Then::Exists(k) => Answer::Exists(get(k)?.is_some()),
+                Then::GetMany(keys) => {
+                    let mut out = Vec::with_capacity(keys.len());
+                    for k in keys {
+                        out.push(get(k)?);
+                    }
+                    Answer::Values(out)
+                }
+                Then::Increment(k, delta) => {
+                    let next = match add_to_counter(k, get(k)?.as_deref(), delta) {
+                        Ok(next) => next,
+                        Err(e) => return Ok(Err(e)),
+                    };
+                    table.insert(k, next.to_string().as_bytes())?;
+                    Answer::Count(next)
+                }
+            }))
         })
         .await
     }

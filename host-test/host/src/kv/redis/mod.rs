@@ -77,7 +77,7 @@ use super::stream::{millis, Entry, EntryId};
 /// The longest TTL or visibility given to Redis (PEXPIRE takes at most a signed 64-bit
 /// count of milliseconds, less the current time).
 const MAX_MS: u64 = 1 << 50;
-use super::StoreError;
+use super::{Answer, StoreError, Then, Write};
 use ::redis::{Cmd, ErrorKind, FromRedisValue};
 use conn::{map_err, Failure, Retry, Single};
 use scan::Leftovers;
@@ -283,24 +283,62 @@ impl RedisStore {
             .arg(&redis_key)
             .arg(delta);
         let written = Some(redis_key.as_str());
-        match self
+        let n = self
             .run_raw::<i64>("INCRBY", &cmd, Retry::Never, written)
-            .await
-        {
-            Ok(n) => u64::try_from(n).map_err(|_| not_a_number(key)),
-            Err(Failure::Redis(e)) if e.code() == Some("NOTANUMBER") => Err(not_a_number(key)),
-            Err(Failure::Redis(e)) if e.kind() == ErrorKind::ResponseError => {
-                let detail = e.detail().unwrap_or_default();
-                if detail.contains("not an integer") {
-                    Err(not_a_number(key))
-                } else if detail.contains("overflow") {
-                    Err(overflow(key))
-                } else {
-                    Err(map_err("INCRBY", e))
-                }
-            }
-            Err(f) => Err(f.into_store_error("INCRBY")),
+            .await;
+        n.map_err(|f| increment_error(key, f))
+            .and_then(|n| u64::try_from(n).map_err(|_| not_a_number(key)))
+    }
+
+    /// See [`super::Store::write_then`]: one script ([`scripts::WRITE_THEN`]), retried
+    /// after a lost connection unless it increments.
+    pub async fn write_then(&self, writes: &[Write], then: Then<'_>) -> Result<Answer, StoreError> {
+        let (kind, read, delta): (&str, Vec<&str>, u64) = match then {
+            Then::Nothing => ("none", Vec::new(), 0),
+            Then::Get(k) => ("get", vec![k], 0),
+            Then::Exists(k) => ("exists", vec![k], 0),
+            Then::GetMany(keys) => ("many", keys.iter().map(String::as_str).collect(), 0),
+            Then::Increment(k, d) => ("incr", vec![k], d),
+        };
+        let mut cmd = ::redis::cmd("EVAL");
+        cmd.arg(scripts::WRITE_THEN).arg(writes.len() + read.len());
+        for k in writes.iter().map(Write::key).chain(read.iter().copied()) {
+            cmd.arg(self.key(Ns::Kv, k));
         }
+        let delta = i64::try_from(delta).map_err(|_| overflow(read.first().unwrap_or(&"")))?;
+        cmd.arg(writes.len()).arg(kind).arg(delta);
+        for w in writes {
+            match w {
+                Write::Set(_, v) => cmd.arg("s").arg(v.as_slice()),
+                Write::Delete(_) => cmd.arg("d").arg(""),
+            };
+        }
+        let what = "write-then";
+        let first = self.key(Ns::Kv, writes.first().map_or("", Write::key));
+        let decode = |e| map_err(what, e);
+        if let Then::Increment(k, _) = then {
+            let n = self
+                .run_raw::<i64>(what, &cmd, Retry::Never, Some(&first))
+                .await;
+            let n = n.map_err(|f| increment_error(k, f))?;
+            return Ok(Answer::Count(
+                u64::try_from(n).map_err(|_| not_a_number(k))?,
+            ));
+        }
+        let value = self
+            .run_raw::<::redis::Value>(what, &cmd, Retry::Safe, Some(&first))
+            .await
+            .map_err(|f| f.into_store_error(what))?;
+        Ok(match then {
+            Then::Get(_) => {
+                Answer::Value(FromRedisValue::from_redis_value(&value).map_err(decode)?)
+            }
+            Then::Exists(_) => Answer::Exists(i64::from_redis_value(&value).map_err(decode)? > 0),
+            Then::GetMany(_) => {
+                Answer::Values(FromRedisValue::from_redis_value(&value).map_err(decode)?)
+            }
+            Then::Nothing | Then::Increment(..) => Answer::Nothing,
+        })
     }
 
     /// See [`super::Store::keys_with_prefix`]: pages follow SCAN, each sorted.
@@ -492,5 +530,24 @@ impl RedisStore {
             .write::<i64>("lease", &cmd, Retry::Safe, &lease)
             .await?
             == 1)
+    }
+}
+
+/// The store error of a failed increment: a value that is not a counter, an overflow,
+/// or the failure itself.
+fn increment_error(key: &str, f: Failure) -> StoreError {
+    match f {
+        Failure::Redis(e) if e.code() == Some("NOTANUMBER") => not_a_number(key),
+        Failure::Redis(e) if e.kind() == ErrorKind::ResponseError => {
+            let detail = e.detail().unwrap_or_default();
+            if detail.contains("not an integer") {
+                not_a_number(key)
+            } else if detail.contains("overflow") {
+                overflow(key)
+            } else {
+                map_err("INCRBY", e)
+            }
+        }
+        f => f.into_store_error("INCRBY"),
     }
 }

@@ -1,5 +1,5 @@
 //! The Lua scripts the Redis store runs with EVAL, each one atomic on the server: the
-//! checked increment, the take-or-renew lease, and the streams' add-once and read.
+//! checked increment, a call's held-back writes with its next read, the take-or-renew lease, and the streams' add-once and read.
 
 /// `KEYS[1]` += `ARGV[1]` if it is missing or holds decimal digits; else a NOTANUMBER error.
 pub(super) const INCREMENT: &str = r"
@@ -8,6 +8,40 @@ if v and not string.match(v, '^[0-9]+$') then
   return redis.error_reply('NOTANUMBER not a decimal number')
 end
 return redis.call('INCRBY', KEYS[1], ARGV[1])
+";
+
+/// Writes then reads, as one request: `KEYS[1..ARGV[1]]` are written in order (`ARGV[2+2i]`
+/// `s`: set to `ARGV[3+2i]`; `d`: delete), then `ARGV[2]` says what to return of the other
+/// keys: `get`, `exists`, `many` (each one's value, nil when missing), `incr` (by
+/// `ARGV[3]`, as [`INCREMENT`]) or `none` (0).
+pub(super) const WRITE_THEN: &str = r"
+local n = tonumber(ARGV[1])
+for i = 1, n do
+  if ARGV[2 + 2 * i] == 's' then
+    redis.call('SET', KEYS[i], ARGV[3 + 2 * i])
+  else
+    redis.call('DEL', KEYS[i])
+  end
+end
+local kind = ARGV[2]
+if kind == 'get' then
+  return redis.call('GET', KEYS[n + 1])
+elseif kind == 'exists' then
+  return redis.call('EXISTS', KEYS[n + 1])
+elseif kind == 'many' then
+  local out = {}
+  for i = n + 1, #KEYS do
+    out[#out + 1] = redis.call('GET', KEYS[i])
+  end
+  return out
+elseif kind == 'incr' then
+  local v = redis.call('GET', KEYS[n + 1])
+  if v and not string.match(v, '^[0-9]+$') then
+    return redis.error_reply('NOTANUMBER not a decimal number')
+  end
+  return redis.call('INCRBY', KEYS[n + 1], ARGV[3])
+end
+return 0
 ";
 
 /// Takes the lease `KEYS[1]` for owner `ARGV[1]` for `ARGV[2]` ms if free, renews it if
