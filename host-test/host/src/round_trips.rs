@@ -1,6 +1,7 @@
 //! Store round trips per hook call, as `/metrics` shows them
-//! (`handover_store_round_trips_total{tenant,hook}`): every `wasi:keyvalue` operation the
-//! guest makes, the host's own store requests for that call (routing its outcome: the
+//! (`handover_store_round_trips_total{tenant,hook}`): every store request for the guest's
+//! `wasi:keyvalue` operations (its writes are held back and ride with its next read; see
+//! [`crate::write_behind`]), the host's own store requests for that call (routing its outcome: the
 //! session's queue, the host's records) and the file store's fsync before the answer.
 //!
 //! The callers count, not the store: one [`Store`](crate::kv::Store) method is one request
