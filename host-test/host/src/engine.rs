@@ -4,7 +4,7 @@
 
 use crate::runtime::{Limits, EPOCH_TICK};
 use anyhow::Result;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// Instances an engine of [`engine`] holds at once: `serve`'s `--max-instances` default.
 pub const DEFAULT_INSTANCES: u32 = 256;
@@ -45,12 +45,14 @@ pub fn engine_for(instances: u32, limits: &Limits) -> Result<Engine> {
         .max_tables_per_component(TABLES_PER_COMPONENT)
         .total_stacks(slots)
         .max_memory_size(limits.memory_bytes);
-    // A slot handed back is reset by rewriting the pages the call dirtied (the kernel's
-    // pagemap says which) up to these sizes, instead of `madvise`, whose TLB flush
-    // interrupts every core: a call dirties about 2 MiB of memory (`make bench`: 4 MiB
-    // took serve from 3 700 to 4 600 webhooks/s, 1 MiB changed nothing).
+    // A slot handed back is reset in place up to these sizes, instead of `madvise`, whose
+    // TLB flush interrupts every core: a call dirties about 2 MiB of memory (`make bench`:
+    // 4 MiB took serve from 3 700 to 4 600 webhooks/s, 1 MiB changed nothing). Where the
+    // kernel has `PAGEMAP_SCAN` (Linux 6.7+), only the pages the call dirtied are rewritten;
+    // elsewhere the whole kept size is.
     pool.linear_memory_keep_resident(MEMORY_KEPT_RESIDENT)
-        .table_keep_resident(TABLE_KEPT_RESIDENT);
+        .table_keep_resident(TABLE_KEPT_RESIDENT)
+        .pagemap_scan(Enabled::Auto);
     let mut config = Config::new();
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     ticking(config)
