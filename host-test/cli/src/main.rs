@@ -11,6 +11,10 @@ use host_test::{demo, scenario};
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// mimalloc for the whole process: per-call allocations of `serve` (see `Cargo.toml`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "host-test",
