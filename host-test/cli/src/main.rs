@@ -118,6 +118,10 @@ enum Command {
         /// pool's size); a call past them waits, within its tenant's `max-queue-wait-ms`.
         #[arg(long, env = "GENESYS_OM_MAX_INSTANCES", default_value_t = genesys_om_host::engine::DEFAULT_INSTANCES)]
         max_instances: u32,
+        /// Threads of a pool of their own for hook calls, apart from the HTTP workers
+        /// (0: calls run on the HTTP workers, yielding at every epoch tick).
+        #[arg(long, env = "GENESYS_OM_GUEST_THREADS", default_value_t = 0)]
+        guest_threads: usize,
     },
     /// Component and native figures side by side.
     Bench {
@@ -288,6 +292,7 @@ async fn main() -> Result<()> {
             action_ttl_secs,
             drain_timeout_ms,
             max_instances,
+            guest_threads,
         } => {
             init_logs(true);
             let egress = match genesys_base_url {
@@ -316,6 +321,7 @@ async fn main() -> Result<()> {
                 ttl: Duration::from_secs(action_ttl_secs.max(1)),
             };
             opts.max_instances = max_instances;
+            opts.guest_threads = guest_threads;
             let engine = genesys_om_host::engine_for(max_instances, &opts.limits)?;
             let server = Server::new(opts, engine);
             let running = genesys_om_host::serve::start_drainable(server.clone()).await?;

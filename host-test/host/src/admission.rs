@@ -2,9 +2,9 @@
 //! past them waits in a bounded queue (`max-queued-calls`, each at most
 //! `max-queue-wait-ms`) for the first slot freed, in the order the calls came, and is
 //! refused only when the queue is full (at once) or its wait ran out. A queued call holds
-//! no guest thread and no store connection: the guest pool's threads follow the machine's
-//! cores and the store's connections the backend (one multiplexed Redis connection), not
-//! the number of calls.
+//! no thread and no store connection: the threads calls run on follow the machine's cores
+//! and the store's connections the backend (one multiplexed Redis connection), not the
+//! number of calls.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

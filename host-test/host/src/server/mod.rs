@@ -1,5 +1,5 @@
 //! The state every request and timer of `serve` shares (options, tenants, store, host
-//! records, the bot side's queues, metrics, the guest pool) and [`Server::run`], which runs
+//! records, the bot side's queues, metrics, where calls run) and [`Server::run`], which runs
 //! one hook call, measures and logs it and routes its outcome. The HTTP routes, the sweeper
 //! and the notification feeds all take this state; it knows none of them.
 
@@ -126,7 +126,7 @@ impl Server {
         // This call's store round trips: the guest's, the file store's fsync, the routing's.
         let trips = RoundTrips::new();
         let plugin = loaded.plugin.counting(&trips);
-        // On the guest pool, apart from the I/O workers; it finishes even if the request
+        // A task of its own (see `guests`): it finishes even if the request
         // that asked for it goes away.
         let on = loaded.clone();
         let task = self.guests.spawn(async move {

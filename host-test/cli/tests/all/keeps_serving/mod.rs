@@ -93,8 +93,19 @@ pub(super) async fn timed_get(url: &str) -> (u16, Duration) {
     (s, t.elapsed())
 }
 
+/// Hook calls on the HTTP workers (the default): a looping guest yields at every epoch tick.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runaway_calls_neither_starve_the_host_nor_exceed_their_tenant_limit() {
+    runaway_calls(0).await
+}
+
+/// The same with hook calls on a pool of their own (`--guest-threads`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runaway_calls_on_a_guest_pool_apart_neither_starve_the_host() {
+    runaway_calls(2).await
+}
+
+async fn runaway_calls(guest_threads: usize) {
     let sim = Simulator::start(CLIENT_ID, CLIENT_SECRET).await.unwrap();
     let dir = TempDir::with_prefix("runaway").unwrap();
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -115,7 +126,8 @@ async fn runaway_calls_neither_starve_the_host_nor_exceed_their_tenant_limit() {
         json!({}),
     );
     let base = serve_dir(dir.path(), &sim, |o| {
-        o.limits.hook_timeout = Duration::from_secs(3)
+        o.limits.hook_timeout = Duration::from_secs(3);
+        o.guest_threads = guest_threads;
     })
     .await;
     call("GET", &format!("{base}/api/acme/version"), Value::Null).await;
@@ -174,7 +186,7 @@ async fn runaway_calls_neither_starve_the_host_nor_exceed_their_tenant_limit() {
         worst_hook = worst_hook.max(t.elapsed());
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    println!("with {max} looping calls in flight: /healthz and another tenant's version within {worst:?}, its hook calls within {worst_hook:?} (worst of 10 each)");
+    println!("guest threads {guest_threads}: with {max} looping calls in flight: /healthz and another tenant's version within {worst:?}, its hook calls within {worst_hook:?} (worst of 10 each)");
     assert!(
         worst_hook < Duration::from_secs(1),
         "another tenant's hook calls stalled for {worst_hook:?}"
