@@ -120,37 +120,25 @@ pub async fn idle_polls(base: &str, users: &[String], pids: (u32, u32)) -> Resul
     tokio::time::sleep(wait).await;
     let quiet = quiet.per_call_us(1.0)?;
     let meter = Meter::begin(pids.0, pids.1)?;
-    let rss_before = vm_rss(pids.0)?;
+    // Memory per poll: what a second wave adds to serve's memory once the first waits, so
+    // both readings come after the allocator has settled into polls (mimalloc returns pages
+    // of earlier phases lazily, which made "before any poll" readings fall, not rise).
     let mut polls = Vec::new();
-    for _ in 0..POLLS_PER_SESSION {
-        for u in users {
-            let url = format!("{base}/api/acme/sessions/{u}-session/actions?wait={IDLE_WAIT_MS}");
-            polls.push(tokio::spawn(
-                async move { request("GET", &url, &[], b"").await },
-            ));
+    let mut rss = Vec::new();
+    for _wave in 0..2 {
+        for _ in 0..POLLS_PER_SESSION / 2 {
+            for u in users {
+                let url =
+                    format!("{base}/api/acme/sessions/{u}-session/actions?wait={IDLE_WAIT_MS}");
+                polls.push(tokio::spawn(
+                    async move { request("GET", &url, &[], b"").await },
+                ));
+            }
         }
+        all_waiting(base, polls.len(), wait / 4).await?;
+        rss.push(vm_rss(pids.0)?);
     }
-    // Serve's memory once every poll waits (its gauge says so).
-    let deadline = std::time::Instant::now() + wait / 2;
-    loop {
-        let (_, m) = request("GET", &format!("{base}/metrics"), &[], b"").await?;
-        let m = String::from_utf8_lossy(&m).into_owned();
-        let waiting = m
-            .lines()
-            .find_map(|l| l.strip_prefix("handover_long_polls_waiting "))
-            .and_then(|v| v.trim().parse::<f64>().ok());
-        if waiting == Some(polls.len() as f64) {
-            break;
-        }
-        if std::time::Instant::now() > deadline {
-            bail!(
-                "the long-polls did not all wait ({waiting:?} of {})",
-                polls.len()
-            );
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let held_bytes = (vm_rss(pids.0)? - rss_before) / polls.len() as f64;
+    let held_bytes = (rss[1] - rss[0]) / (polls.len() / 2) as f64;
     for p in polls {
         let (status, _) = p.await??;
         if status != 200 {
@@ -164,6 +152,26 @@ pub async fn idle_polls(base: &str, users: &[String], pids: (u32, u32)) -> Resul
         redis_cpu_us: (redis - quiet.1).max(0.0) / poll_seconds,
         held_bytes,
     })
+}
+
+/// Until serve's gauge says `n` long-polls wait (at most `within`).
+async fn all_waiting(base: &str, n: usize, within: std::time::Duration) -> Result<()> {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let (_, m) = request("GET", &format!("{base}/metrics"), &[], b"").await?;
+        let m = String::from_utf8_lossy(&m).into_owned();
+        let waiting = m
+            .lines()
+            .find_map(|l| l.strip_prefix("handover_long_polls_waiting "))
+            .and_then(|v| v.trim().parse::<f64>().ok());
+        if waiting == Some(n as f64) {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            bail!("the long-polls did not all wait ({waiting:?} of {n})");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 /// What one waiting long-poll costs.
