@@ -8,7 +8,7 @@
 
 use crate::bindings::types::Outcome;
 use crate::bus_wake::Waiters;
-use crate::kv::{EntryId, Store, StoreError};
+use crate::kv::{EntryId, Store, StoreError, Write};
 use crate::round_trips::RoundTrips;
 use serde_json::Value;
 use std::sync::{Arc, OnceLock};
@@ -134,17 +134,11 @@ impl Bus {
         Ok(added)
     }
 
-    /// The session's handover ended: forget its delivery keys (they name its conversation,
-    /// so a later handover's never match them anyway). Its stream stays for the bot to
-    /// collect, until its TTL. Counted on `trips`.
-    pub async fn ended(
-        &self,
-        tenant: &str,
-        session: &str,
-        trips: &RoundTrips,
-    ) -> Result<(), StoreError> {
-        trips.one();
-        self.kv.set_clear(&delivered(tenant, session)).await
+    /// The session's handover ended: the write that forgets its delivery keys (they name its
+    /// conversation, so a later handover's never match them anyway). Its stream stays for
+    /// the bot to collect, until its TTL.
+    pub fn ending(&self, tenant: &str, session: &str) -> Write {
+        Write::SetClear(delivered(tenant, session))
     }
 
     /// Acknowledge the session's actions up to `cursor`: they will not come again.

@@ -6,7 +6,7 @@
 //! another request is refused. Keys are kept per user and forgotten when the user's
 //! handover ends.
 
-use crate::kv::{Store, StoreError};
+use crate::kv::{Store, StoreError, Then, Write};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -126,15 +126,22 @@ impl Keys {
     }
 
     /// The user's handover ended: forget every key of theirs. Returns the store requests
-    /// it made (read the list, remove the records in one, remove the list).
+    /// it made (read the list, then remove the records and the list in one batch).
     pub async fn forget(&self, tenant: &str, user: &str) -> Result<u64, StoreError> {
+        let writes = self.forgetting(tenant, user).await?;
+        self.kv.write_then(&writes, Then::Nothing).await?;
+        Ok(2)
+    }
+
+    /// The writes that forget every key of the user (after one read of the list): the
+    /// records, then the list.
+    pub async fn forgetting(&self, tenant: &str, user: &str) -> Result<Vec<Write>, StoreError> {
         let set = user_set(tenant, user);
-        let records: Vec<String> = (self.kv.set_members(&set).await?.iter())
-            .map(|key| record_key(tenant, user, key))
+        let mut writes: Vec<Write> = (self.kv.set_members(&set).await?.iter())
+            .map(|key| Write::Delete(record_key(tenant, user, key)))
             .collect();
-        self.kv.delete_many(&records).await?;
-        self.kv.set_clear(&set).await?;
-        Ok(2 + u64::from(!records.is_empty()))
+        writes.push(Write::SetClear(set));
+        Ok(writes)
     }
 
     async fn put(

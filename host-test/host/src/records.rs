@@ -3,7 +3,7 @@
 //! messages waiting in their outbox. They come from hook outcomes, so every replica sees them.
 
 use crate::bindings::types::{Action, HandoverStatus, Outcome, Warning};
-use crate::kv::{Store, StoreError};
+use crate::kv::{Store, StoreError, Then, Write};
 use crate::round_trips::RoundTrips;
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -78,49 +78,56 @@ impl Records {
             .retain(|e| !e.starts_with(prefix));
     }
 
-    /// Learn from a hook outcome: the integration's tenant, whether the handover is open,
-    /// whether something waits in its outbox. Its store requests are counted on `trips`.
+    /// What the host learns from an outcome: the integration's tenant, the open handover
+    /// (or its end), a pending outbox; written with `also` (the caller's clean-ups) in one
+    /// batch, after at most one read. Its store requests are counted on `trips`.
     pub async fn learn(
         &self,
         tenant: &str,
         outcome: &Outcome,
         trips: &RoundTrips,
+        also: Vec<Write>,
     ) -> Result<(), StoreError> {
+        let mut writes = also;
+        let mut remember = Vec::new();
         if let Some(g) = &outcome.genesys {
             let key = integration_key(&g.integration_id);
             let entry = format!("{key}={tenant}");
             if self.unwritten(&entry) {
-                self.counted(trips).set(&key, tenant.as_bytes()).await?;
-                self.wrote(entry);
+                writes.push(Write::Set(key, tenant.as_bytes().to_vec()));
+                remember.push(entry);
             }
         }
-        let Some(user) = &outcome.user_id else {
-            return Ok(());
-        };
-        if ends(outcome) {
-            return self.closed(tenant, user, trips).await;
-        }
-        // Per conversation: the user's next handover is a new entry, whatever another
-        // replica removed in between.
-        if let Some(g) = &outcome.genesys {
-            let open = format!("{}\n{user}\n{}", open_set(tenant), g.conversation_id);
-            if self.unwritten(&open) {
-                // The mapping first: a crash in between leaves nothing `closed` cannot find.
-                let conv = &g.conversation_id;
-                self.counted(trips)
-                    .set(&conversation_of(tenant, user), conv.as_bytes())
-                    .await?;
-                let conversations = conversations_set(tenant);
-                self.counted(trips).set_add(&conversations, conv).await?;
-                self.counted(trips).set_add(&open_set(tenant), user).await?;
-                self.wrote(open);
+        if let Some(user) = &outcome.user_id {
+            if ends(outcome) {
+                writes.extend(self.closed_writes(tenant, user, trips).await?);
+            } else if let Some(g) = &outcome.genesys {
+                // Per conversation: the user's next handover is a new entry, whatever
+                // another replica removed in between.
+                let open = format!("{}\n{user}\n{}", open_set(tenant), g.conversation_id);
+                if self.unwritten(&open) {
+                    // The mapping first: a store that applies a batch in part (a cluster,
+                    // slot by slot) leaves nothing `closed` cannot find.
+                    let conv = &g.conversation_id;
+                    writes.push(Write::Set(
+                        conversation_of(tenant, user),
+                        conv.as_bytes().to_vec(),
+                    ));
+                    writes.push(Write::SetAdd(conversations_set(tenant), conv.clone()));
+                    writes.push(Write::SetAdd(open_set(tenant), user.clone()));
+                    remember.push(open);
+                }
+            }
+            if !ends(outcome) && outcome.warnings.contains(&Warning::DeliveryPending) {
+                writes.push(Write::SetAdd(pending_set(tenant), user.clone()));
             }
         }
-        if outcome.warnings.contains(&Warning::DeliveryPending) {
+        if !writes.is_empty() {
             self.counted(trips)
-                .set_add(&pending_set(tenant), user)
+                .write_then(&writes, Then::Nothing)
                 .await?;
         }
+        remember.into_iter().for_each(|e| self.wrote(e));
         Ok(())
     }
 
@@ -129,28 +136,39 @@ impl Records {
         self.kv.set_remove(&pending_set(tenant), user).await
     }
 
-    /// A user's handover is not open (any more). Its store requests are counted on `trips`.
+    /// A user's handover is not open (any more): one read, then one batch. Its store
+    /// requests are counted on `trips`.
     pub async fn closed(
         &self,
         tenant: &str,
         user: &str,
         trips: &RoundTrips,
     ) -> Result<(), StoreError> {
+        let writes = self.closed_writes(tenant, user, trips).await?;
+        self.counted(trips)
+            .write_then(&writes, Then::Nothing)
+            .await
+            .map(drop)
+    }
+
+    /// The writes that forget a user's open handover (after reading its conversation).
+    async fn closed_writes(
+        &self,
+        tenant: &str,
+        user: &str,
+        trips: &RoundTrips,
+    ) -> Result<Vec<Write>, StoreError> {
         self.forget(&format!("{}\n{user}\n", open_set(tenant)));
         let key = conversation_of(tenant, user);
+        let mut writes = Vec::new();
         if let Some(conv) = self.counted(trips).get(&key).await? {
             let conv = String::from_utf8_lossy(&conv).to_string();
-            self.counted(trips)
-                .set_remove(&conversations_set(tenant), &conv)
-                .await?;
-            self.counted(trips).delete(&key).await?;
+            writes.push(Write::SetRemove(conversations_set(tenant), conv));
+            writes.push(Write::Delete(key));
         }
-        self.counted(trips)
-            .set_remove(&open_set(tenant), user)
-            .await?;
-        self.counted(trips)
-            .set_remove(&pending_set(tenant), user)
-            .await
+        writes.push(Write::SetRemove(open_set(tenant), user.to_string()));
+        writes.push(Write::SetRemove(pending_set(tenant), user.to_string()));
+        Ok(writes)
     }
 
     /// The tenant an integration id belongs to, as learnt from outcomes.

@@ -59,11 +59,7 @@ impl WriteBehind {
         let mut held = self.held.lock().await;
         check(&held)?;
         for w in writes {
-            held.bytes += w.key().len()
-                + match &w {
-                    Write::Set(_, v) => v.len(),
-                    Write::Delete(_) => 0,
-                };
+            held.bytes += w.bytes();
             held.writes.push(w);
         }
         if held.writes.len() > MAX_HELD || held.bytes > MAX_HELD_BYTES {

@@ -132,6 +132,20 @@ impl MemoryStore {
                 Write::Delete(k) => {
                     inner.kv.remove(k);
                 }
+                Write::SetAdd(set, m) => {
+                    inner.sets.entry(set.clone()).or_default().insert(m.clone());
+                }
+                Write::SetRemove(set, m) => {
+                    if let Some(members) = inner.sets.get_mut(set) {
+                        members.remove(m);
+                        if members.is_empty() {
+                            inner.sets.remove(set);
+                        }
+                    }
+                }
+                Write::SetClear(set) => {
+                    inner.sets.remove(set);
+                }
             }
         }
         let kv = &mut inner.kv;

@@ -227,23 +227,25 @@ impl Server {
         trips: &RoundTrips,
     ) -> Result<(), crate::kv::StoreError> {
         self.bus.deliver(tenant, outcome, trips).await?;
+        // An end's clean-ups (the session's delivery keys, the user's idempotency keys, the
+        // host's records) go in one batch with what the records learn.
+        let mut also = Vec::new();
         if crate::records::ends(outcome) {
             if let Some(session) = &outcome.session_id {
-                if let Err(e) = self.bus.ended(tenant, session, trips).await {
-                    tracing::warn!(tenant, error = %e, "could not forget the delivery keys");
-                }
+                also.push(self.bus.ending(tenant, session));
             }
             if let Some(user) = &outcome.user_id {
                 let keys = crate::idempotency::Keys::new(self.kv.clone());
-                match keys.forget(tenant, user).await {
-                    Ok(n) => (0..n).for_each(|_| trips.one()),
+                trips.one();
+                match keys.forgetting(tenant, user).await {
+                    Ok(writes) => also.extend(writes),
                     Err(e) => {
                         tracing::warn!(tenant, error = %e, "could not forget the idempotency keys")
                     }
                 }
             }
         }
-        if let Err(e) = self.records.learn(tenant, outcome, trips).await {
+        if let Err(e) = self.records.learn(tenant, outcome, trips, also).await {
             self.metrics.store_error();
             tracing::warn!(tenant, error = %e, "could not update the host's records");
         }

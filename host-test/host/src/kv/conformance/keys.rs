@@ -287,3 +287,47 @@ pub(super) async fn writes_then_reads(store: &Store) {
     all.extend(["wt/a", "wt/b", "wt/c", "wt/n", "wt/bad"].map(String::from));
     store.delete_many(&all).await.unwrap();
 }
+
+/// One batch writes keys and sets alike, in order, whatever slots they live in on a
+/// cluster (a tenant's keys, a tenant's sets, another tenant's), and a read after them
+/// sees them.
+pub(super) async fn batches_of_keys_and_sets(store: &Store) {
+    let add = |s: &str, m: &str| Write::SetAdd(s.into(), m.into());
+    let remove = |s: &str, m: &str| Write::SetRemove(s.into(), m.into());
+    store.set_add("host/t1/open", "gone").await.unwrap();
+    store.set_add("host/t1/clear", "x").await.unwrap();
+    store.set("host/t1/old", b"x").await.unwrap();
+    let writes = [
+        Write::Set("host/t1/conversation-of/u".into(), b"c1".to_vec()),
+        add("host/t1/open", "u"),
+        add("host/t1/open", "v"),
+        remove("host/t1/open", "gone"),
+        remove("host/t1/open", "v"),
+        Write::SetClear("host/t1/clear".into()),
+        add("host/t2/open", "w"),
+        Write::Delete("host/t1/old".into()),
+        add("host/t1/clear", "back"),
+    ];
+    let read = store
+        .write_then(&writes, Then::Get("host/t1/conversation-of/u"))
+        .await
+        .unwrap();
+    assert_eq!(read, Answer::Value(Some(b"c1".to_vec())));
+    assert_eq!(store.set_members("host/t1/open").await.unwrap(), ["u"]);
+    assert_eq!(store.set_members("host/t1/clear").await.unwrap(), ["back"]);
+    assert_eq!(store.set_members("host/t2/open").await.unwrap(), ["w"]);
+    assert!(!store.exists("host/t1/old").await.unwrap());
+    // Sets and keys of the same name stay apart.
+    assert!(!store.exists("host/t1/open").await.unwrap());
+    let clear = [
+        Write::SetClear("host/t1/open".into()),
+        Write::SetClear("host/t1/clear".into()),
+        Write::SetClear("host/t2/open".into()),
+        Write::Delete("host/t1/conversation-of/u".into()),
+    ];
+    store.write_then(&clear, Then::Nothing).await.unwrap();
+    for set in ["host/t1/open", "host/t1/clear", "host/t2/open"] {
+        assert!(store.set_members(set).await.unwrap().is_empty(), "{set}");
+    }
+    assert!(!store.exists("host/t1/conversation-of/u").await.unwrap());
+}

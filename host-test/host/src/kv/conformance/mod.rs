@@ -10,7 +10,9 @@ pub(crate) use keys::{all_pages, pages_in_one_sorted_order};
 
 use super::Store;
 use coordination::{concurrent_increments, leases, namespaces_are_separate, sets};
-use keys::{counters, key_pages, many_keys, plain_keys, writes_then_reads};
+use keys::{
+    batches_of_keys_and_sets, counters, key_pages, many_keys, plain_keys, writes_then_reads,
+};
 use std::time::Duration;
 
 /// Every check, on one fresh store.
@@ -19,6 +21,7 @@ pub(crate) async fn run_all(store: &Store) {
     many_keys(store).await;
     counters(store).await;
     writes_then_reads(store).await;
+    batches_of_keys_and_sets(store).await;
     key_pages(store).await;
     sets(store).await;
     streams::run_all(store).await;

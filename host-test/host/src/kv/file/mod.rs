@@ -239,11 +239,23 @@ impl FileStore {
     /// See [`super::Store::write_then`]: one write transaction.
     pub async fn write_then(&self, writes: &[Write], then: Then<'_>) -> Result<Answer, StoreError> {
         self.write(|tx| {
+            if writes.iter().any(Write::is_set) {
+                let mut sets = tx.open_multimap_table(SETS)?;
+                for w in writes {
+                    match w {
+                        Write::SetAdd(set, m) => drop(sets.insert(set.as_str(), m.as_str())?),
+                        Write::SetRemove(set, m) => drop(sets.remove(set.as_str(), m.as_str())?),
+                        Write::SetClear(set) => drop(sets.remove_all(set.as_str())?),
+                        Write::Set(..) | Write::Delete(_) => {}
+                    }
+                }
+            }
             let mut table = tx.open_table(KV)?;
             for w in writes {
                 match w {
                     Write::Set(k, v) => drop(table.insert(k.as_str(), v.as_slice())?),
                     Write::Delete(k) => drop(table.remove(k.as_str())?),
+                    Write::SetAdd(..) | Write::SetRemove(..) | Write::SetClear(_) => {}
                 }
             }
             let get = |k: &str| Ok::<_, DbError>(table.get(k)?.map(|v| v.value().to_vec()));

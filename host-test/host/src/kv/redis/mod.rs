@@ -171,6 +171,15 @@ impl RedisStore {
         tags::key(self.is_cluster(), ns, name)
     }
 
+    /// The namespace a batch's write is in.
+    fn ns_of(w: &Write) -> Ns {
+        if w.is_set() {
+            Ns::Set
+        } else {
+            Ns::Kv
+        }
+    }
+
     /// Runs a command that only reads.
     async fn run<T: FromRedisValue>(
         &self,
@@ -293,6 +302,28 @@ impl RedisStore {
     /// See [`super::Store::write_then`]: one script ([`scripts::WRITE_THEN`]), retried
     /// after a lost connection unless it increments.
     pub async fn write_then(&self, writes: &[Write], then: Then<'_>) -> Result<Answer, StoreError> {
+        // A cluster runs a script on one slot: writes of several slots (the host's sets
+        // beside a tenant's keys) go as one script per run of writes sharing a slot, in order.
+        if self.is_cluster() {
+            let slot = |w: &Write| tags::tag(Self::ns_of(w), w.key()).into_owned();
+            let split = writes.iter().position(|w| slot(w) != slot(&writes[0]));
+            if let Some(at) = split {
+                Box::pin(self.write_then(&writes[..at], Then::Nothing)).await?;
+                return Box::pin(self.write_then(&writes[at..], then)).await;
+            }
+            let read_slot = match then {
+                Then::Nothing => None,
+                Then::Get(k) | Then::Exists(k) | Then::Increment(k, _) => Some(k),
+                Then::GetMany(keys) => keys.first().map(String::as_str),
+            }
+            .map(|k| tags::tag(Ns::Kv, k).into_owned());
+            if let (Some(w), Some(r)) = (writes.first(), read_slot) {
+                if slot(w) != r {
+                    Box::pin(self.write_then(writes, Then::Nothing)).await?;
+                    return Box::pin(self.write_then(&[], then)).await;
+                }
+            }
+        }
         let (kind, read, delta): (&str, Vec<&str>, u64) = match then {
             Then::Nothing => ("none", Vec::new(), 0),
             Then::Get(k) => ("get", vec![k], 0),
@@ -302,7 +333,10 @@ impl RedisStore {
         };
         let mut cmd = ::redis::cmd("EVAL");
         cmd.arg(scripts::WRITE_THEN).arg(writes.len() + read.len());
-        for k in writes.iter().map(Write::key).chain(read.iter().copied()) {
+        for w in writes {
+            cmd.arg(self.key(Self::ns_of(w), w.key()));
+        }
+        for k in &read {
             cmd.arg(self.key(Ns::Kv, k));
         }
         let delta = i64::try_from(delta).map_err(|_| overflow(read.first().unwrap_or(&"")))?;
@@ -311,10 +345,16 @@ impl RedisStore {
             match w {
                 Write::Set(_, v) => cmd.arg("s").arg(v.as_slice()),
                 Write::Delete(_) => cmd.arg("d").arg(""),
+                Write::SetAdd(_, m) => cmd.arg("a").arg(m.as_str()),
+                Write::SetRemove(_, m) => cmd.arg("r").arg(m.as_str()),
+                Write::SetClear(_) => cmd.arg("c").arg(""),
             };
         }
         let what = "write-then";
-        let first = self.key(Ns::Kv, writes.first().map_or("", Write::key));
+        let first = match writes.first() {
+            Some(w) => self.key(Self::ns_of(w), w.key()),
+            None => self.key(Ns::Kv, ""),
+        };
         let decode = |e| map_err(what, e);
         if let Then::Increment(k, _) = then {
             let n = self

@@ -11,14 +11,20 @@ return redis.call('INCRBY', KEYS[1], ARGV[1])
 ";
 
 /// Writes then reads, as one request: `KEYS[1..ARGV[1]]` are written in order (`ARGV[2+2i]`
-/// `s`: set to `ARGV[3+2i]`; `d`: delete), then `ARGV[2]` says what to return of the other
+/// `s`: set to `ARGV[3+2i]`; `d`: delete; `a` / `r`: add / remove the member `ARGV[3+2i]`
+/// of the set; `c`: delete the set), then `ARGV[2]` says what to return of the other
 /// keys: `get`, `exists`, `many` (each one's value, nil when missing), `incr` (by
 /// `ARGV[3]`, as [`INCREMENT`]) or `none` (0).
 pub(super) const WRITE_THEN: &str = r"
 local n = tonumber(ARGV[1])
 for i = 1, n do
-  if ARGV[2 + 2 * i] == 's' then
+  local op = ARGV[2 + 2 * i]
+  if op == 's' then
     redis.call('SET', KEYS[i], ARGV[3 + 2 * i])
+  elseif op == 'a' then
+    redis.call('SADD', KEYS[i], ARGV[3 + 2 * i])
+  elseif op == 'r' then
+    redis.call('SREM', KEYS[i], ARGV[3 + 2 * i])
   else
     redis.call('DEL', KEYS[i])
   end
