@@ -213,9 +213,19 @@ impl RedisStore {
         retry: Retry,
         written: Option<&str>,
     ) -> Result<T, Failure> {
-        match &self.link {
+        let sent = match &self.link {
             Link::Single(s) => s.run_raw(what, cmd, retry).await,
             Link::Cluster(c) => c.run_raw(what, cmd, retry, written).await,
+        };
+        // A script the server does not have yet: sent whole once, which caches it there.
+        match (sent, scripts::with_code(cmd)) {
+            (Err(Failure::Redis(e)), Some(eval)) if e.kind() == ErrorKind::NoScriptError => {
+                match &self.link {
+                    Link::Single(s) => s.run_raw(what, &eval, retry).await,
+                    Link::Cluster(c) => c.run_raw(what, &eval, retry, written).await,
+                }
+            }
+            (sent, _) => sent,
         }
     }
 
@@ -285,12 +295,9 @@ impl RedisStore {
     /// See [`super::Store::increment`]; counters end at `i64::MAX` here.
     pub async fn increment(&self, key: &str, delta: u64) -> Result<u64, StoreError> {
         let delta = i64::try_from(delta).map_err(|_| overflow(key))?;
-        let mut cmd = ::redis::cmd("EVAL");
+        let mut cmd = scripts::INCREMENT.cmd();
         let redis_key = self.key(Ns::Kv, key);
-        cmd.arg(scripts::INCREMENT)
-            .arg(1)
-            .arg(&redis_key)
-            .arg(delta);
+        cmd.arg(1).arg(&redis_key).arg(delta);
         let written = Some(redis_key.as_str());
         let n = self
             .run_raw::<i64>("INCRBY", &cmd, Retry::Never, written)
@@ -299,7 +306,7 @@ impl RedisStore {
             .and_then(|n| u64::try_from(n).map_err(|_| not_a_number(key)))
     }
 
-    /// See [`super::Store::write_then`]: one script ([`scripts::WRITE_THEN`]), retried
+    /// See [`super::Store::write_then`]: one script ([`static@scripts::WRITE_THEN`]), retried
     /// after a lost connection unless it increments.
     pub async fn write_then(&self, writes: &[Write], then: Then<'_>) -> Result<Answer, StoreError> {
         // A cluster runs a script on one slot: writes of several slots (the host's sets
@@ -331,8 +338,8 @@ impl RedisStore {
             Then::GetMany(keys) => ("many", keys.iter().map(String::as_str).collect(), 0),
             Then::Increment(k, d) => ("incr", vec![k], d),
         };
-        let mut cmd = ::redis::cmd("EVAL");
-        cmd.arg(scripts::WRITE_THEN).arg(writes.len() + read.len());
+        let mut cmd = scripts::WRITE_THEN.cmd();
+        cmd.arg(writes.len() + read.len());
         for w in writes {
             cmd.arg(self.key(Self::ns_of(w), w.key()));
         }
@@ -432,8 +439,7 @@ impl RedisStore {
         ttl: Duration,
     ) -> Result<bool, StoreError> {
         let stream_key = self.key(Ns::Stream, stream);
-        let mut cmd = ::redis::cmd("EVAL");
-        cmd.arg(scripts::STREAM_ADD);
+        let mut cmd = scripts::STREAM_ADD.cmd();
         match once {
             // The stream and its set share a slot (see `tags`); a cluster refuses a script
             // whose keys do not, so that is checked here with a clear message.
@@ -488,10 +494,9 @@ impl RedisStore {
         visibility: Duration,
         ttl: Duration,
     ) -> Result<Vec<Entry>, StoreError> {
-        let mut cmd = ::redis::cmd("EVAL");
+        let mut cmd = scripts::STREAM_READ.cmd();
         let stream_key = self.key(Ns::Stream, stream);
-        cmd.arg(scripts::STREAM_READ)
-            .arg(1)
+        cmd.arg(1)
             .arg(&stream_key)
             .arg(ack.map(|a| a.to_string()).unwrap_or_default())
             .arg(max.min(1000))
@@ -542,8 +547,8 @@ impl RedisStore {
     /// See [`super::Store::release_lease`]: one script (delete if the owner holds it).
     pub async fn release_lease(&self, key: &str, owner: &str) -> Result<bool, StoreError> {
         let lease = self.key(Ns::Lease, key);
-        let mut cmd = ::redis::cmd("EVAL");
-        cmd.arg(scripts::RELEASE).arg(1).arg(&lease).arg(owner);
+        let mut cmd = scripts::RELEASE.cmd();
+        cmd.arg(1).arg(&lease).arg(owner);
         Ok(self
             .write::<i64>("release", &cmd, Retry::Safe, &lease)
             .await?
@@ -559,12 +564,8 @@ impl RedisStore {
     ) -> Result<bool, StoreError> {
         let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).max(1);
         let lease = self.key(Ns::Lease, key);
-        let mut cmd = ::redis::cmd("EVAL");
-        cmd.arg(scripts::LEASE)
-            .arg(1)
-            .arg(&lease)
-            .arg(owner)
-            .arg(ttl_ms);
+        let mut cmd = scripts::LEASE.cmd();
+        cmd.arg(1).arg(&lease).arg(owner).arg(ttl_ms);
         // Repeating it is harmless: the owner then holds the lease and renews it.
         Ok(self
             .write::<i64>("lease", &cmd, Retry::Safe, &lease)

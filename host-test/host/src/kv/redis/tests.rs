@@ -424,3 +424,42 @@ fn glob_characters_are_escaped() {
     );
     assert_eq!(super::scan::glob_escape("plain/key:1"), "plain/key:1");
 }
+
+/// Scripts go by hash; a server that lost them (`SCRIPT FLUSH`, as after a restart or a
+/// failover) gets each one whole once, and every operation still answers as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scripts_the_server_lost_are_sent_again_whole() {
+    let server = RedisServer::for_test();
+    let store = Store::open_redis(&server.url()).await.unwrap();
+    assert_eq!(store.increment("n", 2).await.unwrap(), 2);
+    let client = ::redis::Client::open(server.url()).unwrap();
+    let mut con = client.get_multiplexed_async_connection().await.unwrap();
+    let flushed: String = ::redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    assert_eq!(flushed, "OK");
+    assert_eq!(store.increment("n", 3).await.unwrap(), 5);
+    let writes = [super::super::Write::Set("k".into(), b"v".to_vec())];
+    let read = store
+        .write_then(&writes, super::super::Then::Get("k"))
+        .await
+        .unwrap();
+    assert_eq!(read, super::super::Answer::Value(Some(b"v".to_vec())));
+    // Cached again by the whole sends: the next calls go by hash.
+    let cached: Vec<bool> = ::redis::cmd("SCRIPT")
+        .arg("EXISTS")
+        .arg(super::scripts::INCREMENT.hash())
+        .arg(super::scripts::WRITE_THEN.hash())
+        .arg(super::scripts::LEASE.hash())
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    assert_eq!(
+        cached,
+        [true, true, false],
+        "the scripts run since the flush"
+    );
+    assert_eq!(store.increment("n", 1).await.unwrap(), 6);
+}
