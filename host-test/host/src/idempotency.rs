@@ -125,12 +125,11 @@ impl Keys {
         self.put(&at, hash, Some((status, body.clone()))).await
     }
 
-    /// The user's handover ended: forget every key of theirs. Returns the store requests
-    /// it made (read the list, then remove the records and the list in one batch).
-    pub async fn forget(&self, tenant: &str, user: &str) -> Result<u64, StoreError> {
+    /// The user's handover ended: forget every key of theirs (read the list, then remove
+    /// the records and the list in one batch).
+    pub async fn forget(&self, tenant: &str, user: &str) -> Result<(), StoreError> {
         let writes = self.forgetting(tenant, user).await?;
-        self.kv.write_then(&writes, Then::Nothing).await?;
-        Ok(2)
+        self.kv.write_then(&writes, Then::Nothing).await.map(drop)
     }
 
     /// The writes that forget every key of the user (after one read of the list): the

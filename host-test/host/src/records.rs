@@ -101,25 +101,27 @@ impl Records {
         if let Some(user) = &outcome.user_id {
             if ends(outcome) {
                 writes.extend(self.closed_writes(tenant, user, trips).await?);
-            } else if let Some(g) = &outcome.genesys {
-                // Per conversation: the user's next handover is a new entry, whatever
-                // another replica removed in between.
-                let open = format!("{}\n{user}\n{}", open_set(tenant), g.conversation_id);
-                if self.unwritten(&open) {
-                    // The mapping first: a store that applies a batch in part (a cluster,
-                    // slot by slot) leaves nothing `closed` cannot find.
-                    let conv = &g.conversation_id;
-                    writes.push(Write::Set(
-                        conversation_of(tenant, user),
-                        conv.as_bytes().to_vec(),
-                    ));
-                    writes.push(Write::SetAdd(conversations_set(tenant), conv.clone()));
-                    writes.push(Write::SetAdd(open_set(tenant), user.clone()));
-                    remember.push(open);
+            } else {
+                if let Some(g) = &outcome.genesys {
+                    // Per conversation: the user's next handover is a new entry, whatever
+                    // another replica removed in between.
+                    let open = format!("{}\n{user}\n{}", open_set(tenant), g.conversation_id);
+                    if self.unwritten(&open) {
+                        // The mapping first: a store that applies a batch in part (a
+                        // cluster, slot by slot) leaves nothing `closed` cannot find.
+                        let conv = &g.conversation_id;
+                        writes.push(Write::Set(
+                            conversation_of(tenant, user),
+                            conv.as_bytes().to_vec(),
+                        ));
+                        writes.push(Write::SetAdd(conversations_set(tenant), conv.clone()));
+                        writes.push(Write::SetAdd(open_set(tenant), user.clone()));
+                        remember.push(open);
+                    }
                 }
-            }
-            if !ends(outcome) && outcome.warnings.contains(&Warning::DeliveryPending) {
-                writes.push(Write::SetAdd(pending_set(tenant), user.clone()));
+                if outcome.warnings.contains(&Warning::DeliveryPending) {
+                    writes.push(Write::SetAdd(pending_set(tenant), user.clone()));
+                }
             }
         }
         if !writes.is_empty() {

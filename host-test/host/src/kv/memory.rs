@@ -45,6 +45,16 @@ struct Inner {
 const LEASE_SWEEP_EVERY: u64 = 1024;
 
 /// Set `key` to `value`, reusing the key (and the value's buffer) when it is there.
+/// Remove `member` from `set`; a set left empty is gone.
+fn remove_member(sets: &mut HashMap<String, BTreeSet<String>>, set: &str, member: &str) {
+    if let Some(members) = sets.get_mut(set) {
+        members.remove(member);
+        if members.is_empty() {
+            sets.remove(set);
+        }
+    }
+}
+
 fn put(kv: &mut HashMap<String, Vec<u8>>, key: &str, value: &[u8]) {
     match kv.get_mut(key) {
         Some(v) => {
@@ -135,14 +145,7 @@ impl MemoryStore {
                 Write::SetAdd(set, m) => {
                     inner.sets.entry(set.clone()).or_default().insert(m.clone());
                 }
-                Write::SetRemove(set, m) => {
-                    if let Some(members) = inner.sets.get_mut(set) {
-                        members.remove(m);
-                        if members.is_empty() {
-                            inner.sets.remove(set);
-                        }
-                    }
-                }
+                Write::SetRemove(set, m) => remove_member(&mut inner.sets, set, m),
                 Write::SetClear(set) => {
                     inner.sets.remove(set);
                 }
@@ -203,13 +206,7 @@ impl MemoryStore {
 
     /// See [`super::Store::set_remove`].
     pub fn set_remove(&self, set: &str, member: &str) -> Result<(), StoreError> {
-        let mut inner = self.lock();
-        if let Some(s) = inner.sets.get_mut(set) {
-            s.remove(member);
-            if s.is_empty() {
-                inner.sets.remove(set);
-            }
-        }
+        remove_member(&mut self.lock().sets, set, member);
         Ok(())
     }
 
