@@ -64,20 +64,21 @@ mod failover_tests;
 mod scan;
 mod scripts;
 mod spec;
+mod streams;
 mod tags;
 #[cfg(test)]
 mod tests;
 mod wake;
+mod write_then;
 
 pub use spec::CLUSTER_SCHEME;
 
 use super::counter::{not_a_number, overflow};
-use super::stream::{millis, Entry, EntryId};
 
 /// The longest TTL or visibility given to Redis (PEXPIRE takes at most a signed 64-bit
 /// count of milliseconds, less the current time).
 const MAX_MS: u64 = 1 << 50;
-use super::{Answer, StoreError, Then, Write};
+use super::StoreError;
 use ::redis::{Cmd, ErrorKind, FromRedisValue};
 use conn::{map_err, Failure, Retry, Single};
 use scan::Leftovers;
@@ -171,15 +172,6 @@ impl RedisStore {
         tags::key(self.is_cluster(), ns, name)
     }
 
-    /// The namespace a batch's write is in.
-    fn ns_of(w: &Write) -> Ns {
-        if w.is_set() {
-            Ns::Set
-        } else {
-            Ns::Kv
-        }
-    }
-
     /// Runs a command that only reads.
     async fn run<T: FromRedisValue>(
         &self,
@@ -213,19 +205,29 @@ impl RedisStore {
         retry: Retry,
         written: Option<&str>,
     ) -> Result<T, Failure> {
-        let sent = match &self.link {
-            Link::Single(s) => s.run_raw(what, cmd, retry).await,
-            Link::Cluster(c) => c.run_raw(what, cmd, retry, written).await,
-        };
-        // A script the server does not have yet: sent whole once, which caches it there.
-        match (sent, scripts::with_code(cmd)) {
-            (Err(Failure::Redis(e)), Some(eval)) if e.kind() == ErrorKind::NoScriptError => {
-                match &self.link {
-                    Link::Single(s) => s.run_raw(what, &eval, retry).await,
-                    Link::Cluster(c) => c.run_raw(what, &eval, retry, written).await,
+        match self.send(what, cmd, retry, written).await {
+            // A script the server does not have yet: sent whole once, which caches it there.
+            Err(Failure::Redis(e)) if e.kind() == ErrorKind::NoScriptError => {
+                match scripts::with_code(cmd) {
+                    Some(eval) => self.send(what, &eval, retry, written).await,
+                    None => Err(Failure::Redis(e)),
                 }
             }
-            (sent, _) => sent,
+            sent => sent,
+        }
+    }
+
+    /// One command on the link.
+    async fn send<T: FromRedisValue>(
+        &self,
+        what: &'static str,
+        cmd: &Cmd,
+        retry: Retry,
+        written: Option<&str>,
+    ) -> Result<T, Failure> {
+        match &self.link {
+            Link::Single(s) => s.run_raw(what, cmd, retry).await,
+            Link::Cluster(c) => c.run_raw(what, cmd, retry, written).await,
         }
     }
 
@@ -306,88 +308,6 @@ impl RedisStore {
             .and_then(|n| u64::try_from(n).map_err(|_| not_a_number(key)))
     }
 
-    /// See [`super::Store::write_then`]: one script ([`static@scripts::WRITE_THEN`]), retried
-    /// after a lost connection unless it increments.
-    pub async fn write_then(&self, writes: &[Write], then: Then<'_>) -> Result<Answer, StoreError> {
-        // A cluster runs a script on one slot: writes of several slots (the host's sets
-        // beside a tenant's keys) go as one script per run of writes sharing a slot, in order.
-        if self.is_cluster() {
-            let slot = |w: &Write| tags::tag(Self::ns_of(w), w.key()).into_owned();
-            let split = writes.iter().position(|w| slot(w) != slot(&writes[0]));
-            if let Some(at) = split {
-                Box::pin(self.write_then(&writes[..at], Then::Nothing)).await?;
-                return Box::pin(self.write_then(&writes[at..], then)).await;
-            }
-            let read_slot = match then {
-                Then::Nothing => None,
-                Then::Get(k) | Then::Exists(k) | Then::Increment(k, _) => Some(k),
-                Then::GetMany(keys) => keys.first().map(String::as_str),
-            }
-            .map(|k| tags::tag(Ns::Kv, k).into_owned());
-            if let (Some(w), Some(r)) = (writes.first(), read_slot) {
-                if slot(w) != r {
-                    Box::pin(self.write_then(writes, Then::Nothing)).await?;
-                    return Box::pin(self.write_then(&[], then)).await;
-                }
-            }
-        }
-        let (kind, read, delta): (&str, Vec<&str>, u64) = match then {
-            Then::Nothing => ("none", Vec::new(), 0),
-            Then::Get(k) => ("get", vec![k], 0),
-            Then::Exists(k) => ("exists", vec![k], 0),
-            Then::GetMany(keys) => ("many", keys.iter().map(String::as_str).collect(), 0),
-            Then::Increment(k, d) => ("incr", vec![k], d),
-        };
-        let mut cmd = scripts::WRITE_THEN.cmd();
-        cmd.arg(writes.len() + read.len());
-        for w in writes {
-            cmd.arg(self.key(Self::ns_of(w), w.key()));
-        }
-        for k in &read {
-            cmd.arg(self.key(Ns::Kv, k));
-        }
-        let delta = i64::try_from(delta).map_err(|_| overflow(read.first().unwrap_or(&"")))?;
-        cmd.arg(writes.len()).arg(kind).arg(delta);
-        for w in writes {
-            match w {
-                Write::Set(_, v) => cmd.arg("s").arg(v.as_slice()),
-                Write::Delete(_) => cmd.arg("d").arg(""),
-                Write::SetAdd(_, m) => cmd.arg("a").arg(m.as_str()),
-                Write::SetRemove(_, m) => cmd.arg("r").arg(m.as_str()),
-                Write::SetClear(_) => cmd.arg("c").arg(""),
-            };
-        }
-        let what = "write-then";
-        let first = match writes.first() {
-            Some(w) => self.key(Self::ns_of(w), w.key()),
-            None => self.key(Ns::Kv, ""),
-        };
-        let decode = |e| map_err(what, e);
-        if let Then::Increment(k, _) = then {
-            let n = self
-                .run_raw::<i64>(what, &cmd, Retry::Never, Some(&first))
-                .await;
-            let n = n.map_err(|f| increment_error(k, f))?;
-            return Ok(Answer::Count(
-                u64::try_from(n).map_err(|_| not_a_number(k))?,
-            ));
-        }
-        let value = self
-            .run_raw::<::redis::Value>(what, &cmd, Retry::Safe, Some(&first))
-            .await
-            .map_err(|f| f.into_store_error(what))?;
-        Ok(match then {
-            Then::Get(_) => {
-                Answer::Value(FromRedisValue::from_redis_value(&value).map_err(decode)?)
-            }
-            Then::Exists(_) => Answer::Exists(i64::from_redis_value(&value).map_err(decode)? > 0),
-            Then::GetMany(_) => {
-                Answer::Values(FromRedisValue::from_redis_value(&value).map_err(decode)?)
-            }
-            Then::Nothing | Then::Increment(..) => Answer::Nothing,
-        })
-    }
-
     /// See [`super::Store::keys_with_prefix`]: pages follow SCAN, each sorted.
     pub async fn keys_with_prefix(
         &self,
@@ -426,99 +346,6 @@ impl RedisStore {
         self.write::<i64>("SREM", &cmd, Retry::Safe, &set)
             .await
             .map(drop)
-    }
-
-    /// See [`super::Store::stream_add`]: one script, atomic on the server. Repeating it
-    /// after a lost reply is harmless only with `once` (the set remembers the member), so
-    /// only then is it tried again.
-    pub async fn stream_add(
-        &self,
-        stream: &str,
-        once: Option<(&str, &str)>,
-        items: &[Vec<u8>],
-        ttl: Duration,
-    ) -> Result<bool, StoreError> {
-        let stream_key = self.key(Ns::Stream, stream);
-        let mut cmd = scripts::STREAM_ADD.cmd();
-        match once {
-            // The stream and its set share a slot (see `tags`); a cluster refuses a script
-            // whose keys do not, so that is checked here with a clear message.
-            Some((set, member)) => {
-                let set_key = self.key(Ns::Set, set);
-                if self.is_cluster()
-                    && tags::slot_of_key(&set_key) != tags::slot_of_key(&stream_key)
-                {
-                    return Err(StoreError::Other(format!(
-                        "redis cluster: stream {stream} and its add-once set {set} are in \
-                         different hash slots (name them `kind/tenant/session`)"
-                    )));
-                }
-                cmd.arg(2).arg(&stream_key).arg(set_key).arg(member);
-            }
-            None => {
-                cmd.arg(1).arg(&stream_key).arg("");
-            }
-        }
-        cmd.arg(millis(ttl).min(MAX_MS))
-            .arg(&self.wake_channel)
-            .arg(stream);
-        for item in items {
-            cmd.arg(item.as_slice());
-        }
-        let retry = if once.is_some() {
-            Retry::Safe
-        } else {
-            Retry::Never
-        };
-        Ok(self
-            .write::<i64>("stream-add", &cmd, retry, &stream_key)
-            .await?
-            == 1)
-    }
-
-    /// See [`super::Store::stream_adds`]: the streams the add script announced.
-    pub fn stream_adds(&self) -> tokio::sync::broadcast::Receiver<String> {
-        self.feed
-            .reader(&self.subscribers, self.wake_channel.clone())
-    }
-
-    /// See [`super::Store::stream_read`]: one script over the stream's consumer group
-    /// (`XPENDING`, `XACK` + `XDEL`, `XAUTOCLAIM`, `XREADGROUP`). Repeating it after a
-    /// lost reply loses nothing: the batch the first run handed out comes again once its
-    /// visibility ends.
-    pub async fn stream_read(
-        &self,
-        stream: &str,
-        ack: Option<EntryId>,
-        max: usize,
-        visibility: Duration,
-        ttl: Duration,
-    ) -> Result<Vec<Entry>, StoreError> {
-        let mut cmd = scripts::STREAM_READ.cmd();
-        let stream_key = self.key(Ns::Stream, stream);
-        cmd.arg(1)
-            .arg(&stream_key)
-            .arg(ack.map(|a| a.to_string()).unwrap_or_default())
-            .arg(max.min(1000))
-            .arg(millis(visibility).min(MAX_MS))
-            .arg(millis(ttl).min(MAX_MS));
-        // A write too: it acknowledges, deletes and hands out entries.
-        let raw: Vec<(String, Vec<Vec<u8>>)> = self
-            .write("stream-read", &cmd, Retry::Safe, &stream_key)
-            .await?;
-        raw.into_iter()
-            .map(|(id, mut fields)| {
-                let id = id.parse().map_err(|_| {
-                    StoreError::Corrupt(format!("stream {stream}: entry id {id:?}"))
-                })?;
-                match (fields.len(), fields.pop()) {
-                    (2, Some(item)) => Ok(Entry { id, item }),
-                    _ => Err(StoreError::Corrupt(format!(
-                        "stream {stream}: entry {id} is not one item"
-                    ))),
-                }
-            })
-            .collect()
     }
 
     /// See [`super::Store::set_clear`].
