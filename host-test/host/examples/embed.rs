@@ -9,6 +9,10 @@
 //! view of the call's key-value context), the generated `add_to_linker` of
 //! `wasi:config/store`, and an `InstancePre` that every call instantiates from.
 
+// The async `main` of a wasmtime embedding nests deep enough that a from-scratch `cargo
+// clippy` (no incremental cache) overflows rustc's default query depth of 128.
+#![recursion_limit = "256"]
+
 use genesys_om_host::bindings::types::{Error, Webhook};
 use genesys_om_host::{engine, Egress, Plugin, Store, Tenant};
 
