@@ -125,22 +125,16 @@ impl Keys {
         self.put(&at, hash, Some((status, body.clone()))).await
     }
 
-    /// The user's handover ended: forget every key of theirs (read the list, then remove
-    /// the records and the list in one batch).
+    /// The user's handover ended: forget every key of theirs, in one request.
     pub async fn forget(&self, tenant: &str, user: &str) -> Result<(), StoreError> {
-        let writes = self.forgetting(tenant, user).await?;
+        let writes = [Self::forgetting(tenant, user)];
         self.kv.write_then(&writes, Then::Nothing).await.map(drop)
     }
 
-    /// The writes that forget every key of the user (after one read of the list): the
-    /// records, then the list.
-    pub async fn forgetting(&self, tenant: &str, user: &str) -> Result<Vec<Write>, StoreError> {
-        let set = user_set(tenant, user);
-        let mut writes: Vec<Write> = (self.kv.set_members(&set).await?.iter())
-            .map(|key| Write::Delete(record_key(tenant, user, key)))
-            .collect();
-        writes.push(Write::SetClear(set));
-        Ok(writes)
+    /// The write that forgets every key of the user, without reading the list first: the
+    /// records the list names, then the list.
+    pub fn forgetting(tenant: &str, user: &str) -> Write {
+        Write::SetClearWithKeys(user_set(tenant, user), record_key(tenant, user, ""))
     }
 
     async fn put(

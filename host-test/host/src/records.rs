@@ -100,7 +100,8 @@ impl Records {
         }
         if let Some(user) = &outcome.user_id {
             if ends(outcome) {
-                writes.extend(self.closed_writes(tenant, user, trips).await?);
+                let conv = outcome.genesys.as_ref().map(|g| g.conversation_id.as_str());
+                writes.extend(self.closed_writes(tenant, user, conv, trips).await?);
             } else {
                 if let Some(g) = &outcome.genesys {
                     // Per conversation: the user's next handover is a new entry, whatever
@@ -146,27 +147,41 @@ impl Records {
         user: &str,
         trips: &RoundTrips,
     ) -> Result<(), StoreError> {
-        let writes = self.closed_writes(tenant, user, trips).await?;
+        let writes = self.closed_writes(tenant, user, None, trips).await?;
         self.counted(trips)
             .write_then(&writes, Then::Nothing)
             .await
             .map(drop)
     }
 
-    /// The writes that forget a user's open handover (after reading its conversation).
+    /// The writes that forget a user's open handover. Its Genesys conversation, when the
+    /// outcome names it (`conv`), is forgotten without a read, and only where it is still
+    /// the user's; otherwise the stored one is read first.
     async fn closed_writes(
         &self,
         tenant: &str,
         user: &str,
+        conv: Option<&str>,
         trips: &RoundTrips,
     ) -> Result<Vec<Write>, StoreError> {
         self.forget(&format!("{}\n{user}\n", open_set(tenant)));
         let key = conversation_of(tenant, user);
         let mut writes = Vec::new();
-        if let Some(conv) = self.counted(trips).get(&key).await? {
-            let conv = String::from_utf8_lossy(&conv).to_string();
-            writes.push(Write::SetRemove(conversations_set(tenant), conv));
-            writes.push(Write::Delete(key));
+        match conv.filter(|c| !c.is_empty()) {
+            Some(conv) => {
+                writes.push(Write::SetRemove(
+                    conversations_set(tenant),
+                    conv.to_string(),
+                ));
+                writes.push(Write::DeleteIfEqual(key, conv.as_bytes().to_vec()));
+            }
+            None => {
+                if let Some(conv) = self.counted(trips).get(&key).await? {
+                    let conv = String::from_utf8_lossy(&conv).to_string();
+                    writes.push(Write::SetRemove(conversations_set(tenant), conv));
+                    writes.push(Write::Delete(key));
+                }
+            }
         }
         writes.push(Write::SetRemove(open_set(tenant), user.to_string()));
         writes.push(Write::SetRemove(pending_set(tenant), user.to_string()));
@@ -195,5 +210,69 @@ impl Records {
     /// Users of `tenant` with messages waiting in their outbox.
     pub async fn pending(&self, tenant: &str) -> Result<Vec<String>, StoreError> {
         self.kv.set_members(&pending_set(tenant)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bindings::types::{EndReason, GenesysRef};
+
+    fn outcome(user: &str, conv: &str, ended: bool) -> Outcome {
+        let actions = match ended {
+            true => vec![Action::Status(HandoverStatus::Ended(EndReason::AgentEnded))],
+            false => Vec::new(),
+        };
+        Outcome {
+            session_id: Some(format!("s-{user}")),
+            user_id: Some(user.into()),
+            genesys: Some(GenesysRef {
+                integration_id: "i1".into(),
+                conversation_id: conv.into(),
+            }),
+            actions,
+            delivery_key: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    async fn learn(records: &Records, trips: &RoundTrips, user: &str, conv: &str, ended: bool) {
+        let o = outcome(user, conv, ended);
+        records.learn("t", &o, trips, vec![]).await.unwrap();
+    }
+
+    /// An end that names its conversation forgets it in one batch, without a read; where
+    /// the user's stored conversation is another one, that one is kept.
+    #[tokio::test]
+    async fn an_end_forgets_its_own_conversation_in_one_request() {
+        let kv = Store::memory();
+        let records = Records::new(kv.clone());
+        let trips = RoundTrips::new();
+        learn(&records, &trips, "u", "c1", false).await;
+        learn(&records, &trips, "v", "c2", false).await;
+        assert_eq!(records.open("t").await.unwrap().len(), 2);
+
+        let trips = RoundTrips::new();
+        learn(&records, &trips, "u", "c1", true).await;
+        assert_eq!(trips.count(), 1, "the end's clean-up is one request");
+        assert_eq!(records.conversations("t").await.unwrap(), ["c2"]);
+        assert_eq!(records.open("t").await.unwrap(), ["v"]);
+        assert!(!kv.exists(&conversation_of("t", "u")).await.unwrap());
+
+        // v's stored conversation is c3 by now (a later handover): an end naming c2
+        // removes c2 and leaves c3's mapping alone.
+        learn(&records, &trips, "v", "c3", false).await;
+        learn(&records, &trips, "v", "c2", true).await;
+        assert_eq!(records.conversations("t").await.unwrap(), ["c3"]);
+        let kept = kv.get(&conversation_of("t", "v")).await.unwrap();
+        assert_eq!(kept.as_deref(), Some(&b"c3"[..]));
+
+        // Without a conversation, the stored one is read and forgotten.
+        let trips = RoundTrips::new();
+        records.closed("t", "v", &trips).await.unwrap();
+        assert_eq!(trips.count(), 2);
+        assert!(records.conversations("t").await.unwrap().is_empty());
+        assert!(!kv.exists(&conversation_of("t", "v")).await.unwrap());
+        assert!(records.open("t").await.unwrap().is_empty());
     }
 }

@@ -142,12 +142,22 @@ impl MemoryStore {
                 Write::Delete(k) => {
                     inner.kv.remove(k);
                 }
+                Write::DeleteIfEqual(k, v) => {
+                    if inner.kv.get(k) == Some(v) {
+                        inner.kv.remove(k);
+                    }
+                }
                 Write::SetAdd(set, m) => {
                     inner.sets.entry(set.clone()).or_default().insert(m.clone());
                 }
                 Write::SetRemove(set, m) => remove_member(&mut inner.sets, set, m),
                 Write::SetClear(set) => {
                     inner.sets.remove(set);
+                }
+                Write::SetClearWithKeys(set, prefix) => {
+                    for m in inner.sets.remove(set).unwrap_or_default() {
+                        inner.kv.remove(&format!("{prefix}{m}"));
+                    }
                 }
             }
         }

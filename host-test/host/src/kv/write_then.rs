@@ -10,20 +10,29 @@ pub enum Write {
     Set(String, Vec<u8>),
     /// Remove the key (nothing happens if it is missing).
     Delete(String),
+    /// Remove the key only while it holds exactly this value: a record that names one
+    /// handover is forgotten without reading it first, and never another handover's.
+    DeleteIfEqual(String, Vec<u8>),
     /// Add the member to the set ([`super::Store::set_add`]).
     SetAdd(String, String),
     /// Remove the member from the set ([`super::Store::set_remove`]).
     SetRemove(String, String),
     /// Remove the whole set ([`super::Store::set_clear`]).
     SetClear(String),
+    /// Remove the set and, first, every key named by the second string followed by one of
+    /// its members: records indexed by a set are forgotten without reading the set first.
+    SetClearWithKeys(String, String),
 }
 
 impl Write {
     /// The key written, or the set's name.
     pub fn key(&self) -> &str {
         match self {
-            Write::Set(k, _) | Write::Delete(k) => k,
-            Write::SetAdd(s, _) | Write::SetRemove(s, _) | Write::SetClear(s) => s,
+            Write::Set(k, _) | Write::Delete(k) | Write::DeleteIfEqual(k, _) => k,
+            Write::SetAdd(s, _)
+            | Write::SetRemove(s, _)
+            | Write::SetClear(s)
+            | Write::SetClearWithKeys(s, _) => s,
         }
     }
 
@@ -31,7 +40,10 @@ impl Write {
     pub fn is_set(&self) -> bool {
         matches!(
             self,
-            Write::SetAdd(..) | Write::SetRemove(..) | Write::SetClear(_)
+            Write::SetAdd(..)
+                | Write::SetRemove(..)
+                | Write::SetClear(_)
+                | Write::SetClearWithKeys(..)
         )
     }
 
@@ -39,8 +51,10 @@ impl Write {
     pub fn bytes(&self) -> usize {
         self.key().len()
             + match self {
-                Write::Set(_, v) => v.len(),
-                Write::SetAdd(_, m) | Write::SetRemove(_, m) => m.len(),
+                Write::Set(_, v) | Write::DeleteIfEqual(_, v) => v.len(),
+                Write::SetAdd(_, m) | Write::SetRemove(_, m) | Write::SetClearWithKeys(_, m) => {
+                    m.len()
+                }
                 Write::Delete(_) | Write::SetClear(_) => 0,
             }
     }

@@ -235,14 +235,7 @@ impl Server {
                 also.push(self.bus.ending(tenant, session));
             }
             if let Some(user) = &outcome.user_id {
-                let keys = crate::idempotency::Keys::new(self.kv.clone());
-                trips.one();
-                match keys.forgetting(tenant, user).await {
-                    Ok(writes) => also.extend(writes),
-                    Err(e) => {
-                        tracing::warn!(tenant, error = %e, "could not forget the idempotency keys")
-                    }
-                }
+                also.push(crate::idempotency::Keys::forgetting(tenant, user));
             }
         }
         if let Err(e) = self.records.learn(tenant, outcome, trips, also).await {

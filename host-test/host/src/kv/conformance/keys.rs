@@ -331,3 +331,107 @@ pub(super) async fn batches_of_keys_and_sets(store: &Store) {
     }
     assert!(!store.exists("host/t1/conversation-of/u").await.unwrap());
 }
+
+/// A conditional delete in a batch removes its key only while the key holds that value,
+/// in order with the batch's other writes (a `Set` before it counts), on every slot.
+pub(super) async fn deletes_only_what_holds_the_value(store: &Store) {
+    let if_equal = |k: &str, v: &[u8]| Write::DeleteIfEqual(k.into(), v.to_vec());
+    store.set("host/t1/conversation-of/a", b"c1").await.unwrap();
+    store.set("host/t1/conversation-of/b", b"c2").await.unwrap();
+    store.set("host/t2/conversation-of/c", b"c3").await.unwrap();
+    let writes = [
+        if_equal("host/t1/conversation-of/a", b"c1"),
+        // Another handover's value: kept.
+        if_equal("host/t1/conversation-of/b", b"c1"),
+        // A prefix of the value is not the value.
+        if_equal("host/t2/conversation-of/c", b"c"),
+        if_equal("host/t1/conversation-of/missing", b"c1"),
+        Write::Set("host/t2/conversation-of/d".into(), b"c4".to_vec()),
+        if_equal("host/t2/conversation-of/d", b"c4"),
+        Write::SetAdd("host/t1/conversations".into(), "c1".into()),
+    ];
+    let read = store
+        .write_then(&writes, Then::Get("host/t1/conversation-of/b"))
+        .await
+        .unwrap();
+    assert_eq!(read, Answer::Value(Some(b"c2".to_vec())));
+    assert!(!store.exists("host/t1/conversation-of/a").await.unwrap());
+    assert_eq!(
+        store
+            .get("host/t2/conversation-of/c")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(&b"c3"[..])
+    );
+    assert!(!store
+        .exists("host/t1/conversation-of/missing")
+        .await
+        .unwrap());
+    assert!(!store.exists("host/t2/conversation-of/d").await.unwrap());
+    // A set of the same name is not a key holding the value.
+    let kept = [if_equal("host/t1/conversations", b"c1")];
+    store.write_then(&kept, Then::Nothing).await.unwrap();
+    assert_eq!(
+        store.set_members("host/t1/conversations").await.unwrap(),
+        ["c1"]
+    );
+    let clear = [
+        Write::Delete("host/t1/conversation-of/b".into()),
+        Write::Delete("host/t2/conversation-of/c".into()),
+        Write::SetClear("host/t1/conversations".into()),
+    ];
+    store.write_then(&clear, Then::Nothing).await.unwrap();
+}
+
+/// A set cleared with its keys removes the keys its members name (and no other key of
+/// that prefix), in order with the batch's other writes, then the set.
+pub(super) async fn clears_a_set_with_the_keys_it_names(store: &Store) {
+    let (set, prefix) = ("idem-keys/t1/u", "idem/t1/1/u/");
+    for m in ["a", "b"] {
+        store.set_add(set, m).await.unwrap();
+        store.set(&format!("{prefix}{m}"), b"r").await.unwrap();
+    }
+    // Named by the set, never written.
+    store.set_add(set, "gone").await.unwrap();
+    // Not named by the set: kept.
+    store.set(&format!("{prefix}other"), b"r").await.unwrap();
+    store.set_add("idem-keys/t1/v", "a").await.unwrap();
+    store.set("idem/t1/1/v/a", b"r").await.unwrap();
+    let writes = [
+        Write::Set(format!("{prefix}late"), b"r".to_vec()),
+        Write::SetAdd(set.into(), "late".into()),
+        Write::SetClearWithKeys(set.into(), prefix.into()),
+        // After the clear: a new entry stays.
+        Write::SetAdd(set.into(), "next".into()),
+        Write::Set(format!("{prefix}next"), b"r".to_vec()),
+    ];
+    let read = store
+        .write_then(&writes, Then::Get(&format!("{prefix}late")))
+        .await
+        .unwrap();
+    assert_eq!(read, Answer::Value(None));
+    for m in ["a", "b", "gone"] {
+        assert!(!store.exists(&format!("{prefix}{m}")).await.unwrap(), "{m}");
+    }
+    assert!(store.exists(&format!("{prefix}other")).await.unwrap());
+    assert!(store.exists(&format!("{prefix}next")).await.unwrap());
+    assert_eq!(store.set_members(set).await.unwrap(), ["next"]);
+    assert!(store.exists("idem/t1/1/v/a").await.unwrap());
+    assert_eq!(store.set_members("idem-keys/t1/v").await.unwrap(), ["a"]);
+    // An empty set clears nothing else.
+    let empty = [Write::SetClearWithKeys(
+        "idem-keys/t1/w".into(),
+        "idem/t1/1/w/".into(),
+    )];
+    store.write_then(&empty, Then::Nothing).await.unwrap();
+    let clear = [
+        Write::SetClearWithKeys(set.into(), prefix.into()),
+        Write::SetClearWithKeys("idem-keys/t1/v".into(), "idem/t1/1/v/".into()),
+        Write::Delete(format!("{prefix}other")),
+    ];
+    store.write_then(&clear, Then::Nothing).await.unwrap();
+    assert!(!store.exists(&format!("{prefix}next")).await.unwrap());
+    assert!(!store.exists("idem/t1/1/v/a").await.unwrap());
+    assert!(store.set_members(set).await.unwrap().is_empty());
+}

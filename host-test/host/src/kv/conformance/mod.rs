@@ -11,7 +11,8 @@ pub(crate) use keys::{all_pages, pages_in_one_sorted_order};
 use super::Store;
 use coordination::{concurrent_increments, leases, namespaces_are_separate, sets};
 use keys::{
-    batches_of_keys_and_sets, counters, key_pages, many_keys, plain_keys, writes_then_reads,
+    batches_of_keys_and_sets, clears_a_set_with_the_keys_it_names, counters,
+    deletes_only_what_holds_the_value, key_pages, many_keys, plain_keys, writes_then_reads,
 };
 use std::time::Duration;
 
@@ -22,6 +23,8 @@ pub(crate) async fn run_all(store: &Store) {
     counters(store).await;
     writes_then_reads(store).await;
     batches_of_keys_and_sets(store).await;
+    deletes_only_what_holds_the_value(store).await;
+    clears_a_set_with_the_keys_it_names(store).await;
     key_pages(store).await;
     sets(store).await;
     streams::run_all(store).await;

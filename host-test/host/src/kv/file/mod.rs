@@ -239,6 +239,9 @@ impl FileStore {
     /// See [`super::Store::write_then`]: one write transaction.
     pub async fn write_then(&self, writes: &[Write], then: Then<'_>) -> Result<Answer, StoreError> {
         self.write(|tx| {
+            // The keys each set cleared with its keys names, removed in the key pass below
+            // at that write's place in the batch.
+            let mut indexed: Vec<Vec<String>> = Vec::new();
             if writes.iter().any(Write::is_set) {
                 let mut sets = tx.open_multimap_table(SETS)?;
                 for w in writes {
@@ -246,15 +249,34 @@ impl FileStore {
                         Write::SetAdd(set, m) => drop(sets.insert(set.as_str(), m.as_str())?),
                         Write::SetRemove(set, m) => drop(sets.remove(set.as_str(), m.as_str())?),
                         Write::SetClear(set) => drop(sets.remove_all(set.as_str())?),
-                        Write::Set(..) | Write::Delete(_) => {}
+                        Write::SetClearWithKeys(set, prefix) => {
+                            let mut keys = Vec::new();
+                            for m in sets.remove_all(set.as_str())? {
+                                keys.push(format!("{prefix}{}", m?.value()));
+                            }
+                            indexed.push(keys);
+                        }
+                        Write::Set(..) | Write::Delete(_) | Write::DeleteIfEqual(..) => {}
                     }
                 }
             }
             let mut table = tx.open_table(KV)?;
+            let mut indexed = indexed.into_iter();
             for w in writes {
                 match w {
                     Write::Set(k, v) => drop(table.insert(k.as_str(), v.as_slice())?),
                     Write::Delete(k) => drop(table.remove(k.as_str())?),
+                    Write::DeleteIfEqual(k, v) => {
+                        let holds = table.get(k.as_str())?.is_some_and(|x| x.value() == v);
+                        if holds {
+                            table.remove(k.as_str())?;
+                        }
+                    }
+                    Write::SetClearWithKeys(..) => {
+                        for k in indexed.next().unwrap_or_default() {
+                            table.remove(k.as_str())?;
+                        }
+                    }
                     Write::SetAdd(..) | Write::SetRemove(..) | Write::SetClear(_) => {}
                 }
             }

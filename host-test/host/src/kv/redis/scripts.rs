@@ -78,9 +78,10 @@ return redis.call('INCRBY', KEYS[1], ARGV[1])
 );
 
 /// Writes then reads, as one request: `KEYS[1..ARGV[1]]` are written in order (`ARGV[2+2i]`
-/// `s`: set to `ARGV[3+2i]`; `d`: delete; `a` / `r`: add / remove the member `ARGV[3+2i]`
-/// of the set; `c`: delete the set), then `ARGV[2]` says what to return of the other
-/// keys: `get`, `exists`, `many` (each one's value, nil when missing), `incr` (by
+/// `s`: set to `ARGV[3+2i]`; `d`: delete; `e`: delete if it holds `ARGV[3+2i]`; `a` / `r`:
+/// add / remove the member `ARGV[3+2i]` of the set; `c`: delete the set; `k`: delete the
+/// keys `ARGV[3+2i]` followed by each member, then the set (single node only: those keys
+/// are not declared)), then `ARGV[2]` says what to return of the other keys: `get`, `exists`, `many` (each one's value, nil when missing), `incr` (by
 /// `ARGV[3]`, as [`INCREMENT`]) or `none` (0).
 pub(super) static WRITE_THEN: Lua = Lua::new(
     r"
@@ -93,6 +94,15 @@ for i = 1, n do
     redis.call('SADD', KEYS[i], ARGV[3 + 2 * i])
   elseif op == 'r' then
     redis.call('SREM', KEYS[i], ARGV[3 + 2 * i])
+  elseif op == 'k' then
+    for _, m in ipairs(redis.call('SMEMBERS', KEYS[i])) do
+      redis.call('DEL', ARGV[3 + 2 * i] .. m)
+    end
+    redis.call('DEL', KEYS[i])
+  elseif op == 'e' then
+    if redis.call('GET', KEYS[i]) == ARGV[3 + 2 * i] then
+      redis.call('DEL', KEYS[i])
+    end
   else
     redis.call('DEL', KEYS[i])
   end

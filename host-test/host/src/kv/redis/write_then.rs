@@ -1,6 +1,6 @@
 //! A batch of writes and the read after it, in one script: a call's held-back writes with
 //! its next read, and the host's batches of keys and sets. On a cluster, one script per
-//! run of writes that share a slot.
+//! run of writes that share a slot (and a set cleared with its keys is read first).
 
 use super::conn::map_err;
 use super::increment_error;
@@ -26,6 +26,24 @@ impl RedisStore {
         // A cluster runs a script on one slot: writes of several slots (the host's sets
         // beside a tenant's keys) go as one script per run of writes sharing a slot, in order.
         if self.is_cluster() {
+            // A set's members name keys of another slot: the writes before it go first,
+            // then the set is read, and its keys and it are removed as plain writes.
+            let cleared = writes.iter().enumerate().find_map(|(at, w)| match w {
+                Write::SetClearWithKeys(set, prefix) => Some((at, set, prefix)),
+                _ => None,
+            });
+            if let Some((at, set, prefix)) = cleared {
+                if at > 0 {
+                    Box::pin(self.write_then(&writes[..at], Then::Nothing)).await?;
+                }
+                let members = self.set_members(set).await?;
+                let mut plain: Vec<Write> = (members.iter())
+                    .map(|m| Write::Delete(format!("{prefix}{m}")))
+                    .collect();
+                plain.push(Write::SetClear(set.clone()));
+                plain.extend_from_slice(&writes[at + 1..]);
+                return Box::pin(self.write_then(&plain, then)).await;
+            }
             fn slot(w: &Write) -> std::borrow::Cow<'_, str> {
                 tags::tag(RedisStore::ns_of(w), w.key())
             }
@@ -66,9 +84,11 @@ impl RedisStore {
             match w {
                 Write::Set(_, v) => cmd.arg("s").arg(v.as_slice()),
                 Write::Delete(_) => cmd.arg("d").arg(""),
+                Write::DeleteIfEqual(_, v) => cmd.arg("e").arg(v.as_slice()),
                 Write::SetAdd(_, m) => cmd.arg("a").arg(m.as_str()),
                 Write::SetRemove(_, m) => cmd.arg("r").arg(m.as_str()),
                 Write::SetClear(_) => cmd.arg("c").arg(""),
+                Write::SetClearWithKeys(_, prefix) => cmd.arg("k").arg(self.key(Ns::Kv, prefix)),
             };
         }
         let what = "write-then";
