@@ -94,7 +94,7 @@ fn give_up(client: &Client, h: &Handover, numbers: &[u64], why: &Error) {
     let r = Refusal {
         status: 0,
         code: "not-sent".into(),
-        message: why.to_string(),
+        message: why.describe(),
     };
     for &n in numbers {
         let _ = outbox::put(client.env.kv, h.scope(), n, &Slot::Refused(r.clone()));

@@ -57,9 +57,10 @@ pub trait Kv {
     /// Remove `key` (no error when absent).
     fn delete(&self, key: &str) -> Result<(), String>;
     /// Atomically add `delta` to the counter under `key` and return the new value; a
-    /// missing key counts as 0 (`wasi:keyvalue/atomics.increment`). Counters are only ever
-    /// read through this call (with `delta` 0), never with [`Kv::get`], so their stored
-    /// encoding is the host's business.
+    /// missing key counts as 0 (`wasi:keyvalue/atomics.increment`). A counter read with
+    /// [`Kv::get`] counts only when it is decimal text (as the reference host stores it);
+    /// otherwise it is read again through this call with `delta` 0, so a host may store
+    /// counters as it likes.
     fn increment(&self, key: &str, delta: u64) -> Result<u64, String>;
     /// Values of `keys`, in order, in one call (`wasi:keyvalue/batch.get-many`: one round
     /// trip to a remote store). Each key is read atomically; together they are no snapshot.

@@ -100,9 +100,9 @@ pub(super) fn by_message(
     show: Show,
 ) -> Result<(bool, Vec<Warning>), Error> {
     let (kv, scope) = (env.kv, h.scope());
-    let epoch = joined::epoch(kv, scope)?;
+    let (epoch, by) = joined::current(kv, scope)?;
     let me = joined::by_message(message_id);
-    let by = match joined::by(kv, scope, epoch)? {
+    let by = match by {
         Some(by) => by,
         None if first => {
             if !joined::claim(kv, scope, epoch)? {

@@ -3,7 +3,7 @@
 //! message alike, and records who in `joined-by`, so every copy of that message repeats it.
 
 use super::keys::Scope;
-use super::{get_text, increment, set};
+use super::{get_many, get_text, increment, set};
 use crate::model::Error;
 use crate::ports::{Clock, Kv};
 
@@ -28,6 +28,21 @@ pub fn epoch(kv: &dyn Kv, scope: Scope) -> Result<u64, Error> {
 /// A transfer or requeue: the next agent is announced again.
 pub fn next_epoch(kv: &dyn Kv, scope: Scope) -> Result<u64, Error> {
     increment(kv, &scope.agent_epoch(), 1)
+}
+
+/// The current agent epoch and who announced its agent: one `get-many` while no transfer
+/// happened yet (epoch 0, the usual case), when the host stores counters as decimal text
+/// (as the reference host does); otherwise the epoch through `increment`, then who.
+pub fn current(kv: &dyn Kv, scope: Scope) -> Result<(u64, Option<String>), Error> {
+    let mut read = get_many(kv, &[scope.agent_epoch(), scope.joined_by(0)])?;
+    let first = read.pop().flatten();
+    match read.pop().flatten().map_or(Some(0), |v| super::decimal(&v)) {
+        Some(0) => Ok((0, first.and_then(super::text))),
+        _ => {
+            let epoch = epoch(kv, scope)?;
+            Ok((epoch, by(kv, scope, epoch)?))
+        }
+    }
 }
 
 /// Who announced the agent of `epoch`, if anyone has finished doing so.
@@ -70,4 +85,84 @@ pub(super) fn keys(out: &mut Vec<String>, kv: &dyn Kv, scope: Scope) -> Result<(
     }
     out.push(scope.agent_epoch());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::fakes::MemKv;
+
+    /// A host that stores counters as 8 little-endian bytes, not decimal text.
+    struct BinaryCounters(MemKv);
+
+    impl Kv for BinaryCounters {
+        fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+            self.0.get(key)
+        }
+        fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
+            self.0.set(key, value)
+        }
+        fn delete(&self, key: &str) -> Result<(), String> {
+            self.0.delete(key)
+        }
+        fn increment(&self, key: &str, delta: u64) -> Result<u64, String> {
+            let old = self.0.get(key)?.map_or(0, |v| {
+                u64::from_le_bytes(v.try_into().expect("an 8-byte counter"))
+            });
+            self.0.set(key, &(old + delta).to_le_bytes())?;
+            Ok(old + delta)
+        }
+        fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, String> {
+            self.0.get_many(keys)
+        }
+    }
+
+    #[test]
+    fn before_any_transfer_the_epoch_and_its_announcer_are_one_read() {
+        let kv = MemKv::default();
+        let scope = Scope("h1");
+        assert_eq!(current(&kv, scope).unwrap(), (0, None));
+        // The epoch as a read through `increment` leaves a stored 0 behind.
+        assert_eq!(epoch(&kv, scope).unwrap(), 0);
+        set_by(&kv, scope, 0, "message:m-1").unwrap();
+        kv.take_calls();
+        assert_eq!(
+            current(&kv, scope).unwrap(),
+            (0, Some("message:m-1".into()))
+        );
+        assert_eq!(
+            kv.take_calls(),
+            ["get-many h/h1/agent-epoch h/h1/joined-by/0"]
+        );
+    }
+
+    #[test]
+    fn after_a_transfer_the_announcer_of_the_new_epoch_counts() {
+        let kv = MemKv::default();
+        let scope = Scope("h1");
+        set_by(&kv, scope, 0, "message:m-1").unwrap();
+        assert_eq!(next_epoch(&kv, scope).unwrap(), 1);
+        assert_eq!(current(&kv, scope).unwrap(), (1, None));
+        set_by(&kv, scope, 1, BY_EVENT).unwrap();
+        assert_eq!(current(&kv, scope).unwrap(), (1, Some(BY_EVENT.into())));
+    }
+
+    #[test]
+    fn counters_stored_otherwise_are_read_through_increment() {
+        let kv = BinaryCounters(MemKv::default());
+        let scope = Scope("h1");
+        set_by(&kv, scope, 0, "message:m-1").unwrap();
+        // A stored 0 in binary is not decimal text: read again, still epoch 0.
+        assert_eq!(epoch(&kv, scope).unwrap(), 0);
+        assert_eq!(
+            current(&kv, scope).unwrap(),
+            (0, Some("message:m-1".into()))
+        );
+        for _ in 0..(u64::from(b'0') + 1) {
+            next_epoch(&kv, scope).unwrap();
+        }
+        // 49 is stored as the byte b'1' then zeros: never taken for the text "1".
+        set_by(&kv, scope, 49, BY_EVENT).unwrap();
+        assert_eq!(current(&kv, scope).unwrap(), (49, Some(BY_EVENT.into())));
+    }
 }

@@ -68,7 +68,12 @@ fn set_json<T: Serialize>(kv: &dyn Kv, key: &str, value: &T) -> Result<(), Error
 
 /// A number stored as decimal text by [`set_u64`] (not a counter).
 fn get_u64(kv: &dyn Kv, key: &str) -> Result<Option<u64>, Error> {
-    Ok(get(kv, key)?.and_then(|b| std::str::from_utf8(&b).ok()?.trim().parse().ok()))
+    Ok(get(kv, key)?.and_then(|b| decimal(&b)))
+}
+
+/// Decimal text as a number, if it is that.
+fn decimal(b: &[u8]) -> Option<u64> {
+    std::str::from_utf8(b).ok()?.trim().parse().ok()
 }
 
 fn set_u64(kv: &dyn Kv, key: &str, value: u64) -> Result<(), Error> {
@@ -76,5 +81,10 @@ fn set_u64(kv: &dyn Kv, key: &str, value: u64) -> Result<(), Error> {
 }
 
 fn get_text(kv: &dyn Kv, key: &str) -> Result<Option<String>, Error> {
-    Ok(get(kv, key)?.and_then(|b| String::from_utf8(b).ok()))
+    Ok(get(kv, key)?.and_then(text))
+}
+
+/// A stored value as text, if it is UTF-8.
+fn text(b: Vec<u8>) -> Option<String> {
+    String::from_utf8(b).ok()
 }
