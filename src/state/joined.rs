@@ -35,9 +35,9 @@ pub fn next_epoch(kv: &dyn Kv, scope: Scope) -> Result<u64, Error> {
 /// (as the reference host does); otherwise the epoch through `increment`, then who.
 pub fn current(kv: &dyn Kv, scope: Scope) -> Result<(u64, Option<String>), Error> {
     let mut read = get_many(kv, &[scope.agent_epoch(), scope.joined_by(0)])?;
-    let first = read.pop().flatten();
+    let announcer = read.pop().flatten();
     match read.pop().flatten().map_or(Some(0), |v| super::decimal(&v)) {
-        Some(0) => Ok((0, first.and_then(super::text))),
+        Some(0) => Ok((0, announcer.and_then(super::text))),
         _ => {
             let epoch = epoch(kv, scope)?;
             Ok((epoch, by(kv, scope, epoch)?))
