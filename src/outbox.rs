@@ -104,12 +104,13 @@ fn give_up(client: &Client, h: &Handover, numbers: &[u64], why: &Error) {
 impl Scan<'_> {
     fn run(&mut self) -> Result<(), Error> {
         let (kv, scope) = (self.client.env.kv, self.h.scope());
-        self.head = outbox::head(kv, scope)?;
-        self.next_head = self.head;
-        let last = match self.own.last() {
-            Some(&(n, _)) => n,
-            None => outbox::seq(kv, scope)?,
+        // A flush delivers up to the newest item: read with the head.
+        let (head, last) = match self.own.last() {
+            Some(&(n, _)) => (outbox::head(kv, scope)?, n),
+            None => outbox::head_and_seq(kv, scope)?,
         };
+        self.head = head;
+        self.next_head = head;
         // Own items below the head were settled by others; they are still checked.
         let first = self
             .own

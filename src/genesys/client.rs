@@ -27,6 +27,8 @@ pub struct Client<'a> {
     pub env: &'a Env<'a>,
     /// The tenant's provider settings.
     pub settings: &'a ProviderSettings,
+    /// The token this call got, so its next request does not read the cache again.
+    token: std::cell::Cell<Option<String>>,
 }
 
 /// The members of an error answer we show: Platform API's `ErrorBody` (`code`, `message`)
@@ -60,7 +62,11 @@ fn is_retried(status: u16) -> bool {
 impl<'a> Client<'a> {
     /// A client for one hook call.
     pub fn new(env: &'a Env<'a>, settings: &'a ProviderSettings) -> Self {
-        Self { env, settings }
+        Self {
+            env,
+            settings,
+            token: Default::default(),
+        }
     }
 
     fn token_request(&self) -> HttpRequest {
@@ -94,8 +100,18 @@ impl<'a> Client<'a> {
             .map(|t| t.access_token))
     }
 
-    /// A valid access token: the cached one, or a fresh one when `refresh` or expired.
+    /// A valid access token: this call's, else the cached one, or a fresh one when
+    /// `refresh` or expired.
     pub fn token(&self, refresh: bool) -> Result<String, Error> {
+        let t = match self.token.take() {
+            Some(t) if !refresh => t,
+            _ => self.new_token(refresh)?,
+        };
+        self.token.set(Some(t.clone()));
+        Ok(t)
+    }
+
+    fn new_token(&self, refresh: bool) -> Result<String, Error> {
         let now = self.env.clock.now_ms();
         if !refresh {
             if let Some(t) = self.cached_token(now)? {

@@ -159,7 +159,7 @@ pub fn set_transfer(kv: &dyn Kv, h: &Handover, at_ms: Option<u64>) -> Result<(),
 /// record still keeps new `start`s out (deleting the lease after the record could delete
 /// the lease of a new start that already began, and let a third one open a second
 /// conversation); the warnings' keys one by one (rare); then, after reading the counters
-/// and the seen index (one `get-many`), everything else in one `delete-many` (atomic on
+/// (one `get-many`) and the seen index (another), everything else in one `delete-many` (atomic on
 /// Redis and redb), listed so that a host deleting one key after another still removes
 /// the record and then the ending counter last: a crash part way leaves what a retried
 /// `end` finds and removes.
@@ -170,11 +170,20 @@ pub fn remove(kv: &dyn Kv, h: &Handover) -> Result<(), Error> {
     super::delete_many(kv, &gone)?;
     gone.clear();
     let scope = h.scope();
+    // The counters in one read.
+    let [warned, seq, seen_count, epoch] = super::counters(
+        kv,
+        [
+            scope.warned_count(),
+            scope.out_seq(),
+            scope.seen_count(),
+            scope.agent_epoch(),
+        ],
+    )?;
     // Warnings are rare (one per idle period): their keys go one by one.
-    warned::remove_all(kv, scope)?;
-    let seq = outbox::seq(kv, scope)?;
+    warned::remove_upto(kv, scope, warned)?;
     let mut index = Vec::new();
-    seen::index_keys(&mut index, kv, scope)?;
+    seen::index_keys(&mut index, scope, seen_count);
     let seen_values = match index.is_empty() {
         true => Vec::new(),
         false => super::get_many(kv, &index)?,
@@ -185,7 +194,7 @@ pub fn remove(kv: &dyn Kv, h: &Handover) -> Result<(), Error> {
     sent::keys_upto(&mut gone, scope, seq);
     outbox::keys_upto(&mut gone, scope, seq);
     seen::keys(&mut gone, scope, &seen_values);
-    joined::keys(&mut gone, kv, scope)?;
+    joined::keys(&mut gone, scope, epoch);
     gone.push(keys::handover(&h.user_id));
     gone.push(keys::conversation(&h.conversation_id));
     ending::keys(&mut gone, scope);

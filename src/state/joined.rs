@@ -36,12 +36,9 @@ pub fn next_epoch(kv: &dyn Kv, scope: Scope) -> Result<u64, Error> {
 pub fn current(kv: &dyn Kv, scope: Scope) -> Result<(u64, Option<String>), Error> {
     let mut read = get_many(kv, &[scope.agent_epoch(), scope.joined_by(0)])?;
     let announcer = read.pop().flatten();
-    match read.pop().flatten().map_or(Some(0), |v| super::decimal(&v)) {
-        Some(0) => Ok((0, announcer.and_then(super::text))),
-        _ => {
-            let epoch = epoch(kv, scope)?;
-            Ok((epoch, by(kv, scope, epoch)?))
-        }
+    match super::counter(kv, &scope.agent_epoch(), read.pop().flatten())? {
+        0 => Ok((0, announcer.and_then(super::text))),
+        epoch => Ok((epoch, by(kv, scope, epoch)?)),
     }
 }
 
@@ -77,45 +74,19 @@ pub fn wait_by(
     by(kv, scope, epoch)
 }
 
-/// The keys of every epoch, the epoch counter last.
-pub(super) fn keys(out: &mut Vec<String>, kv: &dyn Kv, scope: Scope) -> Result<(), Error> {
-    for e in 0..=epoch(kv, scope)? {
+/// The keys of every epoch up to `epoch`, the epoch counter last.
+pub(super) fn keys(out: &mut Vec<String>, scope: Scope, epoch: u64) {
+    for e in 0..=epoch {
         out.push(scope.joined(e));
         out.push(scope.joined_by(e));
     }
     out.push(scope.agent_epoch());
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::fakes::MemKv;
-
-    /// A host that stores counters as 8 little-endian bytes, not decimal text.
-    struct BinaryCounters(MemKv);
-
-    impl Kv for BinaryCounters {
-        fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
-            self.0.get(key)
-        }
-        fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
-            self.0.set(key, value)
-        }
-        fn delete(&self, key: &str) -> Result<(), String> {
-            self.0.delete(key)
-        }
-        fn increment(&self, key: &str, delta: u64) -> Result<u64, String> {
-            let old = self.0.get(key)?.map_or(0, |v| {
-                u64::from_le_bytes(v.try_into().expect("an 8-byte counter"))
-            });
-            self.0.set(key, &(old + delta).to_le_bytes())?;
-            Ok(old + delta)
-        }
-        fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, String> {
-            self.0.get_many(keys)
-        }
-    }
+    use crate::testing::fakes::{BinaryCounters, MemKv};
 
     #[test]
     fn before_any_transfer_the_epoch_and_its_announcer_are_one_read() {

@@ -71,6 +71,26 @@ fn get_u64(kv: &dyn Kv, key: &str) -> Result<Option<u64>, Error> {
     Ok(get(kv, key)?.and_then(|b| decimal(&b)))
 }
 
+/// A counter's value as `get` read it (`raw`): decimal text as the number (how the
+/// reference host stores counters), absent as 0, any other encoding (the host's own) read
+/// again through `increment` by 0.
+fn counter(kv: &dyn Kv, key: &str, raw: Option<Vec<u8>>) -> Result<u64, Error> {
+    match raw.map(|b| decimal(&b)) {
+        None => Ok(0),
+        Some(Some(n)) => Ok(n),
+        Some(None) => increment(kv, key, 0),
+    }
+}
+
+/// Several counters in one `get-many` (see [`counter`]).
+fn counters<const N: usize>(kv: &dyn Kv, keys: [String; N]) -> Result<[u64; N], Error> {
+    let mut out = [0; N];
+    for ((o, key), raw) in out.iter_mut().zip(&keys).zip(get_many(kv, &keys)?) {
+        *o = counter(kv, key, raw)?;
+    }
+    Ok(out)
+}
+
 /// Decimal text as a number, if it is that.
 fn decimal(b: &[u8]) -> Option<u64> {
     std::str::from_utf8(b).ok()?.trim().parse().ok()

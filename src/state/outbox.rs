@@ -99,6 +99,14 @@ pub fn set_head(kv: &dyn Kv, scope: Scope, n: u64) -> Result<(), Error> {
     set_u64(kv, &scope.out_head(), n)
 }
 
+/// The head hint and the sequence number of the newest item, in one read.
+pub fn head_and_seq(kv: &dyn Kv, scope: Scope) -> Result<(u64, u64), Error> {
+    let mut read = super::get_many(kv, &[scope.out_head(), scope.out_seq()])?;
+    let seq = super::counter(kv, &scope.out_seq(), read.pop().flatten())?;
+    let head = read.pop().flatten().and_then(|b| super::decimal(&b));
+    Ok((head.unwrap_or(1).max(1), seq))
+}
+
 /// The sequence number of the newest item (0 when none).
 pub fn seq(kv: &dyn Kv, scope: Scope) -> Result<u64, Error> {
     increment(kv, &scope.out_seq(), 0)

@@ -9,7 +9,7 @@ use super::{cache, handover, outbox, sent, Handover};
 use crate::genesys::inbound::Kind;
 use crate::model::{AgentInfo, Error, QueueFigures};
 use crate::ports::Kv;
-use crate::testing::fakes::MemKv;
+use crate::testing::fakes::{BinaryCounters, MemKv};
 
 fn stored(kv: &MemKv, key: &str, text: &str) {
     kv.set(key, text.as_bytes()).unwrap();
@@ -294,4 +294,32 @@ fn records_written_by_the_hand_written_codec_read_back() {
         Some(Slot::Pending(item)) => assert_eq!(item.kind, Kind::Receipt),
         other => panic!("{other:?}"),
     }
+}
+
+/// `end` reads the handover's counters in one `get-many`; a host whose counters are not
+/// decimal text has them read again through `increment`, and every key still goes.
+#[test]
+fn a_handover_on_a_host_with_binary_counters_is_removed_whole() {
+    use super::{joined, seen, warned};
+    let kv = BinaryCounters(MemKv::default());
+    let h = handover_record();
+    handover::create(&kv, &h, 1_000).unwrap();
+    let scope = h.scope();
+    let item = Item {
+        kind: Kind::Message,
+        body: serde_json::json!({"text": "hi"}),
+        tried: false,
+        created_ms: 1_000,
+    };
+    for _ in 0..2 {
+        outbox::push(&kv, scope, &item).unwrap();
+    }
+    for id in ["m-1", "m-2", "m-3"] {
+        assert!(seen::first_copy(&kv, scope, id).unwrap());
+    }
+    assert!(warned::claim(&kv, scope, 1_000).unwrap());
+    assert_eq!(joined::next_epoch(&kv, scope).unwrap(), 1);
+    joined::set_by(&kv, scope, 1, joined::BY_EVENT).unwrap();
+    handover::remove(&kv, &h).unwrap();
+    assert_eq!(kv.0.keys(), Vec::<String>::new());
 }

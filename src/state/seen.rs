@@ -31,12 +31,11 @@ pub fn forget(kv: &dyn Kv, scope: Scope, message_id: &str) -> Result<(), Error> 
     delete(kv, &scope.seen(message_id))
 }
 
-/// The index's keys (one read of the count).
-pub(super) fn index_keys(out: &mut Vec<String>, kv: &dyn Kv, scope: Scope) -> Result<(), Error> {
-    for i in 1..=increment(kv, &scope.seen_count(), 0)? {
+/// The index's keys, up to `count` (the value of [`Scope::seen_count`]).
+pub(super) fn index_keys(out: &mut Vec<String>, scope: Scope, count: u64) {
+    for i in 1..=count {
         out.push(scope.seen_index(i));
     }
-    Ok(())
 }
 
 /// Every key, given the values of [`index_keys`]: each id's counter, the index, the count

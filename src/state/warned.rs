@@ -24,7 +24,11 @@ pub fn claim(kv: &dyn Kv, scope: Scope, activity_ms: u64) -> Result<bool, Error>
 /// Remove every counter and index entry, the count last (`end` does; so does a check that
 /// claimed a period of a handover that ended meanwhile).
 pub fn remove_all(kv: &dyn Kv, scope: Scope) -> Result<(), Error> {
-    let count = increment(kv, &scope.warned_count(), 0)?;
+    remove_upto(kv, scope, increment(kv, &scope.warned_count(), 0)?)
+}
+
+/// [`remove_all`], the count (the value of [`Scope::warned_count`]) already read.
+pub(super) fn remove_upto(kv: &dyn Kv, scope: Scope, count: u64) -> Result<(), Error> {
     for i in 1..=count {
         if let Some(at) = get_u64(kv, &scope.warned_index(i))? {
             delete(kv, &scope.warned(at))?;

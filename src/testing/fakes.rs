@@ -104,6 +104,31 @@ impl Kv for MemKv {
     }
 }
 
+/// A host that stores counters as 8 little-endian bytes, not decimal text.
+pub struct BinaryCounters(pub MemKv);
+
+impl Kv for BinaryCounters {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        self.0.get(key)
+    }
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
+        self.0.set(key, value)
+    }
+    fn delete(&self, key: &str) -> Result<(), String> {
+        self.0.delete(key)
+    }
+    fn increment(&self, key: &str, delta: u64) -> Result<u64, String> {
+        let old = self.0.get(key)?.map_or(0, |v| {
+            u64::from_le_bytes(v.try_into().expect("an 8-byte counter"))
+        });
+        self.0.set(key, &(old + delta).to_le_bytes())?;
+        Ok(old + delta)
+    }
+    fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, String> {
+        self.0.get_many(keys)
+    }
+}
+
 /// Provider settings from a map.
 #[derive(Default, Clone)]
 pub struct MapConfig(pub HashMap<String, String>);
